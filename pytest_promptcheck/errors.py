@@ -1,0 +1,57 @@
+"""Errors meant for people: each says what failed, where, and what to do next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PromptcheckError(Exception):
+    """Base class; ``str(error)`` is the whole message shown to the user."""
+
+
+class SpecError(PromptcheckError):
+    """A prompt file (or a file it points at) is invalid."""
+
+    def __init__(
+        self, path: Path | str, message: str, *, line: int | None = None, hint: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        self.hint = hint
+        where = f"{self.path}:{line}" if line else str(self.path)
+        text = f"{where}: {message}"
+        if hint:
+            text += f"\n  hint: {hint}"
+        super().__init__(text)
+
+
+class CheckArgError(PromptcheckError):
+    """A check's argument is invalid; the spec loader adds file and line."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+
+class UsageError(PromptcheckError):
+    """A command-line, ini or pyproject setting is invalid or cannot be honoured."""
+
+
+class ProviderError(PromptcheckError):
+    """A model call failed; the item that needed it errors (it does not fail)."""
+
+    def __init__(
+        self, provider: str, message: str, *, status: int | None = None, tries: int = 1
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.tries = tries
+        status_text = f"HTTP {status}" if status is not None else "no response"
+        tries_text = "1 try" if tries == 1 else f"{tries} tries"
+        super().__init__(f"{provider}: {status_text} after {tries_text}: {message}")
+
+
+class CacheMissError(PromptcheckError):
+    """Replay mode found no recorded response; no call was made."""

@@ -1,0 +1,94 @@
+"""Collection: a prompt file is a pytest.File, each case and model a pytest.Item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
+from pytest_promptcheck.report import (
+    failure_text,
+    header_lines,
+    item_properties,
+    outcome_properties,
+)
+from pytest_promptcheck.scoring import CaseOutcome, score_case
+from pytest_promptcheck.session import PromptcheckSession
+from pytest_promptcheck.spec import Case, PromptSpec, load_spec
+
+SESSION_KEY = pytest.StashKey[PromptcheckSession]()
+
+
+def get_session(config: pytest.Config) -> PromptcheckSession:
+    return config.stash[SESSION_KEY]
+
+
+class CaseFailed(Exception):
+    """Raised by runtest; repr_failure turns it into the failure report."""
+
+    def __init__(self, outcome: CaseOutcome) -> None:
+        super().__init__("case failed")
+        self.outcome = outcome
+
+
+class PromptFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        session = get_session(self.config)
+        try:
+            spec = load_spec(self.path, session.registry)
+            models = self._models(session, spec)
+        except SpecError as exc:
+            raise self.CollectError(str(exc)) from None
+        for case in spec.cases:
+            for model in models:
+                name = case.id if len(models) == 1 else f"{case.id}[{model}]"
+                yield CaseItem.from_parent(self, name=name, spec=spec, case=case, model=model)
+
+    def _models(self, session: PromptcheckSession, spec: PromptSpec) -> tuple[str, ...]:
+        models = session.models_for(spec)
+        for model in models:
+            try:
+                session.check_model(model)
+            except UsageError as exc:
+                raise SpecError(self.path, f"model: {exc}", hint="fix the model id") from None
+        return models
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, spec: PromptSpec, case: Case, model: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.case = case
+        self.model = model
+        self.completions: list[Any] = []
+        self.user_properties.extend(item_properties(spec, case, model))
+
+    def setup(self) -> None:
+        # Model calls happen in setup so that a failed call makes the item an error, not a failure.
+        try:
+            self.completions = get_session(self.config).completions(
+                self.spec, self.case, self.model
+            )
+        except PromptcheckError as exc:
+            lines = [
+                f"{self.case.id} errored: {exc}",
+                *header_lines(self.spec, self.case, self.model),
+            ]
+            pytest.fail("\n".join(lines), pytrace=False)
+
+    def runtest(self) -> None:
+        outcome = score_case(self.spec, self.case, self.completions)
+        self.user_properties.extend(outcome_properties(outcome))
+        if not outcome.passed:
+            raise CaseFailed(outcome)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return failure_text(self.spec, self.case, self.model, excinfo.value.outcome)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        line = self.case.line - 1 if self.case.line else None
+        return self.case.source, line, f"{self.spec.name}::{self.name}"

@@ -1,0 +1,78 @@
+"""Providers by model-id prefix, created on first use and closed at session end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_promptcheck.errors import UsageError
+from pytest_promptcheck.providers.base import Provider
+
+BUILTIN_TYPES = ("openai", "local")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """A ``[tool.promptcheck.providers.<name>]`` table (or a built-in's defaults)."""
+
+    name: str
+    type: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    max_concurrency: int | None = None
+    price_per_1m_input: float | None = None
+    price_per_1m_output: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class ProviderSet:
+    """Maps the prefix of a model id to its provider instance."""
+
+    def __init__(self, configs: dict[str, ProviderConfig], cache_dir: Path) -> None:
+        self._configs = configs
+        self._cache_dir = cache_dir
+        self._live: dict[str, Provider] = {}
+
+    def known(self) -> list[str]:
+        return sorted({*BUILTIN_TYPES, *self._configs})
+
+    def check_model(self, model: str) -> None:
+        """Raise UsageError when ``model`` cannot be served, before anything runs."""
+        prefix, sep, name = model.partition(":")
+        if not sep or not name:
+            raise UsageError(
+                f"model id '{model}' must be 'provider:model', e.g. openai:gpt-4.1-mini"
+            )
+        if prefix not in self._configs and prefix not in BUILTIN_TYPES:
+            raise UsageError(
+                f"unknown provider '{prefix}' in model id '{model}'; known providers: "
+                f"{', '.join(self.known())} (add others in [tool.promptcheck.providers.<name>])"
+            )
+
+    def get(self, prefix: str) -> Provider:
+        provider = self._live.get(prefix)
+        if provider is None:
+            provider = self._create(prefix)
+            self._live[prefix] = provider
+        return provider
+
+    def _create(self, prefix: str) -> Provider:
+        config = self._configs.get(prefix) or ProviderConfig(name=prefix, type=prefix)
+        if config.type == "openai":
+            from pytest_promptcheck.providers.openai import OpenAIProvider
+
+            return OpenAIProvider(config)
+        if config.type == "local":
+            from pytest_promptcheck.providers.local import LocalProvider
+
+            return LocalProvider(self._cache_dir)
+        raise UsageError(
+            f"provider '{prefix}' has unknown type '{config.type}'; use one of "
+            f"{', '.join(BUILTIN_TYPES)}"
+        )
+
+    async def aclose(self) -> None:
+        for provider in self._live.values():
+            await provider.aclose()
+        self._live.clear()

@@ -1,0 +1,126 @@
+"""Any OpenAI-compatible server: /chat/completions for messages, /completions for prompts."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import httpx
+
+from pytest_promptcheck.errors import ProviderError
+from pytest_promptcheck.providers import ProviderConfig
+from pytest_promptcheck.records import Completion, ModelRequest
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class OpenAIProvider:
+    """One httpx.AsyncClient per provider; the key is read from the environment at call time."""
+
+    def __init__(self, config: ProviderConfig, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.name = config.name
+        self._config = config
+        self._timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def base_url(self) -> str:
+        url = self._config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        return url.rstrip("/")
+
+    def identity(self, request: ModelRequest) -> dict[str, Any]:
+        return {"base_url": self.base_url}
+
+    def _api_key(self) -> str | None:
+        return os.environ.get(self._config.api_key_env or "OPENAI_API_KEY") or None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout_s)
+        return self._client
+
+    async def complete(self, request: ModelRequest, sample: int) -> Completion:
+        chat = request.messages is not None
+        body: dict[str, Any] = {"model": request.model_name, **request.params}
+        if chat:
+            body["messages"] = list(request.messages or ())
+        else:
+            body["prompt"] = request.prompt
+        url = f"{self.base_url}/{'chat/completions' if chat else 'completions'}"
+        started = time.perf_counter()
+        response = await self._post(url, body)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self._parse(response, chat, latency_ms)
+
+    async def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        key = self._api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        try:
+            response = await self._http().post(url, json=body, headers=headers)
+        except httpx.TimeoutException:
+            raise ProviderError(
+                self.name, f"timed out after {self._timeout_s:g} s ({url})"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                self.name, self._redact(f"{type(exc).__name__}: {exc} ({url})")
+            ) from None
+        if response.status_code >= 400:
+            raise ProviderError(
+                self.name, self._error_message(response), status=response.status_code
+            )
+        return response
+
+    def _error_message(self, response: httpx.Response) -> str:
+        try:
+            message = str(response.json()["error"]["message"])
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:300] or response.reason_phrase
+        return self._redact(message)
+
+    def _redact(self, text: str) -> str:
+        key = self._api_key()
+        return text.replace(key, "[redacted]") if key else text
+
+    def _parse(self, response: httpx.Response, chat: bool, latency_ms: float) -> Completion:
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            text = choice["message"]["content"] if chat else choice["text"]
+            usage = data.get("usage") or {}
+            tokens_in = int(usage.get("prompt_tokens", 0))
+            tokens_out = int(usage.get("completion_tokens", 0))
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            detail = (
+                f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else "not JSON"
+            )
+            raise ProviderError(
+                self.name,
+                f"malformed response body ({detail}): {response.text[:120]!r}",
+                status=response.status_code,
+            ) from None
+        return Completion(
+            text=text or "",
+            model_reported=str(data.get("model") or ""),
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            latency_ms=round(latency_ms, 3),
+            cost_usd=self._cost(tokens_in, tokens_out),
+            system_fingerprint=data.get("system_fingerprint"),
+            finish_reason=choice.get("finish_reason"),
+        )
+
+    def _cost(self, tokens_in: int, tokens_out: int) -> float | None:
+        price_in, price_out = self._config.price_per_1m_input, self._config.price_per_1m_output
+        if price_in is None or price_out is None:
+            return None
+        return (tokens_in * price_in + tokens_out * price_out) / 1_000_000
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -1,0 +1,66 @@
+"""What crosses the model boundary: a request and one sample's completion."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """A fully rendered request for one case, independent of the sample index."""
+
+    model: str
+    """The model id as requested, ``provider:name``."""
+    messages: tuple[Message, ...] | None
+    prompt: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    format: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def provider(self) -> str:
+        return self.model.split(":", 1)[0]
+
+    @property
+    def model_name(self) -> str:
+        return self.model.split(":", 1)[1]
+
+    def payload(self) -> dict[str, Any]:
+        """The request as plain data, for cache keys and deduplication."""
+        return {
+            "model": self.model,
+            "messages": list(self.messages) if self.messages is not None else None,
+            "prompt": self.prompt,
+            "params": self.params,
+            "format": self.format,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sample's answer with its usage; ``cached`` is set when it came from the cache."""
+
+    text: str
+    model_reported: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    cost_usd: float | None = None
+    system_fingerprint: str | None = None
+    finish_reason: str | None = None
+    cached: bool = False
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["cached"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, cached: bool) -> Completion:
+        return cls(**data, cached=cached)

@@ -1,0 +1,92 @@
+"""Render prompt templates with case vars in a Jinja2 sandbox.
+
+Prompt files may come from a pull request, so templates must not reach Python internals:
+SandboxedEnvironment blocks unsafe attributes and calls, StrictUndefined turns a missing
+variable into an error instead of an empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from pytest_promptcheck.errors import PromptcheckError
+from pytest_promptcheck.records import Message
+
+
+class TemplateError(PromptcheckError):
+    """A template cannot compile or render; the spec loader adds file and line."""
+
+    def __init__(self, message: str, hint: str, line: int | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        self.line = line
+        super().__init__(message)
+
+
+def make_environment() -> SandboxedEnvironment:
+    # keep_trailing_newline: what the file says is what the model gets
+    return SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
+
+
+@dataclass(frozen=True)
+class Template:
+    """A compiled template and the variables it reads."""
+
+    source: str
+    compiled: jinja2.Template
+    variables: frozenset[str]
+
+    def render(self, case_vars: Mapping[str, Any]) -> str:
+        missing = sorted(self.variables - case_vars.keys())
+        if missing:
+            names = ", ".join(f"'{name}'" for name in missing)
+            raise TemplateError(
+                f"template variable {names} is missing from the case's vars",
+                hint=f"add {missing[0]} to this case's vars, or remove it from the template",
+            )
+        try:
+            return self.compiled.render(case_vars)
+        except jinja2.exceptions.SecurityError as exc:
+            raise _unsafe(str(exc)) from None
+        except jinja2.UndefinedError as exc:
+            if "unsafe" in str(exc):
+                raise _unsafe(str(exc)) from None
+            raise TemplateError(
+                f"template error: {exc}", hint="check the variable's structure in the case"
+            ) from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise TemplateError(f"template error: {exc}", hint="check the template") from None
+
+
+def _unsafe(detail: str) -> TemplateError:
+    return TemplateError(
+        f"template tries to reach Python internals, which is not allowed ({detail})",
+        hint="templates may only use case vars and Jinja2 filters",
+    )
+
+
+def compile_template(env: SandboxedEnvironment, source: str) -> Template:
+    try:
+        ast = env.parse(source)
+        compiled = env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"template syntax error: {exc.message}",
+            hint="check the {{ }} and {% %} pairs",
+            line=exc.lineno,
+        ) from None
+    return Template(source, compiled, frozenset(meta.find_undeclared_variables(ast)))
+
+
+def render_messages(
+    templates: tuple[tuple[str, Template], ...], case_vars: Mapping[str, Any]
+) -> tuple[Message, ...]:
+    return tuple({"role": role, "content": t.render(case_vars)} for role, t in templates)

@@ -1,0 +1,116 @@
+"""Score a case: validate each sample's format, run its checks, and apply the pass rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_promptcheck.records import Completion
+from pytest_promptcheck.schemas import first_schema_error
+from pytest_promptcheck.spec import Case, CheckSpec, PromptSpec
+from pytest_promptcheck.verdict import NOT_JSON, SampleContext, Verdict
+
+# Chat models often wrap JSON in a Markdown fence; the fence is not part of the answer.
+_FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    label: str
+    weight: float
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    index: int
+    completion: Completion
+    format_error: str | None
+    checks: tuple[CheckResult, ...]
+    score: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    samples: tuple[SampleResult, ...]
+    min_pass_rate: float
+    threshold: float | None
+
+    @property
+    def passed_count(self) -> int:
+        return sum(s.passed for s in self.samples)
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed_count / len(self.samples)
+
+    @property
+    def passed(self) -> bool:
+        return self.pass_rate + 1e-9 >= self.min_pass_rate
+
+    @property
+    def score(self) -> float:
+        return sum(s.score for s in self.samples) / len(self.samples)
+
+
+def score_case(spec: PromptSpec, case: Case, completions: list[Completion]) -> CaseOutcome:
+    samples = tuple(
+        score_sample(spec, case, completion, index) for index, completion in enumerate(completions)
+    )
+    return CaseOutcome(samples, spec.min_pass_rate, case.threshold)
+
+
+def score_sample(spec: PromptSpec, case: Case, completion: Completion, index: int) -> SampleResult:
+    parsed, format_error = _parse_format(spec, completion.text)
+    ctx = SampleContext(
+        text=completion.text,
+        completion=completion,
+        json=parsed,
+        json_format=spec.format_type == "json",
+        case_id=case.id,
+        vars=case.vars,
+    )
+    results = tuple(CheckResult(c.label, c.weight, _run(c, ctx)) for c in case.checks)
+    score = _weighted_score(results)
+    if format_error is not None:
+        return SampleResult(index, completion, format_error, results, 0.0, False)
+    if case.threshold is None:
+        passed = all(r.verdict.passed for r in results)
+    else:
+        passed = score + 1e-9 >= case.threshold
+    return SampleResult(index, completion, None, results, score, passed)
+
+
+def _parse_format(spec: PromptSpec, text: str) -> tuple[Any, str | None]:
+    if spec.format_type != "json":
+        return NOT_JSON, None
+    body = text.strip()
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        parsed = json.loads(body)
+    except json.JSONDecodeError as exc:
+        return NOT_JSON, f"output is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if spec.format_schema is not None:
+        error = first_schema_error(parsed, spec.format_schema)
+        if error is not None:
+            return parsed, f"output does not match format.schema: {error}"
+    return parsed, None
+
+
+def _run(check: CheckSpec, ctx: SampleContext) -> Verdict:
+    try:
+        return check.run(ctx)
+    except Exception as exc:  # a check must not take the run down; its failure is the verdict
+        return Verdict(False, 0.0, f"{check.kind} raised {type(exc).__name__}: {exc}")
+
+
+def _weighted_score(results: tuple[CheckResult, ...]) -> float:
+    total = sum(r.weight for r in results)
+    if total == 0:
+        return 1.0
+    return sum(r.weight * r.verdict.score for r in results) / total

@@ -1,0 +1,400 @@
+"""Load and validate prompt files into PromptSpec and Case objects.
+
+Everything a run needs is checked here, at collection time, so a bad file is one clear
+collection error (``file:line: what is wrong`` + a hint) and never a traceback later.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, cast
+
+import jsonschema
+
+from pytest_promptcheck.canonical import canonical_json, sha256_of
+from pytest_promptcheck.case_files import RawCase, expand_cases
+from pytest_promptcheck.checks import CheckRegistry
+from pytest_promptcheck.documents import Document, PathKey, load_document
+from pytest_promptcheck.errors import CheckArgError, SpecError
+from pytest_promptcheck.records import Message, ModelRequest
+from pytest_promptcheck.render import (
+    Template,
+    TemplateError,
+    compile_template,
+    make_environment,
+    render_messages,
+)
+from pytest_promptcheck.schemas import load_schema
+from pytest_promptcheck.verdict import CheckFn
+
+SUFFIXES = (".prompt.yaml", ".prompt.yml", ".prompt.json", ".prompt.toml")
+
+
+def is_prompt_file(path: Path) -> bool:
+    return path.name.lower().endswith(SUFFIXES)
+
+
+def default_name(path: Path) -> str:
+    return path.name[: path.name.lower().rindex(".prompt.")]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check of a case, prepared at collection time."""
+
+    kind: str
+    arg: Any
+    weight: float
+    run: CheckFn
+
+    @property
+    def label(self) -> str:
+        text = self.arg if isinstance(self.arg, str) else canonical_json(self.arg)
+        text = json.dumps(text) if isinstance(self.arg, str) else text
+        return f"{self.kind} {text if len(text) <= 60 else text[:59] + '…'}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One (input, expected) pair, rendered and ready to send."""
+
+    id: str
+    vars: dict[str, Any]
+    checks: tuple[CheckSpec, ...]
+    threshold: float | None
+    source: Path
+    line: int | None
+    messages: tuple[Message, ...] | None
+    prompt: str | None
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    path: Path
+    name: str
+    version: str | None
+    description: str | None
+    model: str | None
+    params: dict[str, Any]
+    format_type: str
+    format_schema: dict[str, Any] | None
+    samples: int
+    min_pass_rate: float
+    cases: tuple[Case, ...]
+    fingerprint: str
+
+    def request(self, case: Case, model: str) -> ModelRequest:
+        return ModelRequest(
+            model=model,
+            messages=case.messages,
+            prompt=case.prompt,
+            params=self.params,
+            format=self.format_payload(),
+        )
+
+    def format_payload(self) -> dict[str, Any]:
+        return {"type": self.format_type, "schema": self.format_schema}
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    text = resources.files("pytest_promptcheck").joinpath("spec.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(definition: str | None) -> jsonschema.protocols.Validator:
+    schema = spec_schema()
+    if definition is None:
+        top = json.loads(json.dumps(schema))
+        top["properties"]["cases"]["items"] = {"type": ["object"]}
+        return jsonschema.Draft202012Validator(top)
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]}
+    )
+
+
+def load_spec(path: Path, registry: CheckRegistry) -> PromptSpec:
+    doc = load_document(path)
+    if not isinstance(doc.data, dict):
+        raise SpecError(
+            path,
+            "a prompt file must be a mapping of fields",
+            line=1,
+            hint="start with e.g. 'prompt: ...' and 'cases: [...]'",
+        )
+    _validate(doc, doc.data, (), None)
+    return _build(doc, doc.data, registry)
+
+
+def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> PromptSpec:
+    base = doc.path.parent
+    templates = _templates(doc, data)
+    format_type = data.get("format", {}).get("type", "text")
+    schema = _format_schema(doc, data, base)
+    file_checks = _checks(doc, data.get("expect", []), ("expect",), registry, base)
+    cases = _cases(doc, data, templates, file_checks, registry)
+    threshold = data.get("threshold")
+    if threshold is not None:
+        cases = tuple(
+            c if c.threshold is not None else _with_threshold(c, threshold) for c in cases
+        )
+    fingerprint = sha256_of(
+        {
+            "messages": data.get("messages"),
+            "prompt": data.get("prompt"),
+            "params": data.get("params", {}),
+            "format": {"type": format_type, "schema": schema},
+        }
+    )
+    version = data.get("version")
+    return PromptSpec(
+        path=doc.path,
+        name=data.get("name") or default_name(doc.path),
+        version=None if version is None else str(version),
+        description=data.get("description"),
+        model=data.get("model"),
+        params=data.get("params", {}),
+        format_type=format_type,
+        format_schema=schema,
+        samples=data.get("samples", 1),
+        min_pass_rate=float(data.get("min_pass_rate", 1.0)),
+        cases=cases,
+        fingerprint=fingerprint,
+    )
+
+
+def _with_threshold(case: Case, threshold: float) -> Case:
+    return Case(
+        case.id,
+        case.vars,
+        case.checks,
+        threshold,
+        case.source,
+        case.line,
+        case.messages,
+        case.prompt,
+    )
+
+
+def _validate(doc: Document, data: Any, prefix: PathKey, definition: str | None) -> None:
+    errors = list(_validator(definition).iter_errors(data))
+    if not errors:
+        return
+
+    def where(error: jsonschema.ValidationError) -> int:
+        key = (*prefix, *error.absolute_path)
+        if error.validator == "additionalProperties":
+            key = (*key, _unknown_fields(error)[0])
+        return doc.line_of(key) or 0
+
+    first = min(errors, key=where)
+    message, hint = _describe(first, definition)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise SpecError(doc.path, message + more, line=where(first) or None, hint=hint)
+
+
+def _describe(error: jsonschema.ValidationError, definition: str | None) -> tuple[str, str]:
+    field = ".".join(str(p) for p in error.absolute_path) or "the file"
+    if error.validator == "additionalProperties":
+        allowed = _allowed_fields(error)
+        unknown = _unknown_fields(error)
+        close = difflib.get_close_matches(unknown[0], allowed, n=1)
+        where = "" if not error.absolute_path else f" in {field}"
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return f"unknown field '{unknown[0]}'{where}", f"{hint}allowed fields: {', '.join(allowed)}"
+    if error.validator == "required":
+        return f"{field}: {error.message}", "add the missing field"
+    if error.validator == "type":
+        expected = error.validator_value
+        kinds = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"field '{field}' must be {kinds}, got {_kind(error.instance)}", _type_hint(field)
+    if error.validator == "enum":
+        options = ", ".join(repr(v) for v in cast(list[Any], error.validator_value))
+        return (
+            f"field '{field}' is {error.instance!r}, expected one of {options}",
+            f"use one of {options}",
+        )
+    return f"field '{field}': {error.message}", "see the prompt file format in the README"
+
+
+def _allowed_fields(error: jsonschema.ValidationError) -> list[str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return sorted(schema.get("properties", {}))
+
+
+def _unknown_fields(error: jsonschema.ValidationError) -> list[str]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return sorted(set(instance) - set(_allowed_fields(error)))
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _type_hint(field: str) -> str:
+    examples = {
+        "params": "params: {temperature: 0, max_tokens: 100}",
+        "vars": 'vars: {ticket: "..."}',
+        "expect": "expect: [{contains: refund}]",
+        "cases": "cases: [{id: one, vars: {...}}]",
+        "samples": "samples: 5",
+    }
+    leaf = field.rsplit(".", 1)[-1]
+    return f"e.g. {examples[leaf]}" if leaf in examples else "fix the value's type"
+
+
+def _templates(doc: Document, data: dict[str, Any]) -> tuple[tuple[str, Template], ...] | Template:
+    has_messages, has_prompt = "messages" in data, "prompt" in data
+    if has_messages == has_prompt:
+        problem = (
+            "has both 'messages' and 'prompt'" if has_messages else "needs 'messages' or 'prompt'"
+        )
+        raise SpecError(
+            doc.path,
+            f"the prompt file {problem}",
+            line=doc.line_of(("prompt",)) or 1,
+            hint="use 'messages' for a chat prompt, 'prompt' for a completion prompt",
+        )
+    env = make_environment()
+    if has_prompt:
+        return _compile(doc, env, data["prompt"], ("prompt",))
+    return tuple(
+        (m["role"], _compile(doc, env, m["content"], ("messages", i, "content")))
+        for i, m in enumerate(data["messages"])
+    )
+
+
+def _compile(doc: Document, env: Any, source: str, key: PathKey) -> Template:
+    try:
+        return compile_template(env, source)
+    except TemplateError as exc:
+        line = doc.line_of(key)
+        if line is not None and exc.line is not None:
+            line += exc.line - 1
+        raise SpecError(
+            doc.path, f"{'.'.join(map(str, key))}: {exc.message}", line=line, hint=exc.hint
+        ) from None
+
+
+def _format_schema(doc: Document, data: dict[str, Any], base: Path) -> dict[str, Any] | None:
+    fmt = data.get("format", {})
+    if "schema" not in fmt:
+        return None
+    if fmt.get("type", "text") != "json":
+        raise SpecError(
+            doc.path,
+            "format.schema needs format.type: json",
+            line=doc.line_of(("format", "schema")),
+            hint="add 'type: json' to format",
+        )
+    try:
+        return load_schema(fmt["schema"], base)
+    except CheckArgError as exc:
+        raise SpecError(
+            doc.path,
+            f"format.schema: {exc.message}",
+            line=doc.line_of(("format", "schema")),
+            hint=exc.hint,
+        ) from None
+
+
+def _checks(
+    doc: Document, items: list[Any], key: PathKey, registry: CheckRegistry, base: Path
+) -> tuple[CheckSpec, ...]:
+    return tuple(_check(doc, item, (*key, i), registry, base) for i, item in enumerate(items))
+
+
+def _check(
+    doc: Document, item: dict[str, Any], key: PathKey, registry: CheckRegistry, base: Path
+) -> CheckSpec:
+    kinds = [k for k in item if k != "weight"]
+    line = doc.line_of(key)
+    if len(kinds) != 1:
+        problem = (
+            "has no check type" if not kinds else f"has several check types ({', '.join(kinds)})"
+        )
+        raise SpecError(
+            doc.path,
+            f"check {problem}",
+            line=line,
+            hint="write one check per list item, e.g. '- contains: refund'",
+        )
+    kind = kinds[0]
+    try:
+        run = registry.compile(kind, item[kind], base)
+    except CheckArgError as exc:
+        raise SpecError(
+            doc.path,
+            f"check '{kind}': {exc.message}",
+            line=doc.line_of((*key, kind)),
+            hint=exc.hint,
+        ) from None
+    return CheckSpec(kind, item[kind], float(item.get("weight", 1.0)), run)
+
+
+def _cases(
+    doc: Document,
+    data: dict[str, Any],
+    templates: Any,
+    file_checks: tuple[CheckSpec, ...],
+    registry: CheckRegistry,
+) -> tuple[Case, ...]:
+    cases: list[Case] = []
+    seen: dict[str, tuple[Path, int | None]] = {}
+    for number, raw in enumerate(expand_cases(doc), start=1):
+        _validate(raw.doc, raw.data, raw.key, "case")
+        case = _case(raw, number, templates, file_checks, registry)
+        if case.id in seen:
+            first_path, first_line = seen[case.id]
+            raise SpecError(
+                case.source,
+                f"duplicate case id '{case.id}' (first at {first_path.name}:{first_line})",
+                line=case.line,
+                hint="case ids must be unique in a prompt file; rename one",
+            )
+        seen[case.id] = (case.source, case.line)
+        cases.append(case)
+    return tuple(cases)
+
+
+def _case(
+    raw: RawCase,
+    number: int,
+    templates: Any,
+    file_checks: tuple[CheckSpec, ...],
+    registry: CheckRegistry,
+) -> Case:
+    data, doc = raw.data, raw.doc
+    case_id = str(data.get("id", f"case-{number}"))
+    case_vars = data.get("vars", {})
+    checks = file_checks + _checks(
+        doc, data.get("expect", []), (*raw.key, "expect"), registry, raw.prompt_dir
+    )
+    try:
+        if isinstance(templates, Template):
+            messages, prompt = None, templates.render(case_vars)
+        else:
+            messages = render_messages(templates, case_vars)
+            prompt = None
+    except TemplateError as exc:
+        raise SpecError(
+            doc.path, f"case '{case_id}': {exc.message}", line=doc.line_of(raw.key), hint=exc.hint
+        ) from None
+    return Case(
+        case_id,
+        case_vars,
+        checks,
+        data.get("threshold"),
+        doc.path,
+        doc.line_of(raw.key),
+        messages,
+        prompt,
+    )
