@@ -79,6 +79,8 @@ def _negated(base: str, check: CheckFn) -> CheckFn:
         verdict = check(ctx)
         own = verdict.reason.startswith((f"{base} ", f"{base}:"))
         reason = f"not_{verdict.reason}" if own else f"not_{base}: {verdict.reason}"
+        if not verdict.evaluated:
+            return Verdict(False, 0.0, reason, evaluated=False)
         return Verdict(not verdict.passed, 1.0 - verdict.score, reason)
 
     return run
@@ -86,6 +88,11 @@ def _negated(base: str, check: CheckFn) -> CheckFn:
 
 def _verdict(passed: bool, reason: str) -> Verdict:
     return Verdict(passed, 1.0 if passed else 0.0, reason)
+
+
+def unevaluated(reason: str) -> Verdict:
+    """The check could not judge this sample: a failure that negation does not flip."""
+    return Verdict(False, 0.0, reason, evaluated=False)
 
 
 def _kind(value: Any) -> str:
@@ -321,7 +328,7 @@ def _budget(kind: str, limit_example: float, unit: str, measure: Measure) -> Che
         def run(ctx: SampleContext) -> Verdict:
             value = measure(ctx.completion)
             if value is None:
-                return _verdict(False, "cost unknown: no prices configured for this model")
+                return unevaluated("cost unknown: no prices configured for this model")
             word = "within" if value <= arg else "over"
             limit = unit.format(arg)
             return _verdict(value <= arg, f"{kind}: {unit.format(value)}, {word} the {limit} limit")
@@ -405,7 +412,7 @@ def _python(arg: Any, base_dir: Path) -> CheckFn:
         try:
             result = function(ctx.text, case)
         except Exception as exc:  # the user's function failing is this sample's verdict
-            return _verdict(False, clip(f"python {target}: raised {_exception(exc)}"))
+            return unevaluated(clip(f"python {target}: raised {_exception(exc)}"))
         return _python_verdict(target, result, minimum)
 
     return run
@@ -456,7 +463,7 @@ def _python_verdict(target: str, result: Any, minimum: float) -> Verdict:
         passed = score >= minimum
         return Verdict(passed, score, f"python {target}: score {score:.2f}, min {minimum:g}")
     kind = type(result).__name__
-    return _verdict(False, f"python {target}: returned {kind}, expected bool, number or Verdict")
+    return unevaluated(f"python {target}: returned {kind}, expected bool, number or Verdict")
 
 
 BUILTINS: tuple[tuple[str, CheckFactory], ...] = (

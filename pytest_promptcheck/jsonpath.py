@@ -206,7 +206,9 @@ def json_path_check(arg: Any, base_dir: Path) -> CheckFn:
     def run(ctx: SampleContext) -> Verdict:
         document, error = output_json(ctx)
         if error is not None:
-            return Verdict(False, 0.0, f"json_path {path.text}: output is not JSON")
+            return Verdict(
+                False, 0.0, f"json_path {path.text}: output is not JSON", evaluated=False
+            )
         found = path.find(document)
         passed = test(found)
         return Verdict(passed, float(passed), f"{label}: {_outcome(operator, passed, found)}")

@@ -120,7 +120,7 @@ def schema_check(arg: Any, base_dir: Path) -> CheckFn:
     def run(ctx: SampleContext) -> Verdict:
         document, error = output_json(ctx)
         if error is not None:
-            return Verdict(False, 0.0, f"schema: output is not JSON: {error}")
+            return Verdict(False, 0.0, f"schema: output is not JSON: {error}", evaluated=False)
         problem = first_schema_error(document, schema)
         if problem is None:
             return Verdict(True, 1.0, "schema: valid")

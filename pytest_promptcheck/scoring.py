@@ -106,7 +106,9 @@ def _run(check: CheckSpec, ctx: SampleContext) -> Verdict:
     try:
         return check.run(ctx)
     except Exception as exc:  # a check must not take the run down; its failure is the verdict
-        return Verdict(False, 0.0, f"{check.kind} raised {type(exc).__name__}: {exc}")
+        return Verdict(
+            False, 0.0, f"{check.kind} raised {type(exc).__name__}: {exc}", evaluated=False
+        )
 
 
 def _weighted_score(results: tuple[CheckResult, ...]) -> float:

@@ -27,6 +27,9 @@ class Verdict:
     passed: bool
     score: float
     reason: str
+    evaluated: bool = True
+    """False when the check could not judge the sample (no JSON, unknown cost, a crash);
+    such a verdict fails, and its negation fails too instead of passing silently."""
 
 
 @dataclass(frozen=True)

@@ -519,7 +519,7 @@ def test_max_cost_over_budget() -> None:
 
 def test_max_cost_unknown_fails() -> None:
     assert verdict("max_cost_usd", 1, sample(cost_usd=None)) == Verdict(
-        False, 0.0, "cost unknown: no prices configured for this model"
+        False, 0.0, "cost unknown: no prices configured for this model", evaluated=False
     )
 
 
@@ -647,7 +647,7 @@ def test_json_path_exists_false_passes_when_absent() -> None:
 
 def test_json_path_on_non_json_output_fails() -> None:
     result = verdict("json_path", {"path": "$.id", "exists": False}, "plain text")
-    assert result == Verdict(False, 0.0, "json_path $.id: output is not JSON")
+    assert result == Verdict(False, 0.0, "json_path $.id: output is not JSON", evaluated=False)
 
 
 def test_json_path_parses_text_output() -> None:
@@ -809,7 +809,7 @@ def test_python_dotted_attribute(user_checks: str) -> None:
 
 def test_python_exception_is_a_one_line_failure(user_checks: str) -> None:
     assert verdict("python", f"{user_checks}:boom", "x") == Verdict(
-        False, 0.0, f"python {user_checks}:boom: raised ValueError: bad output"
+        False, 0.0, f"python {user_checks}:boom: raised ValueError: bad output", evaluated=False
     )
 
 
@@ -861,3 +861,16 @@ def test_python_rejects_an_unknown_key(user_checks: str) -> None:
 
 def test_python_rejects_a_list() -> None:
     assert arg_error("python", ["a:b"]).message.startswith("expected 'module:function' or")
+
+
+@pytest.mark.parametrize(
+    ("kind", "arg"),
+    [
+        ("not_json_path", {"path": "$.a", "exists": True}),
+        ("not_schema", {"type": "object"}),
+        ("not_max_cost_usd", 0.01),
+    ],
+)
+def test_negation_fails_when_the_check_could_not_evaluate(kind: str, arg: Any) -> None:
+    result = verdict(kind, arg, sample("plain text, not JSON"))
+    assert (result.passed, result.evaluated) == (False, False)
