@@ -29,6 +29,9 @@ class ModelClient:
         self.stats = CallStats()
         self._done: dict[str, asyncio.Future[Completion]] = {}
 
+    async def samples(self, request: ModelRequest, count: int) -> list[Completion]:
+        return [await self.sample(request, index) for index in range(count)]
+
     async def sample(self, request: ModelRequest, sample: int) -> Completion:
         provider = self.providers.get(request.provider)
         key = cache_key(request, provider.identity(request), sample)

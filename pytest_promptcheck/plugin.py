@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_promptcheck import hookspecs
+from pytest_promptcheck.api import Promptcheck
 from pytest_promptcheck.cache import CacheMode
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.items import SESSION_KEY, PromptFile, get_session
@@ -108,6 +109,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         session.close()
         del config.stash[SESSION_KEY]
         config.pluginmanager.unregister(name=LISTENER_NAME)
+
+
+@pytest.fixture
+def promptcheck(request: pytest.FixtureRequest) -> Promptcheck:
+    """Run a prompt by name or path: ``promptcheck.run("classify_ticket", ticket=...)``."""
+    return Promptcheck(get_session(request.config), request.config.rootpath)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:

@@ -86,7 +86,16 @@ def compile_template(env: SandboxedEnvironment, source: str) -> Template:
     return Template(source, compiled, frozenset(meta.find_undeclared_variables(ast)))
 
 
-def render_messages(
-    templates: tuple[tuple[str, Template], ...], case_vars: Mapping[str, Any]
-) -> tuple[Message, ...]:
-    return tuple({"role": role, "content": t.render(case_vars)} for role, t in templates)
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A completion template (``prompt``) or chat templates (``messages``): one of the two."""
+
+    prompt: Template | None = None
+    messages: tuple[tuple[str, Template], ...] | None = None
+
+    def render(self, case_vars: Mapping[str, Any]) -> tuple[tuple[Message, ...] | None, str | None]:
+        """Rendered (messages, prompt); exactly one of them is None."""
+        if self.prompt is not None:
+            return None, self.prompt.render(case_vars)
+        messages = self.messages or ()
+        return tuple({"role": role, "content": t.render(case_vars)} for role, t in messages), None

@@ -64,7 +64,9 @@ def score_case(spec: PromptSpec, case: Case, completions: list[Completion]) -> C
 
 
 def score_sample(spec: PromptSpec, case: Case, completion: Completion, index: int) -> SampleResult:
-    parsed, format_error = _parse_format(spec, completion.text)
+    parsed, format_error = NOT_JSON, None
+    if spec.format_type == "json":
+        parsed, format_error = parse_format(completion.text, spec.format_schema)
     ctx = SampleContext(
         text=completion.text,
         completion=completion,
@@ -84,9 +86,8 @@ def score_sample(spec: PromptSpec, case: Case, completion: Completion, index: in
     return SampleResult(index, completion, None, results, score, passed)
 
 
-def _parse_format(spec: PromptSpec, text: str) -> tuple[Any, str | None]:
-    if spec.format_type != "json":
-        return NOT_JSON, None
+def parse_format(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | None]:
+    """Parse JSON output (a Markdown fence around it is allowed) and validate it against schema."""
     body = text.strip()
     fenced = _FENCE.match(body)
     if fenced:
@@ -95,8 +96,8 @@ def _parse_format(spec: PromptSpec, text: str) -> tuple[Any, str | None]:
         parsed = json.loads(body)
     except json.JSONDecodeError as exc:
         return NOT_JSON, f"output is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    if spec.format_schema is not None:
-        error = first_schema_error(parsed, spec.format_schema)
+    if schema is not None:
+        error = first_schema_error(parsed, schema)
         if error is not None:
             return parsed, f"output does not match format.schema: {error}"
     return parsed, None

@@ -52,12 +52,7 @@ class PromptcheckSession:
             )
 
     def completions(self, spec: PromptSpec, case: Case, model: str) -> list[Completion]:
-        request = spec.request(case, model)
-
-        async def gather() -> list[Completion]:
-            return [await self.client.sample(request, i) for i in range(spec.samples)]
-
-        return self.run(gather())
+        return self.run(self.client.samples(spec.request(case, model), spec.samples))
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self._loop is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -23,11 +23,11 @@ from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.records import Message, ModelRequest
 from pytest_promptcheck.render import (
+    PromptTemplate,
     Template,
     TemplateError,
     compile_template,
     make_environment,
-    render_messages,
 )
 from pytest_promptcheck.schemas import load_schema
 from pytest_promptcheck.verdict import CheckFn
@@ -87,6 +87,7 @@ class PromptSpec:
     min_pass_rate: float
     cases: tuple[Case, ...]
     fingerprint: str
+    template: PromptTemplate = field(default=PromptTemplate(), compare=False, repr=False)
 
     def request(self, case: Case, model: str) -> ModelRequest:
         return ModelRequest(
@@ -135,11 +136,11 @@ def load_spec(path: Path, registry: CheckRegistry) -> PromptSpec:
 
 def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> PromptSpec:
     base = doc.path.parent
-    templates = _templates(doc, data)
+    template = _template(doc, data)
     format_type = data.get("format", {}).get("type", "text")
     schema = _format_schema(doc, data, base)
     file_checks = _checks(doc, data.get("expect", []), ("expect",), registry, base)
-    cases = _cases(doc, data, templates, file_checks, registry)
+    cases = _cases(doc, data, template, file_checks, registry)
     threshold = data.get("threshold")
     if threshold is not None:
         cases = tuple(
@@ -167,6 +168,7 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
         min_pass_rate=float(data.get("min_pass_rate", 1.0)),
         cases=cases,
         fingerprint=fingerprint,
+        template=template,
     )
 
 
@@ -251,7 +253,7 @@ def _type_hint(field: str) -> str:
     return f"e.g. {examples[leaf]}" if leaf in examples else "fix the value's type"
 
 
-def _templates(doc: Document, data: dict[str, Any]) -> tuple[tuple[str, Template], ...] | Template:
+def _template(doc: Document, data: dict[str, Any]) -> PromptTemplate:
     has_messages, has_prompt = "messages" in data, "prompt" in data
     if has_messages == has_prompt:
         problem = (
@@ -265,10 +267,12 @@ def _templates(doc: Document, data: dict[str, Any]) -> tuple[tuple[str, Template
         )
     env = make_environment()
     if has_prompt:
-        return _compile(doc, env, data["prompt"], ("prompt",))
-    return tuple(
-        (m["role"], _compile(doc, env, m["content"], ("messages", i, "content")))
-        for i, m in enumerate(data["messages"])
+        return PromptTemplate(prompt=_compile(doc, env, data["prompt"], ("prompt",)))
+    return PromptTemplate(
+        messages=tuple(
+            (m["role"], _compile(doc, env, m["content"], ("messages", i, "content")))
+            for i, m in enumerate(data["messages"])
+        )
     )
 
 
@@ -343,7 +347,7 @@ def _check(
 def _cases(
     doc: Document,
     data: dict[str, Any],
-    templates: Any,
+    template: PromptTemplate,
     file_checks: tuple[CheckSpec, ...],
     registry: CheckRegistry,
 ) -> tuple[Case, ...]:
@@ -351,7 +355,7 @@ def _cases(
     seen: dict[str, tuple[Path, int | None]] = {}
     for number, raw in enumerate(expand_cases(doc), start=1):
         _validate(raw.doc, raw.data, raw.key, "case")
-        case = _case(raw, number, templates, file_checks, registry)
+        case = _case(raw, number, template, file_checks, registry)
         if case.id in seen:
             first_path, first_line = seen[case.id]
             raise SpecError(
@@ -368,7 +372,7 @@ def _cases(
 def _case(
     raw: RawCase,
     number: int,
-    templates: Any,
+    template: PromptTemplate,
     file_checks: tuple[CheckSpec, ...],
     registry: CheckRegistry,
 ) -> Case:
@@ -379,11 +383,7 @@ def _case(
         doc, data.get("expect", []), (*raw.key, "expect"), registry, raw.prompt_dir
     )
     try:
-        if isinstance(templates, Template):
-            messages, prompt = None, templates.render(case_vars)
-        else:
-            messages = render_messages(templates, case_vars)
-            prompt = None
+        messages, prompt = template.render(case_vars)
     except TemplateError as exc:
         raise SpecError(
             doc.path, f"case '{case_id}': {exc.message}", line=doc.line_of(raw.key), hint=exc.hint
