@@ -47,6 +47,7 @@ def test_custom_check_usable_in_prompt_files(
     pytester.makefile(
         ".prompt.yaml",
         custom="model: openai:support-bot\nmessages: [{role: user, content: '{{ t }}'}]\n"
-        "format: {type: json}\ncases: [{vars: {t: I want a refund}, expect: [{is_billing: true}]}]\n",
+        "format: {type: json}\n"
+        "cases: [{vars: {t: I want a refund}, expect: [{is_billing: true}]}]\n",
     )
     pytester.runpytest("custom.prompt.yaml").assert_outcomes(passed=1)
