@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "CHAT_PATH",
     "COMPLETIONS_PATH",
+    "COMPLETION_PATHS",
     "MODELS_PATH",
     "Fault",
     "FaultKind",
