@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.records import Completion
@@ -20,9 +21,17 @@ def quote(text: str, limit: int = 100) -> str:
     return shown if len(shown) <= limit else shown[: limit - 2] + '…"'
 
 
+def display_path(path: Path) -> str:
+    """Relative to the working directory when below it, as pytest shows node ids."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def header_lines(spec: PromptSpec, case: Case, model: str) -> list[str]:
     version = f" v{spec.version}" if spec.version else ""
-    where = f"{case.source}:{case.line}" if case.line else str(case.source)
+    where = f"{display_path(case.source)}:{case.line}" if case.line else display_path(case.source)
     return [
         f"  case    {where}   prompt {spec.name}{version} (fp {spec.fingerprint[:8]}…)",
         f"  model   {model}",

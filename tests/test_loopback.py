@@ -202,7 +202,7 @@ def test_model_latency_overrides_server_latency(
     started = time.perf_counter()
     chat(client, model="fast")
 
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 0.9  # the server's 1000 ms would exceed it
 
 
 def test_latency_does_not_serialize_concurrent_requests(
@@ -216,7 +216,7 @@ def test_latency_does_not_serialize_concurrent_requests(
     elapsed = time.perf_counter() - started
 
     assert codes == [200] * 20
-    assert 0.1 <= elapsed < 0.6
+    assert 0.1 <= elapsed < 1.5  # serialized, 20 x 100 ms would take 2 s
     assert openai_server.max_in_flight >= 10
 
 
@@ -290,7 +290,7 @@ def test_hang_fault_outlasts_a_short_client_timeout(
     started = time.perf_counter()
     with pytest.raises(httpx.ReadTimeout):
         client.post("/completions", json={"model": "m", "prompt": "p"}, timeout=0.2)
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 3  # the hang lasts 5 s
 
 
 def test_short_hang_then_answers_normally(
@@ -447,7 +447,7 @@ def test_stop_is_prompt_with_a_hung_handler(openai_server: LoopbackServer) -> No
     stopped_in = time.perf_counter() - started
     caller.join(timeout=2)
 
-    assert stopped_in < 1
+    assert stopped_in < 2  # the hung handler would hold it for 30 s
     assert not caller.is_alive()
     assert len(errors) == 1
 
