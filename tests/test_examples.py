@@ -25,14 +25,16 @@ def test_example_suite_passes_except_the_deliberate_json_failures(
 ) -> None:
     result = pytester.runpytest("examples")
     result.assert_outcomes(passed=24, failed=2)
-    result.stdout.fnmatch_lines([
-        "spanish failed: output format invalid",
-        "  format  FAIL  output does not match format.schema: $: * is not of type 'object'",
-        "italian failed: output format invalid",
-        "34 samples: 34 live calls, 0 from cache*",
-        "FAILED examples/language.prompt.yaml::spanish*",
-        "FAILED examples/language.prompt.yaml::italian*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "spanish failed: output format invalid",
+            "  format  FAIL  output does not match format.schema: $: * is not of type 'object'",
+            "italian failed: output format invalid",
+            "34 samples: 34 live calls, 0 from cache*",
+            "FAILED examples/language.prompt.yaml::spanish*",
+            "FAILED examples/language.prompt.yaml::italian*",
+        ]
+    )
 
     rerun = pytester.runpytest("examples", "--promptcheck-cache=replay")
     rerun.assert_outcomes(passed=24, failed=2)
