@@ -19,6 +19,7 @@ from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
 
 SESSION_KEY = pytest.StashKey[PromptcheckSession]()
+MODEL_HINT = "set another model with 'model:' in the file or --promptcheck-model"
 
 
 def get_session(config: pytest.Config) -> PromptcheckSession:
@@ -52,7 +53,7 @@ class PromptFile(pytest.File):
             try:
                 session.check_model(model)
             except UsageError as exc:
-                raise SpecError(self.path, f"model: {exc}", hint="fix the model id") from None
+                raise SpecError(self.path, f"model: {exc}", hint=MODEL_HINT) from None
         return models
 
 

