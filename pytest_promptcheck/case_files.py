@@ -83,7 +83,8 @@ def _jsonl(path: Path) -> Document:
 
 
 def _csv(path: Path) -> Document:
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte-order mark
+    reader = csv.DictReader(io.StringIO(read_text(path, "utf-8-sig"), newline=""))
     if not reader.fieldnames:
         raise SpecError(
             path,

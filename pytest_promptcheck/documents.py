@@ -27,6 +27,12 @@ class Document:
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
     text: str = ""
+    content_lines: dict[PathKey, int] = field(default_factory=dict)
+    """Where the text of a multi-line string value starts (YAML ``|`` or ``>`` blocks)."""
+
+    def content_line_of(self, key: PathKey) -> int | None:
+        """The line of a string value's first character of text."""
+        return self.content_lines.get(key) or self.line_of(key)
 
     def line_of(self, key: PathKey) -> int | None:
         """The line of ``key``, or of its nearest ancestor that has one."""
@@ -37,9 +43,9 @@ class Document:
         return None
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, encoding: str = "utf-8") -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise SpecError(
             path, "file not found", hint="check the path; paths are relative to the prompt file"
@@ -76,10 +82,10 @@ def _load_yaml(path: Path, text: str) -> Document:
         ) from None
     except yaml.YAMLError as exc:
         raise SpecError(path, f"invalid YAML: {exc}") from None
-    lines: dict[PathKey, int] = {}
+    doc = Document(path, data, {}, text)
     if node is not None:
-        _walk_yaml(path, node, (), lines)
-    return Document(path, data, lines, text)
+        _walk_yaml(path, node, (), doc)
+    return doc
 
 
 def _yaml_hint(problem: str) -> str:
@@ -90,8 +96,11 @@ def _yaml_hint(problem: str) -> str:
     return "check the indentation and quoting around this line"
 
 
-def _walk_yaml(path: Path, node: yaml.Node, key: PathKey, lines: dict[PathKey, int]) -> None:
+def _walk_yaml(path: Path, node: yaml.Node, key: PathKey, doc: Document) -> None:
+    lines = doc.lines
     lines[key] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        doc.content_lines[key] = node.start_mark.line + 2  # the text starts below the indicator
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -105,11 +114,11 @@ def _walk_yaml(path: Path, node: yaml.Node, key: PathKey, lines: dict[PathKey, i
                     hint="remove one of them; YAML would silently keep only the last",
                 )
             seen[name] = line
-            _walk_yaml(path, value_node, (*key, name), lines)
+            _walk_yaml(path, value_node, (*key, name), doc)
             lines[(*key, name)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk_yaml(path, item, (*key, index), lines)
+            _walk_yaml(path, item, (*key, index), doc)
 
 
 def _load_json(path: Path, text: str) -> Document:
@@ -122,14 +131,14 @@ def _load_json(path: Path, text: str) -> Document:
             line=exc.lineno,
             hint="check for a missing comma, quote or bracket near this line",
         ) from None
-    lines: dict[PathKey, int] = {}
+    doc = Document(path, data, {}, text)
     try:  # JSON is (nearly always) YAML, which gives us line numbers for free
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:
-            _walk_yaml(path, node, (), lines)
+            _walk_yaml(path, node, (), doc)
     except (yaml.YAMLError, SpecError):
-        lines = {}
-    return Document(path, data, lines, text)
+        doc.lines.clear()
+    return doc
 
 
 _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
@@ -156,8 +165,14 @@ def _toml_lines(text: str, data: Any) -> dict[PathKey, int]:
     """Approximate: the first line defining each top-level key, and each [[cases]] table."""
     lines: dict[PathKey, int] = {}
     case_index = -1
+    in_multiline = False
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
+        opens_or_closes = (raw.count('"""') + raw.count("'''")) % 2 == 1
+        if in_multiline:
+            in_multiline = not opens_or_closes
+            continue
+        in_multiline = opens_or_closes
         if stripped.startswith("[[cases]]"):
             case_index += 1
             lines.setdefault(("cases", case_index), number)

@@ -215,8 +215,16 @@ def _describe(error: jsonschema.ValidationError, definition: str | None) -> tupl
         return f"{field}: {error.message}", "add the missing field"
     if error.validator == "type":
         expected = error.validator_value
-        kinds = " or ".join(expected) if isinstance(expected, list) else expected
+        names = expected if isinstance(expected, list) else [expected]
+        kinds = " or ".join(_SCHEMA_TYPES.get(str(n), str(n)) for n in names)
         return f"field '{field}' must be {kinds}, got {_kind(error.instance)}", _type_hint(field)
+    if error.validator == "pattern":
+        leaf = str(error.absolute_path[-1]) if error.absolute_path else ""
+        rule = _PATTERN_RULES.get(leaf, f"must match {error.validator_value}")
+        return (
+            f"field '{field}' is {error.instance!r}: {rule}",
+            "see the prompt file format in the README",
+        )
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in cast(list[Any], error.validator_value))
         return (
@@ -236,9 +244,26 @@ def _unknown_fields(error: jsonschema.ValidationError) -> list[str]:
     return sorted(set(instance) - set(_allowed_fields(error)))
 
 
+_SCHEMA_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+}
+_PATTERN_RULES = {
+    "model": "a model id is 'provider:model', e.g. openai:gpt-4.1-mini",
+    "name": "use letters, digits, '_', '.' and '-' only",
+    "id": "a case id is one line of text",
+}
+
+
 def _kind(value: Any) -> str:
     names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
-    return names.get(type(value), type(value).__name__)
+    if value is None:
+        return "nothing (null)"
+    return names.get(type(value), f"a {type(value).__name__}")
 
 
 def _type_hint(field: str) -> str:
@@ -280,7 +305,7 @@ def _compile(doc: Document, env: Any, source: str, key: PathKey) -> Template:
     try:
         return compile_template(env, source)
     except TemplateError as exc:
-        line = doc.line_of(key)
+        line = doc.content_line_of(key)
         if line is not None and exc.line is not None:
             line += exc.line - 1
         raise SpecError(
