@@ -79,7 +79,7 @@ class OpenAIProvider:
         try:
             message = str(response.json()["error"]["message"])
         except (ValueError, KeyError, TypeError):
-            message = response.text[:300] or response.reason_phrase
+            message = self._redact(response.text)[:300] or response.reason_phrase
         return self._redact(message)
 
     def _redact(self, text: str) -> str:
@@ -100,7 +100,7 @@ class OpenAIProvider:
             )
             raise ProviderError(
                 self.name,
-                f"malformed response body ({detail}): {response.text[:120]!r}",
+                f"malformed response body ({detail}): {self._redact(response.text)[:120]!r}",
                 status=response.status_code,
             ) from None
         return Completion(
