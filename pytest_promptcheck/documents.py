@@ -165,14 +165,13 @@ def _toml_lines(text: str, data: Any) -> dict[PathKey, int]:
     """Approximate: the first line defining each top-level key, and each [[cases]] table."""
     lines: dict[PathKey, int] = {}
     case_index = -1
-    in_multiline = False
+    open_string: str | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        opens_or_closes = (raw.count('"""') + raw.count("'''")) % 2 == 1
-        if in_multiline:
-            in_multiline = not opens_or_closes
+        inside = open_string is not None
+        open_string = _open_multiline_string(raw, open_string)
+        if inside:
             continue
-        in_multiline = opens_or_closes
+        stripped = raw.strip()
         if stripped.startswith("[[cases]]"):
             case_index += 1
             lines.setdefault(("cases", case_index), number)
@@ -183,3 +182,31 @@ def _toml_lines(text: str, data: Any) -> dict[PathKey, int]:
             key: PathKey = ("cases", case_index, name) if case_index >= 0 else (name,)
             lines.setdefault(key, number)
     return lines
+
+
+def _open_multiline_string(line: str, delimiter: str | None) -> str | None:
+    """The triple quote of a multi-line string still open at the end of ``line``, if any."""
+    i = 0
+    while i < len(line):
+        if delimiter is not None:
+            if line.startswith(delimiter, i):
+                delimiter, i = None, i + 3
+            else:
+                i += 2 if delimiter == '"""' and line[i] == "\\" else 1
+        elif line.startswith(('"""', "'''"), i):
+            delimiter, i = line[i : i + 3], i + 3
+        elif line[i] in "\"'":
+            i = _skip_string(line, i)
+        elif line[i] == "#":
+            break
+        else:
+            i += 1
+    return delimiter
+
+
+def _skip_string(line: str, start: int) -> int:
+    """Index after the one-line string that opens at ``start``."""
+    quote, i = line[start], start + 1
+    while i < len(line) and line[i] != quote:
+        i += 2 if quote == '"' and line[i] == "\\" else 1
+    return i + 1

@@ -1,0 +1,248 @@
+"""Parsing prompt and case documents (YAML, JSON, TOML) with a line for every key and item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_promptcheck.documents import Document, load_document
+from pytest_promptcheck.errors import SpecError
+
+NESTED_YAML = """\
+a: 1
+b:
+  c: [1, 2]
+  d:
+    - x: 1
+      y: 2
+    - z
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(tmp_path: Path, name: str, text: str) -> Document:
+    return load_document(write(tmp_path, name, text))
+
+
+def load_error(tmp_path: Path, name: str, text: str) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        load(tmp_path, name, text)
+    return info.value
+
+
+# parsing
+
+
+def test_yaml_is_parsed(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", NESTED_YAML)
+    assert doc.data == {"a": 1, "b": {"c": [1, 2], "d": [{"x": 1, "y": 2}, "z"]}}
+
+
+def test_yml_suffix_is_yaml(tmp_path: Path) -> None:
+    assert load(tmp_path, "a.yml", "k: [v]\n").data == {"k": ["v"]}
+
+
+def test_json_is_parsed(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.json", '{"a": [1, {"b": null}], "c": true}')
+    assert doc.data == {"a": [1, {"b": None}], "c": True}
+
+
+def test_toml_is_parsed(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.toml", 'a = 1\n[t]\nb = "x"\n[[cases]]\nid = "c"\n')
+    assert doc.data == {"a": 1, "t": {"b": "x"}, "cases": [{"id": "c"}]}
+
+
+def test_document_keeps_path_and_text(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", "k: v\n")
+    doc = load_document(path)
+    assert doc.path == path
+    assert doc.text == "k: v\n"
+
+
+def test_suffix_is_case_insensitive(tmp_path: Path) -> None:
+    assert load(tmp_path, "A.YAML", "k: 1\n").data == {"k": 1}
+
+
+def test_empty_yaml_is_none_with_no_lines(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", "")
+    assert doc.data is None
+    assert doc.lines == {}
+
+
+# the line map
+
+
+def test_line_of_top_level_key(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", NESTED_YAML)
+    assert doc.line_of(("a",)) == 1
+    assert doc.line_of(("b",)) == 2
+
+
+def test_line_of_nested_key(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", NESTED_YAML)
+    assert doc.line_of(("b", "c")) == 3
+    assert doc.line_of(("b", "d")) == 4
+
+
+def test_line_of_flow_list_items(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", NESTED_YAML)
+    assert doc.line_of(("b", "c", 1)) == 3
+
+
+def test_line_of_block_list_items(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", NESTED_YAML)
+    assert doc.line_of(("b", "d", 0)) == 5
+    assert doc.line_of(("b", "d", 1)) == 7
+
+
+def test_line_of_key_inside_list_item(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", NESTED_YAML)
+    assert doc.line_of(("b", "d", 0, "y")) == 6
+
+
+def test_line_of_root_is_first_content_line(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", "# comment\n\nk: v\n")
+    assert doc.line_of(()) == 3
+
+
+def test_line_of_falls_back_to_nearest_ancestor(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", NESTED_YAML)
+    assert doc.line_of(("b", "d", 0, "missing", 3)) == 5
+
+
+def test_line_of_unknown_top_level_falls_back_to_root(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", "\nk: v\n")
+    assert doc.line_of(("nope",)) == 2
+
+
+def test_line_of_without_any_line_is_none(tmp_path: Path) -> None:
+    doc = Document(tmp_path / "x.yaml", {})
+    assert doc.line_of(("a", 0)) is None
+
+
+def test_json_has_a_line_map(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.json", '{\n "a": 1,\n "b": {\n  "c": [1,\n   2]\n }\n}\n')
+    assert doc.line_of(("a",)) == 2
+    assert doc.line_of(("b", "c")) == 4
+    assert doc.line_of(("b", "c", 1)) == 5
+
+
+def test_toml_top_level_keys_and_case_tables_have_lines(tmp_path: Path) -> None:
+    text = 'a = 1\nb = 2\n\n[[cases]]\nid = "x"\n[[cases]]\nid = "y"\n'
+    doc = load(tmp_path, "a.toml", text)
+    assert doc.line_of(("b",)) == 2
+    assert doc.line_of(("cases", 0)) == 4
+    assert doc.line_of(("cases", 1)) == 6
+    assert doc.line_of(("cases", 1, "id")) == 7
+
+
+def test_toml_key_inside_multiline_string_is_not_a_key(tmp_path: Path) -> None:
+    text = 'prompt = """\nsamples = 2\n"""\nsamples = 3\n'
+    doc = load(tmp_path, "a.toml", text)
+    assert doc.data == {"prompt": "samples = 2\n", "samples": 3}
+    assert doc.line_of(("samples",)) == 4
+
+
+def test_toml_other_quote_kind_inside_multiline_string(tmp_path: Path) -> None:
+    text = 'prompt = """\nUse \'\'\' for code\n"""\nsamples = 3\n'
+    doc = load(tmp_path, "a.toml", text)
+    assert doc.data == {"prompt": "Use ''' for code\n", "samples": 3}
+    assert doc.line_of(("samples",)) == 4
+
+
+# duplicate keys
+
+
+def test_duplicate_yaml_key_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", "a: 1\nb: 2\na: 3\n")
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    error = info.value
+    assert error.line == 3
+    assert error.message == "duplicate key 'a' (first at line 1)"
+    assert str(error).startswith(f"{path}:3: duplicate key 'a' (first at line 1)")
+
+
+def test_duplicate_key_in_nested_list_item(tmp_path: Path) -> None:
+    text = "cases:\n  - id: a\n    vars: {}\n    id: b\n"
+    error = load_error(tmp_path, "a.yaml", text)
+    assert error.line == 4
+    assert error.message == "duplicate key 'id' (first at line 2)"
+
+
+def test_same_key_in_sibling_mappings_is_fine(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.yaml", "- id: a\n- id: b\n")
+    assert doc.data == [{"id": "a"}, {"id": "b"}]
+
+
+# malformed documents
+
+
+def test_malformed_yaml_error_has_line(tmp_path: Path) -> None:
+    error = load_error(tmp_path, "a.yaml", "a: 1\nb: [1, 2\nc: 3\n")
+    assert error.line == 3
+    assert error.message.startswith("invalid YAML: ")
+
+
+def test_yaml_mapping_value_error_hints_at_quoting(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", "a: 1\nb: c: d\n")
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert str(info.value).startswith(f"{path}:2: invalid YAML: mapping values are not allowed")
+    assert info.value.hint is not None and "quote values" in info.value.hint
+
+
+def test_malformed_json_error_has_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.json", '{\n "a": 1,\n "b": 2,\n}\n')
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert info.value.line == 4
+    assert str(info.value).startswith(
+        f"{path}:4: invalid JSON: Expecting property name enclosed in double quotes (column 1)"
+    )
+
+
+def test_malformed_toml_error_has_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.toml", "a = 1\nb = \n")
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert info.value.line == 2
+    assert str(info.value).startswith(f"{path}:2: invalid TOML: Invalid value")
+
+
+def test_toml_message_does_not_repeat_the_position(tmp_path: Path) -> None:
+    error = load_error(tmp_path, "a.toml", 'a = 1\nb = "x"\nb = "y"\n')
+    assert error.line == 3
+    assert error.message == "invalid TOML: Cannot overwrite a value"
+
+
+# unreadable files
+
+
+def test_non_utf8_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_bytes(b"a: caf\xe9\n")
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert info.value.line is None
+    assert str(info.value) == f"{path}: not UTF-8 text (invalid continuation byte at byte 6)"
+
+
+def test_missing_file_is_an_error_with_hint(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert info.value.message == "file not found"
+    assert str(info.value).startswith(f"{path}: file not found\n  hint: ")
+
+
+def test_unsupported_suffix_is_an_error(tmp_path: Path) -> None:
+    error = load_error(tmp_path, "a.txt", "k: v\n")
+    assert error.message == "unsupported file type '.txt'"
+    assert error.hint == "use .yaml, .yml, .json or .toml"
