@@ -1,0 +1,181 @@
+"""Rendering prompt templates in the Jinja2 sandbox with StrictUndefined."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from pytest_promptcheck.render import (
+    PromptTemplate,
+    Template,
+    TemplateError,
+    compile_template,
+    make_environment,
+)
+
+SECRET = "promptcheck-render-secret-value"
+
+
+def compile_(source: str) -> Template:
+    return compile_template(make_environment(), source)
+
+
+def render(source: str, **case_vars: Any) -> str:
+    return compile_(source).render(case_vars)
+
+
+def render_error(source: str, **case_vars: Any) -> TemplateError:
+    with pytest.raises(TemplateError) as info:
+        render(source, **case_vars)
+    return info.value
+
+
+# variables
+
+
+def test_variables_are_substituted() -> None:
+    assert render("Hello {{ name }}!", name="Ada") == "Hello Ada!"
+
+
+def test_template_lists_the_variables_it_reads() -> None:
+    assert compile_("{{ a }} {{ b.c }} {% for x in items %}{{ x }}{% endfor %}").variables == {
+        "a",
+        "b",
+        "items",
+    }
+
+
+def test_missing_variable_is_named_in_the_error() -> None:
+    error = render_error("Hi {{ who }} and {{ other }}", other="x")
+    assert error.message == "template variable 'who' is missing from the case's vars"
+    assert error.hint.startswith("add who to this case's vars")
+
+
+def test_several_missing_variables_are_all_named() -> None:
+    error = render_error("{{ b }}{{ a }}")
+    assert error.message == "template variable 'a', 'b' is missing from the case's vars"
+
+
+def test_missing_attribute_is_an_error_not_empty_text() -> None:
+    error = render_error("{{ t.missing }}", t={"x": 1})
+    assert error.message == "template error: 'dict object' has no attribute 'missing'"
+
+
+def test_filters_still_work() -> None:
+    assert render("{{ name | upper }}", name="bob") == "BOB"
+
+
+def test_loops_and_conditions_work() -> None:
+    source = "{% for i in items %}{{ i }}{% if not loop.last %},{% endif %}{% endfor %}"
+    assert render(source, items=[1, 2, 3]) == "1,2,3"
+
+
+def test_trailing_newline_is_kept() -> None:
+    assert render("line {{ x }}\n", x=1) == "line 1\n"
+
+
+def test_no_html_autoescape() -> None:
+    assert render("{{ x }}", x="<b>&</b>") == "<b>&</b>"
+
+
+def test_var_holding_template_syntax_is_rendered_literally() -> None:
+    assert render("Q: {{ q }}", q="{{ 7*7 }}") == "Q: {{ 7*7 }}"
+
+
+def test_var_holding_statement_syntax_is_rendered_literally() -> None:
+    assert render("{{ q }}", q="{% for x in range(3) %}x{% endfor %}") == (
+        "{% for x in range(3) %}x{% endfor %}"
+    )
+
+
+# syntax errors
+
+
+def test_syntax_error_carries_its_line() -> None:
+    with pytest.raises(TemplateError) as info:
+        compile_("first\nsecond {{ x }\nthird")
+    assert info.value.line == 2
+    assert info.value.message == "template syntax error: unexpected '}'"
+
+
+def test_unclosed_block_is_a_syntax_error() -> None:
+    with pytest.raises(TemplateError) as info:
+        compile_("a\nb\n{% if x %}\nc\n")
+    assert info.value.message.startswith("template syntax error: ")
+    assert info.value.line is not None
+
+
+def test_arithmetic_error_is_a_template_error() -> None:
+    assert render_error("{{ 1 / x }}", x=0).message == "template error: division by zero"
+
+
+# the sandbox
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__ }}",
+        "{{ x.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{{ joiner.__init__.__globals__.os }}",
+        "{{ namespace.__init__.__globals__.os }}",
+        "{{ lipsum.__globals__.os }}",
+        "{{ self._TemplateReference__context }}",
+        "{{ x | attr('__class__') }}",
+        "{{ '{0.__class__.__mro__}'.format(x) }}",
+        "{{ x.__class__.__mro__[1].__subclasses__() }}",
+        "{{ [].pop.__self__ }}",
+    ],
+)
+def test_sandbox_blocks_python_internals(source: str) -> None:
+    error = render_error(source, x="text")
+    assert error.message.startswith(
+        "template tries to reach Python internals, which is not allowed"
+    )
+    assert error.hint == "templates may only use case vars and Jinja2 filters"
+
+
+def test_sandbox_escape_leaks_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMPTCHECK_RENDER_SECRET", SECRET)
+    attempts = [
+        "{{ cycler.__init__.__globals__.os.environ }}",
+        "{{ lipsum.__globals__['os'].environ }}",
+        "{{ self.__init__.__globals__ }}",
+        "{{ x.__class__.__base__.__subclasses__() }}",
+    ]
+    for source in attempts:
+        try:
+            output = render(source, x="text")
+        except TemplateError as exc:
+            output = str(exc)
+        assert SECRET not in output
+        assert "<module 'os'" not in output
+        assert os.environ["PROMPTCHECK_RENDER_SECRET"] == SECRET
+
+
+def test_sandbox_bounds_range() -> None:
+    error = render_error("{{ range(1000001) | list | length }}")
+    assert error.message.startswith("template error: Range too big.")
+
+
+# PromptTemplate
+
+
+def test_prompt_template_renders_a_completion_prompt() -> None:
+    template = PromptTemplate(prompt=compile_("Q: {{ q }}\nA:"))
+    assert template.render({"q": "why"}) == (None, "Q: why\nA:")
+
+
+def test_prompt_template_renders_chat_messages() -> None:
+    template = PromptTemplate(
+        messages=(("system", compile_("Be brief.")), ("user", compile_("{{ q }}")))
+    )
+    messages, prompt = template.render({"q": "why"})
+    assert prompt is None
+    assert messages == (
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "why"},
+    )

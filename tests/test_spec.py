@@ -1,0 +1,520 @@
+"""Loading prompt files (DESIGN §2) into PromptSpec and Case objects, and their errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.records import ModelRequest
+from pytest_promptcheck.spec import PromptSpec, load_spec
+
+FULL_YAML = """\
+name: classify
+version: "3"
+description: Route tickets.
+model: openai:gpt-x
+params: {temperature: 0, max_tokens: 20}
+messages:
+  - role: system
+    content: "Route the ticket."
+  - role: user
+    content: "{{ ticket }}"
+format:
+  type: json
+  schema: {type: object, required: [queue]}
+samples: 4
+min_pass_rate: 0.75
+cases:
+  - id: refund
+    vars: {ticket: "charged twice"}
+"""
+
+FULL_JSON = json.dumps(
+    {
+        "name": "classify",
+        "version": "3",
+        "description": "Route tickets.",
+        "model": "openai:gpt-x",
+        "params": {"temperature": 0, "max_tokens": 20},
+        "messages": [
+            {"role": "system", "content": "Route the ticket."},
+            {"role": "user", "content": "{{ ticket }}"},
+        ],
+        "format": {"type": "json", "schema": {"type": "object", "required": ["queue"]}},
+        "samples": 4,
+        "min_pass_rate": 0.75,
+        "cases": [{"id": "refund", "vars": {"ticket": "charged twice"}}],
+    },
+    indent=2,
+)
+
+FULL_TOML = """\
+name = "classify"
+version = "3"
+description = "Route tickets."
+model = "openai:gpt-x"
+params = {temperature = 0, max_tokens = 20}
+messages = [
+  {role = "system", content = "Route the ticket."},
+  {role = "user", content = "{{ ticket }}"},
+]
+samples = 4
+min_pass_rate = 0.75
+
+[format]
+type = "json"
+schema = {type = "object", required = ["queue"]}
+
+[[cases]]
+id = "refund"
+vars = {ticket = "charged twice"}
+"""
+
+BASE = """\
+params: {temperature: 0}
+messages:
+  - role: user
+    content: "Classify: {{ ticket }}"
+format:
+  type: json
+  schema: {type: object}
+cases:
+  - id: a
+    vars: {ticket: x}
+    expect:
+      - contains: x
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(tmp_path: Path, name: str, text: str) -> PromptSpec:
+    return load_spec(write(tmp_path, name, text), builtin_registry())
+
+
+def spec_error(tmp_path: Path, name: str, text: str) -> tuple[Path, SpecError]:
+    path = write(tmp_path, name, text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path, builtin_registry())
+    return path, info.value
+
+
+def fingerprint(tmp_path: Path, text: str, name: str = "p.prompt.yaml") -> str:
+    return load(tmp_path, name, text).fingerprint
+
+
+# fields
+
+
+@pytest.mark.parametrize(
+    "file_name", ["triage.prompt.yaml", "triage.prompt.yml", "triage.prompt.json"]
+)
+def test_name_defaults_to_file_name(tmp_path: Path, file_name: str) -> None:
+    text = '{"prompt": "hi"}' if file_name.endswith(".json") else "prompt: hi\n"
+    assert load(tmp_path, file_name, text).name == "triage"
+
+
+def test_name_defaults_to_file_name_for_toml(tmp_path: Path) -> None:
+    assert load(tmp_path, "triage.prompt.toml", 'prompt = "hi"\n').name == "triage"
+
+
+def test_explicit_name_wins_over_file_name(tmp_path: Path) -> None:
+    assert load(tmp_path, "x.prompt.yaml", "name: other\nprompt: hi\n").name == "other"
+
+
+def test_version_number_becomes_a_string_label(tmp_path: Path) -> None:
+    assert load(tmp_path, "p.prompt.yaml", "version: 3\nprompt: hi\n").version == "3"
+
+
+def test_version_is_none_when_absent(tmp_path: Path) -> None:
+    assert load(tmp_path, "p.prompt.yaml", "prompt: hi\n").version is None
+
+
+def test_all_top_level_fields_load(tmp_path: Path) -> None:
+    spec = load(tmp_path, "p.prompt.yaml", FULL_YAML)
+    assert spec.name == "classify"
+    assert spec.version == "3"
+    assert spec.description == "Route tickets."
+    assert spec.model == "openai:gpt-x"
+    assert spec.params == {"temperature": 0, "max_tokens": 20}
+    assert spec.format_type == "json"
+    assert spec.format_schema == {"type": "object", "required": ["queue"]}
+    assert spec.samples == 4
+    assert spec.min_pass_rate == 0.75
+
+
+def test_defaults_when_fields_are_absent(tmp_path: Path) -> None:
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\n")
+    assert spec.params == {}
+    assert spec.model is None
+    assert spec.description is None
+    assert spec.format_type == "text"
+    assert spec.format_schema is None
+    assert spec.samples == 1
+    assert spec.min_pass_rate == 1.0
+    assert spec.cases == ()
+
+
+def test_messages_are_rendered_per_case(tmp_path: Path) -> None:
+    case = load(tmp_path, "p.prompt.yaml", FULL_YAML).cases[0]
+    assert case.prompt is None
+    assert case.messages == (
+        {"role": "system", "content": "Route the ticket."},
+        {"role": "user", "content": "charged twice"},
+    )
+
+
+def test_prompt_is_rendered_per_case(tmp_path: Path) -> None:
+    text = 'prompt: "Q: {{ q }}\\nA:"\ncases:\n  - vars: {q: why}\n'
+    case = load(tmp_path, "p.prompt.yaml", text).cases[0]
+    assert case.messages is None
+    assert case.prompt == "Q: why\nA:"
+
+
+def test_request_carries_params_and_format(tmp_path: Path) -> None:
+    spec = load(tmp_path, "p.prompt.yaml", FULL_YAML)
+    request = spec.request(spec.cases[0], "openai:m")
+    assert request == ModelRequest(
+        model="openai:m",
+        messages=spec.cases[0].messages,
+        prompt=None,
+        params={"temperature": 0, "max_tokens": 20},
+        format={"type": "json", "schema": {"type": "object", "required": ["queue"]}},
+    )
+
+
+def test_format_schema_by_path_is_relative_to_prompt_file(tmp_path: Path) -> None:
+    write(tmp_path, "sub/schemas/t.json", '{"type": "object", "required": ["a"]}')
+    text = "prompt: hi\nformat:\n  type: json\n  schema: schemas/t.json\n"
+    spec = load(tmp_path, "sub/p.prompt.yaml", text)
+    assert spec.format_schema == {"type": "object", "required": ["a"]}
+
+
+def test_format_json_without_schema(tmp_path: Path) -> None:
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\nformat: {type: json}\n")
+    assert spec.format_type == "json"
+    assert spec.format_schema is None
+
+
+def test_case_fields_load(tmp_path: Path) -> None:
+    text = (
+        "prompt: '{{ a }}'\ncases:\n  - id: one\n    description: d\n    vars: {a: 1}\n"
+        "    threshold: 0.5\n    expect:\n      - contains: '1'\n        weight: 2\n"
+    )
+    case = load(tmp_path, "p.prompt.yaml", text).cases[0]
+    assert case.id == "one"
+    assert case.vars == {"a": 1}
+    assert case.threshold == 0.5
+    assert [(c.kind, c.arg, c.weight) for c in case.checks] == [("contains", "1", 2.0)]
+    assert case.line == 3
+    assert case.prompt == "1"
+
+
+def test_integer_case_id_becomes_a_string(tmp_path: Path) -> None:
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - id: 7\n")
+    assert spec.cases[0].id == "7"
+
+
+def test_file_level_expect_is_prepended_to_each_case(tmp_path: Path) -> None:
+    text = (
+        "prompt: hi\nexpect:\n  - max_latency_ms: 8000\n  - contains: h\n"
+        "cases:\n  - expect: [{not_contains: sorry}]\n  - id: bare\n"
+    )
+    first, second = load(tmp_path, "p.prompt.yaml", text).cases
+    assert [c.kind for c in first.checks] == ["max_latency_ms", "contains", "not_contains"]
+    assert [c.kind for c in second.checks] == ["max_latency_ms", "contains"]
+
+
+def test_file_threshold_is_inherited_unless_case_sets_its_own(tmp_path: Path) -> None:
+    text = "prompt: hi\nthreshold: 0.6\ncases:\n  - id: a\n  - id: b\n    threshold: 0.9\n"
+    a, b = load(tmp_path, "p.prompt.yaml", text).cases
+    assert a.threshold == 0.6
+    assert b.threshold == 0.9
+
+
+def test_no_threshold_anywhere_is_none(tmp_path: Path) -> None:
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - id: a\n")
+    assert spec.cases[0].threshold is None
+
+
+def test_case_without_vars_has_empty_vars(tmp_path: Path) -> None:
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - id: a\n")
+    assert spec.cases[0].vars == {}
+    assert spec.cases[0].checks == ()
+
+
+# case files
+
+
+def test_default_ids_count_inline_and_file_cases(tmp_path: Path) -> None:
+    write(tmp_path, "c.jsonl", '{"vars": {"x": 2}}\n{"id": "named", "vars": {"x": 3}}\n')
+    text = "prompt: '{{ x }}'\ncases:\n  - vars: {x: 1}\n  - file: c.jsonl\n  - vars: {x: 4}\n"
+    spec = load(tmp_path, "p.prompt.yaml", text)
+    assert [c.id for c in spec.cases] == ["case-1", "case-2", "named", "case-4"]
+    assert [c.prompt for c in spec.cases] == ["1", "2", "3", "4"]
+
+
+def test_jsonl_cases_have_file_and_line(tmp_path: Path) -> None:
+    cases_path = write(
+        tmp_path,
+        "c.jsonl",
+        '{"id": "a", "vars": {"x": 1}}\n\n{"id": "b", "vars": {"x": 2}, '
+        '"expect": [{"contains": "2"}]}\n',
+    )
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.jsonl\n")
+    a, b = spec.cases
+    assert (a.source, a.line) == (cases_path, 1)
+    assert (b.source, b.line) == (cases_path, 3)
+    assert [(c.kind, c.arg) for c in b.checks] == [("contains", "2")]
+
+
+def test_csv_columns_are_vars_with_id_and_expected(tmp_path: Path) -> None:
+    cases_path = write(tmp_path, "c.csv", "x,__id,__expected\nhello,greet,HELLO\nbye,,\n")
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    greet, second = spec.cases
+    assert greet.id == "greet"
+    assert greet.vars == {"x": "hello"}
+    assert [(c.kind, c.arg) for c in greet.checks] == [("equals", "HELLO")]
+    assert (greet.source, greet.line) == (cases_path, 2)
+    assert second.id == "case-2"
+    assert second.vars == {"x": "bye"}
+    assert second.checks == ()
+
+
+def test_csv_expected_comes_after_file_level_checks(tmp_path: Path) -> None:
+    write(tmp_path, "c.csv", "x,__expected\nhi,hi\n")
+    text = "prompt: '{{ x }}'\nexpect: [{max_tokens: 10}]\ncases:\n  - file: c.csv\n"
+    case = load(tmp_path, "p.prompt.yaml", text).cases[0]
+    assert [c.kind for c in case.checks] == ["max_tokens", "equals"]
+
+
+def test_csv_with_utf8_bom_names_first_column_plainly(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_bytes("\ufeffx,__id\nhello,a\n".encode())
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert spec.cases[0].vars == {"x": "hello"}
+
+
+def test_yaml_case_file_as_a_list(tmp_path: Path) -> None:
+    cases_path = write(tmp_path, "c.yaml", "- id: a\n  vars: {x: 1}\n- vars: {x: 2}\n")
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.yaml\n")
+    assert [(c.id, c.prompt, c.line) for c in spec.cases] == [("a", "1", 1), ("case-2", "2", 3)]
+    assert spec.cases[0].source == cases_path
+
+
+def test_yaml_case_file_as_a_mapping_with_cases(tmp_path: Path) -> None:
+    write(tmp_path, "c.yaml", "# cases\ncases:\n  - id: m\n    vars: {x: 6}\n")
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.yaml\n")
+    assert [(c.id, c.prompt, c.line) for c in spec.cases] == [("m", "6", 3)]
+
+
+# fingerprint
+
+
+def test_same_prompt_in_yaml_json_toml_has_same_fingerprint(tmp_path: Path) -> None:
+    yaml_spec = load(tmp_path, "a.prompt.yaml", FULL_YAML)
+    json_spec = load(tmp_path, "b.prompt.json", FULL_JSON)
+    toml_spec = load(tmp_path, "c.prompt.toml", FULL_TOML)
+    assert yaml_spec.fingerprint == json_spec.fingerprint == toml_spec.fingerprint
+
+
+def test_fingerprint_is_sha256_hex(tmp_path: Path) -> None:
+    value = fingerprint(tmp_path, BASE)
+    assert len(value) == 64
+    assert int(value, 16) >= 0
+
+
+def test_fingerprint_changes_with_template(tmp_path: Path) -> None:
+    changed = BASE.replace("Classify:", "Classify this:")
+    assert fingerprint(tmp_path, BASE) != fingerprint(tmp_path, changed, "q.prompt.yaml")
+
+
+def test_fingerprint_changes_with_params(tmp_path: Path) -> None:
+    changed = BASE.replace("temperature: 0", "temperature: 0.5")
+    assert fingerprint(tmp_path, BASE) != fingerprint(tmp_path, changed, "q.prompt.yaml")
+
+
+def test_fingerprint_changes_with_inline_schema(tmp_path: Path) -> None:
+    changed = BASE.replace("{type: object}", "{type: object, required: [a]}")
+    assert fingerprint(tmp_path, BASE) != fingerprint(tmp_path, changed, "q.prompt.yaml")
+
+
+def test_fingerprint_changes_with_schema_file_content_at_same_path(tmp_path: Path) -> None:
+    text = BASE.replace("{type: object}", "s.json")
+    write(tmp_path, "s.json", '{"type": "object"}')
+    before = fingerprint(tmp_path, text)
+    write(tmp_path, "s.json", '{"type": "object", "required": ["a"]}')
+    assert fingerprint(tmp_path, text) != before
+
+
+def test_fingerprint_same_for_schema_by_path_and_inline(tmp_path: Path) -> None:
+    write(tmp_path, "schemas/s.json", '{"type": "object"}')
+    by_path = BASE.replace("{type: object}", "schemas/s.json")
+    assert fingerprint(tmp_path, BASE) == fingerprint(tmp_path, by_path, "q.prompt.yaml")
+
+
+def test_fingerprint_ignores_cases(tmp_path: Path) -> None:
+    more = BASE + "  - id: b\n    vars: {ticket: y}\n"
+    assert fingerprint(tmp_path, BASE) == fingerprint(tmp_path, more, "q.prompt.yaml")
+
+
+def test_fingerprint_ignores_case_checks(tmp_path: Path) -> None:
+    changed = BASE.replace("contains: x", "not_contains: sorry")
+    assert fingerprint(tmp_path, BASE) == fingerprint(tmp_path, changed, "q.prompt.yaml")
+
+
+def test_fingerprint_ignores_file_level_checks(tmp_path: Path) -> None:
+    changed = "expect: [{max_latency_ms: 100}]\n" + BASE
+    assert fingerprint(tmp_path, BASE) == fingerprint(tmp_path, changed, "q.prompt.yaml")
+
+
+def test_fingerprint_ignores_version(tmp_path: Path) -> None:
+    first = fingerprint(tmp_path, 'version: "1"\n' + BASE)
+    assert first == fingerprint(tmp_path, 'version: "2"\n' + BASE, "q.prompt.yaml")
+
+
+# errors
+
+
+def test_both_messages_and_prompt_is_an_error(tmp_path: Path) -> None:
+    text = "messages:\n  - {role: user, content: hi}\nprompt: hi\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:3: the prompt file has both 'messages' and 'prompt'")
+
+
+def test_neither_messages_nor_prompt_is_an_error(tmp_path: Path) -> None:
+    path, error = spec_error(tmp_path, "p.prompt.yaml", "# a prompt\nname: x\n")
+    assert str(error).startswith(f"{path}:2: the prompt file needs 'messages' or 'prompt'")
+
+
+def test_schema_with_text_format_is_an_error(tmp_path: Path) -> None:
+    text = "prompt: hi\nformat:\n  type: text\n  schema: {type: object}\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:4: format.schema needs format.type: json")
+    assert error.hint == "add 'type: json' to format"
+
+
+def test_check_with_two_types_is_an_error(tmp_path: Path) -> None:
+    text = "prompt: hi\ncases:\n  - expect:\n      - contains: a\n        equals: b\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:4: check has several check types (contains, equals)")
+
+
+def test_check_with_only_weight_is_an_error(tmp_path: Path) -> None:
+    text = "prompt: hi\ncases:\n  - expect:\n      - weight: 2\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:4: check has no check type")
+
+
+def test_unknown_check_type_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = "prompt: hi\nexpect:\n  - contans: a\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:3: check 'contans': unknown check type 'contans'")
+    assert error.hint is not None and "did you mean 'contains'?" in error.hint
+
+
+def test_wrong_type_says_what_is_expected(tmp_path: Path) -> None:
+    path, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\nsamples: '3'\n")
+    assert re.match(
+        re.escape(f"{path}:2: field 'samples' must be ") + r"(an )?integer, got a string",
+        str(error),
+    )
+    assert error.hint == "e.g. samples: 5"
+
+
+def test_wrong_type_in_json_has_line(tmp_path: Path) -> None:
+    text = '{\n  "prompt": "hi",\n  "samples": "3"\n}\n'
+    path, error = spec_error(tmp_path, "p.prompt.json", text)
+    assert re.match(re.escape(f"{path}:3: field 'samples' must be ") + "(an )?integer", str(error))
+
+
+def test_min_pass_rate_above_one_is_an_error(tmp_path: Path) -> None:
+    path, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\nmin_pass_rate: 2\n")
+    assert str(error).startswith(
+        f"{path}:2: field 'min_pass_rate': 2 is greater than the maximum of 1"
+    )
+
+
+def test_unknown_top_level_field_suggests_a_close_one(tmp_path: Path) -> None:
+    path, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\nsampels: 3\n")
+    assert str(error).startswith(f"{path}:2: unknown field 'sampels'")
+    assert error.hint is not None and error.hint.startswith("did you mean 'samples'? ")
+
+
+def test_unknown_case_field_suggests_expect(tmp_path: Path) -> None:
+    text = "prompt: hi\ncases:\n  - id: a\n  - id: b\n    vars: {}\n    expct: []\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:6: unknown field 'expct'")
+    assert error.hint == (
+        "did you mean 'expect'? allowed fields: description, expect, id, threshold, vars"
+    )
+
+
+def test_unknown_case_field_in_toml_has_line(tmp_path: Path) -> None:
+    text = 'prompt = "hi"\n[[cases]]\nid = "a"\nexpct = []\n'
+    path, error = spec_error(tmp_path, "p.prompt.toml", text)
+    assert str(error).startswith(f"{path}:4: unknown field 'expct'")
+
+
+def test_missing_template_variable_names_case_and_variable(tmp_path: Path) -> None:
+    text = "prompt: 'hi {{ who }}'\ncases:\n  - id: q\n    vars: {x: 1}\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(
+        f"{path}:3: case 'q': template variable 'who' is missing from the case's vars"
+    )
+
+
+def test_template_syntax_error_in_quoted_prompt_has_its_line(tmp_path: Path) -> None:
+    text = "name: x\nprompt: 'hi {{ x }'\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:2: prompt: template syntax error: ")
+
+
+def test_template_syntax_error_in_block_scalar_points_at_the_bad_line(tmp_path: Path) -> None:
+    text = "messages:\n  - role: user\n    content: |\n      line one\n      {{ x }\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:5: messages.0.content: template syntax error: ")
+
+
+def test_duplicate_case_id_is_an_error(tmp_path: Path) -> None:
+    text = "prompt: hi\ncases:\n  - id: a\n  - id: a\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:4: duplicate case id 'a' (first at p.prompt.yaml:3)")
+
+
+def test_csv_row_with_more_fields_than_header_is_an_error(tmp_path: Path) -> None:
+    cases_path = write(tmp_path, "c.csv", "x,__id\n1,a\n2,b,extra\n")
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert str(error).startswith(f"{cases_path}:3: row has more fields than the header")
+
+
+def test_unsupported_case_file_type_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "c.txt", "x")
+    path, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.txt\n")
+    assert str(error).startswith(f"{path}:3: unsupported case file type '.txt' (c.txt)")
+
+
+def test_missing_case_file_is_an_error(tmp_path: Path) -> None:
+    text = "prompt: hi\ncases:\n  - id: a\n  - file: nope.jsonl\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:4: case file not found: nope.jsonl")
+
+
+def test_invalid_jsonl_line_is_an_error_at_that_line(tmp_path: Path) -> None:
+    cases_path = write(tmp_path, "c.jsonl", '{"id": "a"}\n{"id": \n')
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert str(error).startswith(f"{cases_path}:2: invalid JSON: ")
+
+
+def test_prompt_file_that_is_not_a_mapping_is_an_error(tmp_path: Path) -> None:
+    path, error = spec_error(tmp_path, "p.prompt.yaml", "- a\n- b\n")
+    assert str(error).startswith(f"{path}:1: a prompt file must be a mapping of fields")
