@@ -68,6 +68,10 @@ class ResponseCache:
             return None
         return Completion.from_json(json.loads(raw), cached=True)
 
+    def holds(self, key: str) -> bool:
+        """Whether a read would hit, without reading the value."""
+        return self.mode.reads and key in self._open()
+
     def put(self, key: str, completion: Completion) -> None:
         if self.mode.writes:
             self._open().set(key, json.dumps(completion.to_json(), sort_keys=True))

@@ -1,67 +1,161 @@
-"""Get a sample's completion: from this session's memory, the cache, or one live call."""
+"""Get a sample's completion: from this session's memory, the cache, or a live call.
+
+Live calls are bounded per provider (AIMD on 429), retried with backoff and jitter on what
+can succeed later, and shared across xdist workers so no call is made twice in a run.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache, cache_key
-from pytest_promptcheck.errors import CacheMissError, PromptcheckError
+from pytest_promptcheck.errors import CacheMissError, PromptcheckError, ProviderError
+from pytest_promptcheck.limiter import AdaptiveLimit
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.shared import SharedCalls
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_RETRIES = 4
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    concurrency: int = DEFAULT_CONCURRENCY
+    retries: int = DEFAULT_RETRIES
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    backoff_base_s: float = 0.25
+    backoff_cap_s: float = 8.0
 
 
 @dataclass
 class CallStats:
-    """What the run cost in calls; shown in the terminal summary."""
+    """What the run cost in calls; shown in the progress line and the summary."""
 
+    total: int = 0
+    done: int = 0
     live: int = 0
     cached: int = 0
+    retried: int = 0
     errors: int = 0
+
+
+Job = tuple[ModelRequest, int]
 
 
 class ModelClient:
     """Never makes the same call twice in a session, and never caches an error."""
 
-    def __init__(self, providers: ProviderSet, cache: ResponseCache) -> None:
+    def __init__(
+        self,
+        providers: ProviderSet,
+        cache: ResponseCache,
+        policy: CallPolicy | None = None,
+        shared: SharedCalls | None = None,
+    ) -> None:
         self.providers = providers
         self.cache = cache
+        self.policy = policy or CallPolicy()
+        self.shared = shared
         self.stats = CallStats()
-        self._done: dict[str, asyncio.Future[Completion]] = {}
+        self._calls: dict[str, asyncio.Future[Completion]] = {}
+        self._limits: dict[str, AdaptiveLimit] = {}
+
+    def key(self, request: ModelRequest, sample: int) -> str:
+        provider = self.providers.get(request.provider)
+        return cache_key(request, provider.identity(request), sample)
 
     async def samples(self, request: ModelRequest, count: int) -> list[Completion]:
-        return [await self.sample(request, index) for index in range(count)]
+        return list(await asyncio.gather(*(self.sample(request, i) for i in range(count))))
 
     async def sample(self, request: ModelRequest, sample: int) -> Completion:
-        provider = self.providers.get(request.provider)
-        key = cache_key(request, provider.identity(request), sample)
-        pending = self._done.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._fetch(key, request, sample))
-            self._done[key] = pending
-        try:
-            return await asyncio.shield(pending)
-        except PromptcheckError:
-            self._done.pop(key, None)  # a later item may retry; errors are not remembered
-            raise
+        key = self.key(request, sample)
+        call = self._calls.get(key)
+        if call is None:
+            call = asyncio.ensure_future(self._fetch(key, request, sample))
+            self._calls[key] = call
+        return await asyncio.shield(call)
+
+    async def prefetch(self, jobs: Iterable[Job], on_progress: Callable[[], None]) -> None:
+        """Make every job's call concurrently; failures stay with the call for its items."""
+        calls = {self.key(r, s): (r, s) for r, s in jobs}
+        self.stats.total += len(calls)
+        on_progress()
+        for call in asyncio.as_completed([self.sample(r, s) for r, s in calls.values()]):
+            with contextlib.suppress(PromptcheckError):  # the item that needs it reports it
+                await call
+            self.stats.done += 1
+            on_progress()
 
     async def _fetch(self, key: str, request: ModelRequest, sample: int) -> Completion:
+        try:
+            return await self._fetch_once(key, request, sample)
+        except PromptcheckError:
+            self.stats.errors += 1
+            raise
+
+    async def _fetch_once(self, key: str, request: ModelRequest, sample: int) -> Completion:
         hit = self.cache.get(key)
         if hit is not None:
             self.stats.cached += 1
             return hit
         if self.cache.mode is CacheMode.REPLAY:
-            self.stats.errors += 1
             raise CacheMissError(
                 f"no recorded response for {request.model} (sample {sample + 1}) and "
                 "--promptcheck-cache=replay makes no calls; record it first with "
                 "--promptcheck-cache=use"
             )
-        try:
-            completion = await self.providers.get(request.provider).complete(request, sample)
-        except PromptcheckError:
-            self.stats.errors += 1
-            raise
+        if self.shared is None:
+            return await self._live(key, request, sample)
+        completion = await self.shared.once(key, lambda: self._live(key, request, sample))
+        if completion.cached:  # another worker of this run made the call
+            self.stats.cached += 1
+        return completion
+
+    async def _live(self, key: str, request: ModelRequest, sample: int) -> Completion:
+        completion = await self._with_retries(request, sample)
         self.stats.live += 1
         self.cache.put(key, completion)
         return completion
+
+    async def _with_retries(self, request: ModelRequest, sample: int) -> Completion:
+        provider = self.providers.get(request.provider)
+        limit = self._limit(request.provider)
+        for attempt in range(1, self.policy.retries + 2):
+            async with limit.slot() as window:
+                try:
+                    completion = await provider.complete(request, sample)
+                except ProviderError as exc:
+                    error = exc
+                    if exc.rate_limited:
+                        limit.rate_limited(window, exc.retry_after_s)
+                else:
+                    limit.succeeded()
+                    return completion
+            if not error.retryable or attempt > self.policy.retries:
+                raise error.after(attempt)
+            self.stats.retried += 1
+            await asyncio.sleep(self._backoff(attempt, error))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _backoff(self, attempt: int, error: ProviderError) -> float:
+        if error.retry_after_s is not None:
+            return error.retry_after_s * random.uniform(1.0, 1.1)
+        ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _limit(self, prefix: str) -> AdaptiveLimit:
+        limit = self._limits.get(prefix)
+        if limit is None:
+            maximum = self.providers.max_concurrency(prefix) or self.policy.concurrency
+            limit = self._limits[prefix] = AdaptiveLimit(maximum)
+        return limit
+
+    def peak_in_flight(self, prefix: str) -> int:
+        limit = self._limits.get(prefix)
+        return limit.peak_in_flight if limit else 0

@@ -43,14 +43,39 @@ class ProviderError(PromptcheckError):
     """A model call failed; the item that needed it errors (it does not fail)."""
 
     def __init__(
-        self, provider: str, message: str, *, status: int | None = None, tries: int = 1
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        tries: int = 1,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
     ) -> None:
         self.provider = provider
+        self.message = message
         self.status = status
         self.tries = tries
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
         status_text = f"HTTP {status}" if status is not None else "no response"
         tries_text = "1 try" if tries == 1 else f"{tries} tries"
         super().__init__(f"{provider}: {status_text} after {tries_text}: {message}")
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429
+
+    def after(self, tries: int) -> ProviderError:
+        """The same failure, reported after ``tries`` attempts."""
+        return ProviderError(
+            self.provider,
+            self.message,
+            status=self.status,
+            tries=tries,
+            retryable=self.retryable,
+            retry_after_s=self.retry_after_s,
+        )
 
 
 class CacheMissError(PromptcheckError):

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promptcheck.client import Job
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.report import (
     failure_text,
@@ -24,6 +25,16 @@ MODEL_HINT = "set another model with 'model:' in the file or --promptcheck-model
 
 def get_session(config: pytest.Config) -> PromptcheckSession:
     return config.stash[SESSION_KEY]
+
+
+def jobs_of(items: list[pytest.Item]) -> list[Job]:
+    """Every model call the selected items need: (request, sample index)."""
+    return [
+        (item.spec.request(item.case, item.model), index)
+        for item in items
+        if isinstance(item, CaseItem)
+        for index in range(item.spec.samples)
+    ]
 
 
 class CaseFailed(Exception):

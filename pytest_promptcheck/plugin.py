@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_promptcheck import hookspecs
 from pytest_promptcheck.api import Promptcheck
-from pytest_promptcheck.cache import CacheMode
+from pytest_promptcheck.client import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 from pytest_promptcheck.errors import UsageError
-from pytest_promptcheck.items import SESSION_KEY, PromptFile, get_session
+from pytest_promptcheck.items import SESSION_KEY, PromptFile, get_session, jobs_of
 from pytest_promptcheck.report import PROPERTY_PREFIX, RunSummary
-from pytest_promptcheck.session import PromptcheckSession
+from pytest_promptcheck.session import ProgressWriters, PromptcheckSession
 from pytest_promptcheck.settings import (
     DEFAULT_CACHE_DIR,
-    Settings,
-    load_provider_configs,
+    SettingPaths,
     parse_cache_mode,
+    parse_number,
+    resolve,
 )
 from pytest_promptcheck.spec import is_prompt_file
 
 LISTENER_NAME = "promptcheck-report-listener"
 
 
-def _cache_mode_arg(value: str) -> CacheMode:
-    try:
-        return parse_cache_mode(value, "--promptcheck-cache")
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def argument(value: str) -> Any:
+        try:
+            return parse(value)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return argument
+
+
+def _number_arg(option: str, kind: type[int] | type[float], minimum: float) -> Callable[[str], Any]:
+    return _checked(lambda value: kind(parse_number(value, option, kind, minimum)))
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -38,7 +48,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("promptcheck", "promptcheck")
-    group.addoption(
+    option = group.addoption
+    option(
         "--promptcheck-model",
         action="append",
         default=[],
@@ -47,56 +58,100 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "matrix (one item per case and model). Default: each file's model, else "
         "local:gemma-3-270m.",
     )
-    group.addoption(
+    option(
         "--promptcheck-cache",
-        type=_cache_mode_arg,
+        type=_checked(lambda v: parse_cache_mode(v, "--promptcheck-cache")),
         default=None,
         metavar="MODE",
         help="response cache mode: use (read, call on miss, write), replay (never call; a "
         "miss is an error), refresh (call and overwrite), off. Default: use.",
     )
-    group.addoption(
+    option(
         "--promptcheck-cache-dir",
         default=None,
         metavar="DIR",
         help=f"response cache directory. Default: {DEFAULT_CACHE_DIR} under the rootdir.",
     )
-    parser.addini(
+    option(
+        "--promptcheck-concurrency",
+        type=_number_arg("--promptcheck-concurrency", int, 1),
+        default=None,
+        metavar="N",
+        help="model calls in flight per provider (a provider's max_concurrency in "
+        f"pyproject.toml wins). Default: {DEFAULT_CONCURRENCY}.",
+    )
+    option(
+        "--promptcheck-retries",
+        type=_number_arg("--promptcheck-retries", int, 0),
+        default=None,
+        metavar="N",
+        help="retries of a call after 429, 5xx, a timeout, a broken connection or a "
+        f"malformed body. Default: {DEFAULT_RETRIES}.",
+    )
+    option(
+        "--promptcheck-timeout",
+        type=_number_arg("--promptcheck-timeout", float, 0.001),
+        default=None,
+        metavar="SECONDS",
+        help=f"timeout of one request. Default: {DEFAULT_TIMEOUT_S:g}.",
+    )
+    option(
+        "--promptcheck-max-calls",
+        type=_number_arg("--promptcheck-max-calls", int, 0),
+        default=None,
+        metavar="N",
+        help="refuse to start a run that needs more than N live model calls. Default: no limit.",
+    )
+    ini = parser.addini
+    ini(
         "promptcheck_model",
         "models to run every case against (one per line)",
         type="linelist",
         default=[],
     )
-    parser.addini(
-        "promptcheck_cache", "response cache mode: use, replay, refresh, off", default="use"
-    )
-    parser.addini("promptcheck_cache_dir", "response cache directory", default=DEFAULT_CACHE_DIR)
+    ini("promptcheck_cache", "response cache mode: use, replay, refresh, off", default="use")
+    ini("promptcheck_cache_dir", "response cache directory", default=DEFAULT_CACHE_DIR)
+    ini("promptcheck_concurrency", "model calls in flight per provider", default="")
+    ini("promptcheck_retries", "retries of a call that can succeed later", default="")
+    ini("promptcheck_timeout", "timeout of one request, in seconds", default="")
+    ini("promptcheck_max_calls", "refuse a run needing more live calls than this", default="")
 
 
-def _settings(config: pytest.Config) -> Settings:
-    cli_mode = config.getoption("promptcheck_cache")
-    mode = cli_mode or parse_cache_mode(
-        str(config.getini("promptcheck_cache")), "ini promptcheck_cache"
+def _paths(config: pytest.Config) -> SettingPaths:
+    inipath = config.inipath
+    pyproject = inipath if inipath and inipath.name == "pyproject.toml" else None
+    return SettingPaths(
+        config.rootpath,
+        config.invocation_params.dir,
+        pyproject or config.rootpath / "pyproject.toml",
     )
-    cli_dir = config.getoption("promptcheck_cache_dir")
-    if cli_dir:
-        cache_dir = config.invocation_params.dir / cli_dir
-    else:
-        cache_dir = config.rootpath / str(config.getini("promptcheck_cache_dir"))
-    models = tuple(config.getoption("promptcheck_model")) or tuple(
-        config.getini("promptcheck_model")
-    )
-    pyproject = (
-        config.inipath if config.inipath and config.inipath.name == "pyproject.toml" else None
-    )
-    pyproject = pyproject or config.rootpath / "pyproject.toml"
-    return Settings(models, mode, cache_dir, load_provider_configs(pyproject))
+
+
+class _ReportListener:
+    """Feeds the summary from test reports, which xdist workers send to the controller."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        if f"{PROPERTY_PREFIX}prompt" not in properties:
+            return
+        if report.when == "call":
+            self.summary.add(properties, report.outcome)
+        elif report.when == "setup" and report.failed:
+            self.summary.add(properties, "error")
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        session = PromptcheckSession(config, _settings(config))
+        settings = resolve(
+            lambda name: config.getoption(f"promptcheck_{name}"),
+            lambda name: config.getini(f"promptcheck_{name}"),
+            _paths(config),
+        )
+        session = PromptcheckSession(config, settings)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
@@ -123,20 +178,39 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile
     return None
 
 
-class _ReportListener:
-    """Feeds the summary from test reports, which xdist workers send to the controller."""
+def pytest_collection_finish(session: pytest.Session) -> None:
+    promptcheck = get_session(session.config)
+    plan = promptcheck.plan(jobs_of(session.items))
+    limit = promptcheck.settings.max_calls
+    if limit is not None and plan.live > limit and not session.config.option.collectonly:
+        pytest.exit(
+            f"promptcheck: this run needs {plan.live} live model calls, more than "
+            f"--promptcheck-max-calls={limit} ({plan.cached} more come from the cache); "
+            "select fewer items (-k, -m) or raise the limit",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
-    def __init__(self, summary: RunSummary) -> None:
-        self.summary = summary
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        properties = dict(report.user_properties)
-        if f"{PROPERTY_PREFIX}prompt" not in properties:
-            return
-        if report.when == "call":
-            self.summary.add(properties, report.outcome)
-        elif report.when == "setup" and report.failed:
-            self.summary.add(properties, "error")
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    plan = get_session(config).last_plan
+    return [plan.describe()] if plan is not None and plan.total else []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    config = session.config
+    stopping = session.testsfailed and not config.option.continue_on_collection_errors
+    if not config.option.collectonly and not stopping:
+        get_session(config).prefetch(jobs_of(session.items), _progress_writers(config))
+    return (yield)
+
+
+def _progress_writers(config: pytest.Config) -> ProgressWriters | None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(config, "workerinput"):  # xdist workers have no terminal
+        return None
+    rewrite = (lambda line: reporter.rewrite(line, erase=True)) if reporter.isatty else None
+    return ProgressWriters(reporter.write_line, rewrite)
 
 
 def pytest_terminal_summary(

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import pytest
 
 from pytest_promptcheck.cache import ResponseCache
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
-from pytest_promptcheck.client import ModelClient
+from pytest_promptcheck.client import CallPolicy, Job, ModelClient
 from pytest_promptcheck.errors import UsageError
+from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.report import RunSummary
 from pytest_promptcheck.settings import DEFAULT_MODEL, Settings
+from pytest_promptcheck.shared import SharedCalls
 from pytest_promptcheck.spec import Case, PromptSpec
 
 T = TypeVar("T")
@@ -29,10 +32,17 @@ class PromptcheckSession:
         self.settings = settings
         self.registry: CheckRegistry = builtin_registry()
         config.hook.pytest_promptcheck_add_checks(registry=self.registry)
-        self.providers = ProviderSet(settings.providers, settings.cache_dir)
-        self.client = ModelClient(
-            self.providers, ResponseCache(settings.cache_dir, settings.cache_mode)
+        self.providers = ProviderSet(
+            settings.providers, settings.cache_dir, settings.policy.timeout_s
         )
+        worker = getattr(config, "workerinput", None)  # set by pytest-xdist in its workers
+        self.client = ModelClient(
+            self.providers,
+            ResponseCache(settings.cache_dir, settings.cache_mode),
+            _per_worker(settings.policy, worker),
+            _shared_calls(settings, worker),
+        )
+        self.last_plan: CallPlan | None = None
         self.summary = RunSummary()
         self._loop: asyncio.AbstractEventLoop | None = None
         for model in settings.models:
@@ -54,6 +64,22 @@ class PromptcheckSession:
     def completions(self, spec: PromptSpec, case: Case, model: str) -> list[Completion]:
         return self.run(self.client.samples(spec.request(case, model), spec.samples))
 
+    def plan(self, jobs: list[Job]) -> CallPlan:
+        """How many distinct calls the jobs need, and how many of those the cache holds."""
+        keys = {self.client.key(request, sample) for request, sample in jobs}
+        cached = sum(self.client.cache.holds(key) for key in keys)
+        self.last_plan = CallPlan(len(keys), cached)
+        return self.last_plan
+
+    def prefetch(self, jobs: list[Job], writers: ProgressWriters | None) -> None:
+        """Make every call the run needs, concurrently, before the items score them."""
+        if not jobs:
+            return
+        on_progress = _nothing
+        if writers is not None and (self.last_plan is None or self.last_plan.live > 0):
+            on_progress = Progress(self.client.stats, writers.write_line, writers.rewrite).update
+        self.run(self.client.prefetch(jobs, on_progress))
+
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
@@ -65,6 +91,8 @@ class PromptcheckSession:
             self._loop.close()
             self._loop = None
         self.client.cache.close()
+        if self.client.shared is not None:
+            self.client.shared.close()
 
 
 def _importable(module: str) -> bool:
@@ -72,3 +100,42 @@ def _importable(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # ValueError: blocked with sys.modules[module] = None
         return False
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    total: int
+    cached: int
+
+    @property
+    def live(self) -> int:
+        return self.total - self.cached
+
+    def describe(self) -> str:
+        return f"promptcheck: {self.total} model calls: {self.live} live, {self.cached} from cache"
+
+
+@dataclass(frozen=True)
+class ProgressWriters:
+    write_line: Callable[[str], None]
+    rewrite: Callable[[str], None] | None
+
+
+def _per_worker(policy: CallPolicy, worker: dict[str, Any] | None) -> CallPolicy:
+    """Under xdist the workers share the provider: each gets its part of the concurrency."""
+    if not worker:
+        return policy
+    share = max(1, policy.concurrency // int(worker.get("workercount", 1)))
+    return replace(policy, concurrency=share)
+
+
+def _shared_calls(settings: Settings, worker: dict[str, Any] | None) -> SharedCalls | None:
+    if not worker:
+        return None
+    policy = settings.policy
+    ttl_s = policy.timeout_s * (policy.retries + 1) + policy.backoff_cap_s * policy.retries + 60
+    return SharedCalls(settings.cache_dir, str(worker.get("testrunuid", "run")), ttl_s)

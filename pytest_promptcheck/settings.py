@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.cache import CacheMode
+from pytest_promptcheck.client import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    CallPolicy,
+)
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.providers import ProviderConfig
 
@@ -22,6 +29,9 @@ class Settings:
     cache_mode: CacheMode
     cache_dir: Path
     providers: dict[str, ProviderConfig]
+    policy: CallPolicy = field(default_factory=CallPolicy)
+    max_calls: int | None = None
+    """Refuse to start a run that needs more live calls than this."""
 
 
 def parse_cache_mode(value: str, source: str) -> CacheMode:
@@ -57,3 +67,60 @@ def _provider_config(pyproject: Path, name: str, table: Any) -> ProviderConfig:
         )
     table.setdefault("type", "openai")
     return ProviderConfig(name=name, **table)
+
+
+def parse_number(value: str, source: str, kind: type[int] | type[float], minimum: float) -> float:
+    """A number from the CLI or ini, at least ``minimum``; the error names where it came from."""
+    try:
+        number = kind(value)
+    except ValueError:
+        kind_text = "a whole number" if kind is int else "a number"
+        raise UsageError(f"{source}: '{value}' is not {kind_text}") from None
+    if number < minimum:
+        raise UsageError(f"{source}: {value} is below the minimum of {minimum:g}")
+    return number
+
+
+Lookup = Callable[[str], Any]
+
+
+def resolve(cli: Lookup, ini: Lookup, paths: SettingPaths) -> Settings:
+    """Each setting from the command line when given there, else from the ini file."""
+
+    def number(name: str, kind: type[int] | type[float], minimum: float) -> Any:
+        value = cli(name)
+        if value is not None:
+            return value  # argparse has checked it
+        raw = str(ini(name)).strip()
+        return (
+            None if not raw else kind(parse_number(raw, f"ini promptcheck_{name}", kind, minimum))
+        )
+
+    mode = cli("cache") or parse_cache_mode(str(ini("cache")), "ini promptcheck_cache")
+    cli_dir = cli("cache_dir")
+    cache_dir = paths.invocation_dir / cli_dir if cli_dir else paths.rootdir / str(ini("cache_dir"))
+
+    def number_or(name: str, kind: type[int] | type[float], minimum: float, default: Any) -> Any:
+        value = number(name, kind, minimum)
+        return default if value is None else value
+
+    policy = CallPolicy(
+        concurrency=number_or("concurrency", int, 1, DEFAULT_CONCURRENCY),
+        retries=number_or("retries", int, 0, DEFAULT_RETRIES),
+        timeout_s=number_or("timeout", float, 0.001, DEFAULT_TIMEOUT_S),
+    )
+    return Settings(
+        models=tuple(cli("model")) or tuple(ini("model")),
+        cache_mode=mode,
+        cache_dir=cache_dir,
+        providers=load_provider_configs(paths.pyproject),
+        policy=policy,
+        max_calls=number("max_calls", int, 0),
+    )
+
+
+@dataclass(frozen=True)
+class SettingPaths:
+    rootdir: Path
+    invocation_dir: Path
+    pyproject: Path | None

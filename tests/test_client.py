@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache
-from pytest_promptcheck.client import ModelClient
+from pytest_promptcheck.client import CallPolicy, ModelClient
 from pytest_promptcheck.errors import CacheMissError, ProviderError
 from pytest_promptcheck.providers import ProviderConfig, ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
@@ -29,8 +29,13 @@ def client_for(
     mode: CacheMode = CacheMode.OFF,
     configs: dict[str, ProviderConfig] | None = None,
 ) -> ModelClient:
-    """A client; the cache is off unless a test is about it (opening diskcache takes time)."""
-    return ModelClient(ProviderSet(configs or {}, tmp_path), ResponseCache(tmp_path, mode))
+    """A client; the cache is off unless a test is about it (opening diskcache takes time).
+
+    No retries: these tests are about one call; test_retries.py is about retrying.
+    """
+    return ModelClient(
+        ProviderSet(configs or {}, tmp_path), ResponseCache(tmp_path, mode), CallPolicy(retries=0)
+    )
 
 
 async def close(client: ModelClient) -> None:
@@ -201,20 +206,27 @@ def test_error_is_not_cached(tmp_path: Path, server: LoopbackServer) -> None:
         call(tmp_path, mode=CacheMode.REPLAY)
 
 
-def test_call_after_an_error_goes_through(tmp_path: Path, server: LoopbackServer) -> None:
+def test_a_later_run_calls_again_after_an_error(tmp_path: Path, server: LoopbackServer) -> None:
+    server.inject(status(500))
+    provider_error(tmp_path, CacheMode.USE)
+    assert call(tmp_path, mode=CacheMode.USE).text == "billing"
+    assert len(server.completion_requests) == 2
+
+
+def test_an_error_is_remembered_for_the_session(tmp_path: Path, server: LoopbackServer) -> None:
     server.inject(status(500))
 
-    async def twice() -> Completion:
+    async def twice() -> None:
         client = client_for(tmp_path)
         try:
-            with pytest.raises(ProviderError):
-                await client.sample(CHAT, 0)
-            return await client.sample(CHAT, 0)
+            for _ in range(2):
+                with pytest.raises(ProviderError):
+                    await client.sample(CHAT, 0)
         finally:
             await close(client)
 
-    assert asyncio.run(twice()).text == "billing"
-    assert len(server.completion_requests) == 2
+    asyncio.run(twice())
+    assert len(server.completion_requests) == 1
 
 
 def test_malformed_body_is_a_provider_error(tmp_path: Path, server: LoopbackServer) -> None:

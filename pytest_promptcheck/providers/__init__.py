@@ -29,10 +29,20 @@ class ProviderConfig:
 class ProviderSet:
     """Maps the prefix of a model id to its provider instance."""
 
-    def __init__(self, configs: dict[str, ProviderConfig], cache_dir: Path) -> None:
+    def __init__(
+        self, configs: dict[str, ProviderConfig], cache_dir: Path, timeout_s: float = 60.0
+    ) -> None:
         self._configs = configs
         self._cache_dir = cache_dir
+        self._timeout_s = timeout_s
         self._live: dict[str, Provider] = {}
+
+    def max_concurrency(self, prefix: str) -> int | None:
+        """The provider's own bound: pyproject's max_concurrency; 1 for in-process models."""
+        config = self._configs.get(prefix)
+        if (config.type if config else prefix) == "local":
+            return 1
+        return config.max_concurrency if config else None
 
     def known(self) -> list[str]:
         return sorted({*BUILTIN_TYPES, *self._configs})
@@ -62,7 +72,7 @@ class ProviderSet:
         if config.type == "openai":
             from pytest_promptcheck.providers.openai import OpenAIProvider
 
-            return OpenAIProvider(config)
+            return OpenAIProvider(config, self._timeout_s)
         if config.type == "local":
             from pytest_promptcheck.providers.local import LocalProvider
 

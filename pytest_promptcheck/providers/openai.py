@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import os
 import time
 from typing import Any
@@ -14,6 +16,9 @@ from pytest_promptcheck.records import Completion, ModelRequest
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 60.0
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+"""Besides 5xx: what a later try can get past. 400, 401, 403, 404, 422 cannot."""
+MAX_RETRY_AFTER_S = 60.0
 
 
 class OpenAIProvider:
@@ -62,16 +67,18 @@ class OpenAIProvider:
         try:
             response = await self._http().post(url, json=body, headers=headers)
         except httpx.TimeoutException:
-            raise ProviderError(
-                self.name, f"timed out after {self._timeout_s:g} s ({url})"
-            ) from None
+            message = f"timed out after {self._timeout_s:g} s ({url})"
+            raise ProviderError(self.name, message, retryable=True) from None
         except httpx.HTTPError as exc:
-            raise ProviderError(
-                self.name, self._redact(f"{type(exc).__name__}: {exc} ({url})")
-            ) from None
+            message = self._redact(f"{type(exc).__name__}: {exc} ({url})")
+            raise ProviderError(self.name, message, retryable=True) from None
         if response.status_code >= 400:
             raise ProviderError(
-                self.name, self._error_message(response), status=response.status_code
+                self.name,
+                self._error_message(response),
+                status=response.status_code,
+                retryable=response.status_code in RETRYABLE_STATUS or response.status_code >= 500,
+                retry_after_s=retry_after_seconds(response.headers),
             )
         return response
 
@@ -102,6 +109,7 @@ class OpenAIProvider:
                 self.name,
                 f"malformed response body ({detail}): {self._redact(response.text)[:120]!r}",
                 status=response.status_code,
+                retryable=True,
             ) from None
         return Completion(
             text=text or "",
@@ -124,3 +132,34 @@ class OpenAIProvider:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """``retry-after-ms``, else ``Retry-After`` in seconds or as an HTTP date; capped at 60 s."""
+    seconds: float | None = None
+    if "retry-after-ms" in headers:
+        seconds = _number(headers["retry-after-ms"])
+        seconds = None if seconds is None else seconds / 1000
+    elif "retry-after" in headers:
+        value = headers["retry-after"]
+        seconds = _number(value)
+        if seconds is None:
+            seconds = _seconds_until(value)
+    return None if seconds is None else min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _seconds_until(http_date: str) -> float | None:
+    try:
+        moment = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return (moment - datetime.datetime.now(datetime.UTC)).total_seconds()

@@ -131,16 +131,16 @@ def test_schema_error_names_the_json_path(
 def test_server_error_makes_an_error_not_a_failure(
     pytester: pytest.Pytester, support: LoopbackServer
 ) -> None:
-    support.inject(status(500))
-    result = pytester.runpytest("-k", "refund")
+    support.inject(status(500), status(503))
+    result = pytester.runpytest("-k", "refund", "--promptcheck-retries=1")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*refund errored: openai: HTTP 500 after 1 try*"])
+    result.stdout.fnmatch_lines(["*refund errored: openai: HTTP 503 after 2 tries*"])
     assert "Traceback" not in result.stdout.str()
 
 
 def test_errors_are_not_cached(pytester: pytest.Pytester, support: LoopbackServer) -> None:
     support.inject(malformed())
-    pytester.runpytest("-k", "refund").assert_outcomes(errors=1)
+    pytester.runpytest("-k", "refund", "--promptcheck-retries=0").assert_outcomes(errors=1)
     result = pytester.runpytest("-k", "refund")
     result.assert_outcomes(passed=1)
     assert len(support.completion_requests) == 2

@@ -1,0 +1,42 @@
+"""One updating line during the call phase (plain lines when the output is not a terminal)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pytest_promptcheck.client import CallStats
+
+
+class Progress:
+    def __init__(
+        self,
+        stats: CallStats,
+        write_line: Callable[[str], None],
+        rewrite: Callable[[str], None] | None,
+    ) -> None:
+        self._stats = stats
+        self._write_line = write_line
+        self._rewrite = rewrite
+        self._interval_s = 0.1 if rewrite else 2.0
+        self._last = 0.0
+
+    def text(self) -> str:
+        s = self._stats
+        return (
+            f"promptcheck calls: {s.done}/{s.total} done, {s.cached} cached, {s.live} live, "
+            f"{s.retried} retried, {s.errors} errors"
+        )
+
+    def update(self) -> None:
+        now = time.monotonic()
+        finished = self._stats.done >= self._stats.total
+        if not finished and now - self._last < self._interval_s:
+            return
+        self._last = now
+        if self._rewrite is not None:
+            self._rewrite(self.text())
+            if finished:
+                self._write_line("")
+        else:
+            self._write_line(self.text())
