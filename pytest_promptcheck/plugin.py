@@ -178,6 +178,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # the terminal reporter asks for the plan in this hook
 def pytest_collection_finish(session: pytest.Session) -> None:
     promptcheck = get_session(session.config)
     plan = promptcheck.plan(jobs_of(session.items))

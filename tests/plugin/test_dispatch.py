@@ -1,0 +1,127 @@
+"""The call phase: concurrency, faults, spend control, progress and xdist."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.loopback import LoopbackServer, hang, rate_limit, status
+
+CASES = 40
+
+
+@pytest.fixture
+def many(pytester: pytest.Pytester, openai_env: LoopbackServer) -> LoopbackServer:
+    pytester.copy_example("many")
+    openai_env.set_model("ok-model", lambda request: "ok")
+    return openai_env
+
+
+def test_calls_run_concurrently_up_to_the_limit(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.latency_ms = 100
+    result = pytester.runpytest("--promptcheck-concurrency=8")
+    result.assert_outcomes(passed=CASES)
+    assert many.max_in_flight == 8
+
+
+def test_only_selected_items_are_called(pytester: pytest.Pytester, many: LoopbackServer) -> None:
+    pytester.runpytest("-k", "w01 or w02").assert_outcomes(passed=2)
+    assert len(many.completion_requests) == 2
+
+
+def test_identical_requests_are_sent_once(pytester: pytest.Pytester, many: LoopbackServer) -> None:
+    pytester.makefile(
+        ".prompt.yaml", twice="model: openai:ok-model\nprompt: same\ncases: [{id: a}, {id: b}]\n"
+    )
+    pytester.runpytest("twice.prompt.yaml").assert_outcomes(passed=2)
+    assert len(many.completion_requests) == 1
+
+
+def test_faults_are_retried_until_every_case_passes(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.fault_rate = 0.25
+    many.fault_kinds = [status(500), status(503), rate_limit(retry_after="0.05")]
+    result = pytester.runpytest("--promptcheck-retries=8")
+    result.assert_outcomes(passed=CASES)
+    assert result.ret == pytest.ExitCode.OK
+    many.reset()
+    pytester.runpytest().assert_outcomes(passed=CASES)
+    assert many.completion_requests == []
+
+
+def test_hung_requests_time_out_and_are_retried(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.inject(hang(10), hang(10))
+    result = pytester.runpytest("--promptcheck-timeout=0.3")
+    result.assert_outcomes(passed=CASES)
+
+
+def test_collect_only_says_what_the_run_needs_and_calls_nothing(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    pytester.runpytest("-k", "w0")
+    many.reset()
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines([f"promptcheck: {CASES} model calls: 30 live, 10 from cache"])
+    assert many.completion_requests == []
+
+
+def test_max_calls_refuses_a_run_that_needs_more(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    result = pytester.runpytest("--promptcheck-max-calls=39")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        ["*this run needs 40 live model calls, more than --promptcheck-max-calls=39*"]
+    )
+    assert many.completion_requests == []
+
+
+def test_max_calls_counts_only_live_calls(pytester: pytest.Pytester, many: LoopbackServer) -> None:
+    pytester.runpytest("-k", "w0")
+    result = pytester.runpytest("--promptcheck-max-calls=30")
+    result.assert_outcomes(passed=CASES)
+
+
+def test_progress_is_shown_as_plain_lines_without_a_terminal(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        [f"promptcheck calls: {CASES}/{CASES} done, 0 cached, {CASES} live, 0 retried, 0 errors"]
+    )
+
+
+def test_a_fully_cached_run_shows_no_progress(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    pytester.runpytest()
+    result = pytester.runpytest()
+    result.stdout.no_fnmatch_line("promptcheck calls:*")
+
+
+def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--promptcheck-concurrency=0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--promptcheck-concurrency: 0 is below the minimum of 1*"])
+
+
+def test_ini_values_are_checked_too(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npromptcheck_timeout = fast\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini promptcheck_timeout: 'fast' is not a number*"])
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_xdist_gives_the_same_verdicts_without_repeating_a_call(
+    pytester: pytest.Pytester, many: LoopbackServer, workers: str
+) -> None:
+    many.latency_ms = 20
+    result = pytester.runpytest("-n", workers)
+    result.assert_outcomes(passed=CASES)
+    prompts = [r.body["prompt"] for r in many.completion_requests]
+    assert len(prompts) == len(set(prompts)) == CASES

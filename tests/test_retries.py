@@ -1,0 +1,139 @@
+"""Retries, backoff and Retry-After against the loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pytest_promptcheck.cache import CacheMode, ResponseCache
+from pytest_promptcheck.client import CallPolicy, ModelClient
+from pytest_promptcheck.errors import ProviderError
+from pytest_promptcheck.providers import ProviderSet
+from pytest_promptcheck.providers.openai import retry_after_seconds
+from pytest_promptcheck.records import Completion, ModelRequest
+from tests.loopback import LoopbackServer, disconnect, hang, malformed, rate_limit, rules, status
+
+REQUEST = ModelRequest("openai:m", None, "refund?", {}, {})
+FAST = CallPolicy(retries=2, backoff_base_s=0.01, backoff_cap_s=0.05, timeout_s=5)
+
+
+@pytest.fixture
+def server(openai_env: LoopbackServer) -> LoopbackServer:
+    openai_env.set_model("m", rules({"refund": "billing"}))
+    return openai_env
+
+
+def run(
+    tmp_path: Path, policy: CallPolicy = FAST, count: int = 1
+) -> tuple[list[Completion], ModelClient]:
+    client = ModelClient(
+        ProviderSet({}, tmp_path, policy.timeout_s), ResponseCache(tmp_path, CacheMode.OFF), policy
+    )
+
+    async def go() -> list[Completion]:
+        try:
+            return await asyncio.gather(*(client.sample(REQUEST, i) for i in range(count)))
+        finally:
+            await client.providers.aclose()
+
+    return asyncio.run(go()), client
+
+
+def failure(tmp_path: Path, policy: CallPolicy = FAST) -> ProviderError:
+    with pytest.raises(ProviderError) as info:
+        run(tmp_path, policy)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    "fault", [status(500), status(503), rate_limit(), malformed(), disconnect()], ids=str
+)
+def test_a_fault_that_can_pass_is_retried(
+    tmp_path: Path, server: LoopbackServer, fault: object
+) -> None:
+    server.inject(fault)  # type: ignore[arg-type]
+    (completion,), client = run(tmp_path)
+    assert completion.text == "billing"
+    assert len(server.completion_requests) == 2
+    assert client.stats.retried == 1
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
+def test_a_fault_that_cannot_pass_fails_at_once(
+    tmp_path: Path, server: LoopbackServer, code: int
+) -> None:
+    server.inject(status(code))
+    error = failure(tmp_path)
+    assert (error.status, error.tries) == (code, 1)
+    assert len(server.completion_requests) == 1
+
+
+def test_the_error_after_the_last_retry_says_how_many_tries(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.inject(status(502), status(502), status(502))
+    error = failure(tmp_path)
+    assert str(error).startswith("openai: HTTP 502 after 3 tries: ")
+
+
+def test_a_timeout_is_retried(tmp_path: Path, server: LoopbackServer) -> None:
+    server.inject(hang(5))
+    (completion,), _ = run(tmp_path, CallPolicy(retries=1, timeout_s=0.3, backoff_base_s=0.01))
+    assert completion.text == "billing"
+
+
+def test_retry_after_seconds_is_waited(tmp_path: Path, server: LoopbackServer) -> None:
+    server.inject(rate_limit(retry_after="0.4"))
+    started = time.perf_counter()
+    run(tmp_path)
+    assert time.perf_counter() - started >= 0.4
+
+
+def test_retry_after_ms_is_waited(tmp_path: Path, server: LoopbackServer) -> None:
+    server.inject(rate_limit(retry_after_ms=300))
+    started = time.perf_counter()
+    run(tmp_path)
+    assert time.perf_counter() - started >= 0.3
+
+
+def test_retry_after_pauses_every_call_to_the_provider(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.inject(rate_limit(retry_after="0.5"))
+    run(tmp_path, CallPolicy(concurrency=1, retries=1), count=4)
+    first, *later = sorted(r.started for r in server.completion_requests)
+    assert len(later) == 4
+    assert all(t - first >= 0.45 for t in later)
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "1.5"}, 1.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after": "2", "retry-after-ms": "100"}, 0.1),
+        ({"retry-after": "3600"}, 60.0),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_header_forms(headers: dict[str, str], seconds: float | None) -> None:
+    assert retry_after_seconds(httpx.Headers(headers)) == seconds
+
+
+def test_retry_after_http_date() -> None:
+    in_ten = email.utils.formatdate(time.time() + 10, usegmt=True)
+    waited = retry_after_seconds(httpx.Headers({"retry-after": in_ten}))
+    assert waited is not None and 8 <= waited <= 10
+
+
+def test_concurrency_bounds_requests_in_flight(tmp_path: Path, server: LoopbackServer) -> None:
+    server.latency_ms = 50
+    run(tmp_path, CallPolicy(concurrency=4), count=20)
+    assert server.max_in_flight == 4
