@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.errors import CheckArgError, PromptcheckError, SpecError
+from pytest_promptcheck.files import default_name, is_prompt_file
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.report import quote
 from pytest_promptcheck.scoring import parse_format
 from pytest_promptcheck.session import PromptcheckSession
-from pytest_promptcheck.spec import PromptSpec, default_name, is_prompt_file, load_spec
+from pytest_promptcheck.spec import PromptSpec, load_spec
 from pytest_promptcheck.verdict import NOT_JSON, SampleContext
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".promptcheck", ".tox"}

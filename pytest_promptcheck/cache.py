@@ -7,8 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import diskcache
-
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.records import Completion, ModelRequest
 
@@ -53,10 +51,12 @@ class ResponseCache:
     def __init__(self, directory: Path, mode: CacheMode) -> None:
         self.directory = directory
         self.mode = mode
-        self._store: diskcache.Cache | None = None
+        self._store: Any = None
 
-    def _open(self) -> diskcache.Cache:
+    def _open(self) -> Any:
         if self._store is None:
+            import diskcache  # imported on first use: runs without prompt files never need it
+
             self._store = diskcache.Cache(str(self.directory / "responses"))
         return self._store
 

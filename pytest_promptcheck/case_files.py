@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_promptcheck.documents import Document, PathKey, load_document, read_text
+from pytest_promptcheck.documents import (
+    Document,
+    LineMaps,
+    PathKey,
+    load_document,
+    read_text,
+)
 from pytest_promptcheck.errors import SpecError
 
 CASE_FILE_TYPES = ".jsonl, .csv, .yaml, .yml, .json"
@@ -122,8 +128,7 @@ def _csv_case(row: dict[str, str]) -> dict[str, Any]:
 def _listing(path: Path) -> Document:
     doc = load_document(path)
     if isinstance(doc.data, dict) and isinstance(doc.data.get("cases"), list):
-        lines = {key[1:]: line for key, line in doc.lines.items() if key[:1] == ("cases",)}
-        doc = Document(path, doc.data["cases"], lines, doc.text)
+        doc = Document(path, doc.data["cases"], text=doc.text, line_maps=_inside_cases(doc))
     if not isinstance(doc.data, list):
         raise SpecError(
             path,
@@ -132,8 +137,22 @@ def _listing(path: Path) -> Document:
             hint="write '- id: ...' items (or a 'cases:' list)",
         )
     for index, item in enumerate(doc.data):
-        _require_mapping(path, item, doc.line_of((index,)))
+        if not isinstance(item, dict):
+            _require_mapping(path, item, doc.line_of((index,)))
     return doc
+
+
+def _inside_cases(doc: Document) -> Callable[[], LineMaps]:
+    """Line maps of a ``cases:`` list, keyed from the list itself."""
+
+    def maps() -> LineMaps:
+        lines, content = (
+            {k[1:]: v for k, v in m.items() if k[:1] == ("cases",)}
+            for m in (doc.lines, doc.content_lines_map())
+        )
+        return lines, content
+
+    return maps
 
 
 def _require_mapping(path: Path, item: Any, line: int | None) -> None:

@@ -15,22 +15,10 @@ from dataclasses import dataclass
 from pytest_promptcheck.cache import CacheMode, ResponseCache, cache_key
 from pytest_promptcheck.errors import CacheMissError, PromptcheckError, ProviderError
 from pytest_promptcheck.limiter import AdaptiveLimit
+from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.shared import SharedCalls
-
-DEFAULT_CONCURRENCY = 16
-DEFAULT_RETRIES = 4
-DEFAULT_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True)
-class CallPolicy:
-    concurrency: int = DEFAULT_CONCURRENCY
-    retries: int = DEFAULT_RETRIES
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    backoff_base_s: float = 0.25
-    backoff_cap_s: float = 8.0
 
 
 @dataclass
@@ -65,10 +53,18 @@ class ModelClient:
         self.stats = CallStats()
         self._calls: dict[str, asyncio.Future[Completion]] = {}
         self._limits: dict[str, AdaptiveLimit] = {}
+        self._keys: dict[int, tuple[ModelRequest, dict[int, str]]] = {}
 
     def key(self, request: ModelRequest, sample: int) -> str:
-        provider = self.providers.get(request.provider)
-        return cache_key(request, provider.identity(request), sample)
+        """The cache key; remembered per request object, as plan, prefetch and items all ask."""
+        memo = self._keys.get(id(request))
+        if memo is None or memo[0] is not request:
+            memo = self._keys[id(request)] = (request, {})
+        keys = memo[1]
+        if sample not in keys:
+            provider = self.providers.get(request.provider)
+            keys[sample] = cache_key(request, provider.identity(request), sample)
+        return keys[sample]
 
     async def samples(self, request: ModelRequest, count: int) -> list[Completion]:
         return list(await asyncio.gather(*(self.sample(request, i) for i in range(count))))

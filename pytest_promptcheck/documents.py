@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,25 +20,45 @@ from pytest_promptcheck.errors import SpecError
 PathKey = tuple[str | int, ...]
 
 
+LineMaps = tuple[dict[PathKey, int], dict[PathKey, int]]
+
+
 @dataclass
 class Document:
-    """Parsed data plus the 1-based line of each path inside it."""
+    """Parsed data, and the 1-based line of each path inside it, worked out when first asked.
+
+    Line maps cost more than parsing (PyYAML builds a node per value), and only errors need
+    them, so large files pay for them only when something is wrong.
+    """
 
     path: Path
     data: Any
-    lines: dict[PathKey, int] = field(default_factory=dict)
+    eager_lines: dict[PathKey, int] = field(default_factory=dict)
     text: str = ""
-    content_lines: dict[PathKey, int] = field(default_factory=dict)
-    """Where the text of a multi-line string value starts (YAML ``|`` or ``>`` blocks)."""
+    line_maps: Callable[[], LineMaps] | None = None
+    _maps: LineMaps | None = None
+
+    def _computed(self) -> LineMaps:
+        if self._maps is None:
+            self._maps = self.line_maps() if self.line_maps else (self.eager_lines, {})
+        return self._maps
+
+    @property
+    def lines(self) -> dict[PathKey, int]:
+        return self._computed()[0]
+
+    def content_lines_map(self) -> dict[PathKey, int]:
+        return self._computed()[1]
 
     def content_line_of(self, key: PathKey) -> int | None:
-        """The line of a string value's first character of text."""
-        return self.content_lines.get(key) or self.line_of(key)
+        """The line of a string value's first character of text (below a YAML | or >)."""
+        return self._computed()[1].get(key) or self.line_of(key)
 
     def line_of(self, key: PathKey) -> int | None:
         """The line of ``key``, or of its nearest ancestor that has one."""
+        lines = self.lines
         for end in range(len(key), -1, -1):
-            line = self.lines.get(key[:end])
+            line = lines.get(key[:end])
             if line is not None:
                 return line
         return None
@@ -69,10 +90,35 @@ def load_document(path: Path) -> Document:
     )
 
 
+class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """Safe YAML (LibYAML when present) that refuses duplicate keys instead of keeping the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key, line = key_node.value, key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode) and key != "<<" and key in seen:
+                raise _DuplicateKey(key, seen[key], line)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, first: int, line: int) -> None:
+        super().__init__(key)
+        self.key, self.first, self.line = key, first, line
+
+
 def _load_yaml(path: Path, text: str) -> Document:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
+    except _DuplicateKey as dup:
+        raise SpecError(
+            path,
+            f"duplicate key '{dup.key}' (first at line {dup.first})",
+            line=dup.line,
+            hint="remove one of them; YAML would silently keep only the last",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -82,10 +128,19 @@ def _load_yaml(path: Path, text: str) -> Document:
         ) from None
     except yaml.YAMLError as exc:
         raise SpecError(path, f"invalid YAML: {exc}") from None
-    doc = Document(path, data, {}, text)
+    return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
+
+
+def _yaml_line_maps(text: str) -> LineMaps:
+    lines: dict[PathKey, int] = {}
+    content: dict[PathKey, int] = {}
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return lines, content
     if node is not None:
-        _walk_yaml(path, node, (), doc)
-    return doc
+        _walk_yaml(node, (), lines, content)
+    return lines, content
 
 
 def _yaml_hint(problem: str) -> str:
@@ -96,29 +151,19 @@ def _yaml_hint(problem: str) -> str:
     return "check the indentation and quoting around this line"
 
 
-def _walk_yaml(path: Path, node: yaml.Node, key: PathKey, doc: Document) -> None:
-    lines = doc.lines
+def _walk_yaml(
+    node: yaml.Node, key: PathKey, lines: dict[PathKey, int], content: dict[PathKey, int]
+) -> None:
     lines[key] = node.start_mark.line + 1
     if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
-        doc.content_lines[key] = node.start_mark.line + 2  # the text starts below the indicator
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
+        content[key] = node.start_mark.line + 2  # the text starts below the indicator
+    elif isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            name = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if name in seen:
-                raise SpecError(
-                    path,
-                    f"duplicate key '{name}' (first at line {seen[name]})",
-                    line=line,
-                    hint="remove one of them; YAML would silently keep only the last",
-                )
-            seen[name] = line
-            _walk_yaml(path, value_node, (*key, name), doc)
-            lines[(*key, name)] = line
+            _walk_yaml(value_node, (*key, str(key_node.value)), lines, content)
+            lines[(*key, str(key_node.value))] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk_yaml(path, item, (*key, index), doc)
+            _walk_yaml(item, (*key, index), lines, content)
 
 
 def _load_json(path: Path, text: str) -> Document:
@@ -131,14 +176,8 @@ def _load_json(path: Path, text: str) -> Document:
             line=exc.lineno,
             hint="check for a missing comma, quote or bracket near this line",
         ) from None
-    doc = Document(path, data, {}, text)
-    try:  # JSON is (nearly always) YAML, which gives us line numbers for free
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _walk_yaml(path, node, (), doc)
-    except (yaml.YAMLError, SpecError):
-        doc.lines.clear()
-    return doc
+    # JSON is (nearly always) YAML, which gives line numbers for free
+    return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
 
 
 _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")

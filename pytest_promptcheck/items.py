@@ -9,6 +9,7 @@ import pytest
 
 from pytest_promptcheck.client import Job
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
+from pytest_promptcheck.plugin import get_session
 from pytest_promptcheck.report import (
     failure_text,
     header_lines,
@@ -19,18 +20,13 @@ from pytest_promptcheck.scoring import CaseOutcome, score_case
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
 
-SESSION_KEY = pytest.StashKey[PromptcheckSession]()
 MODEL_HINT = "set another model with 'model:' in the file or --promptcheck-model"
-
-
-def get_session(config: pytest.Config) -> PromptcheckSession:
-    return config.stash[SESSION_KEY]
 
 
 def jobs_of(items: list[pytest.Item]) -> list[Job]:
     """Every model call the selected items need: (request, sample index)."""
     return [
-        (item.spec.request(item.case, item.model), index)
+        (item.request, index)
         for item in items
         if isinstance(item, CaseItem)
         for index in range(item.spec.samples)
@@ -74,15 +70,14 @@ class CaseItem(pytest.Item):
         self.spec = spec
         self.case = case
         self.model = model
+        self.request = spec.request(case, model)
         self.completions: list[Any] = []
         self.user_properties.extend(item_properties(spec, case, model))
 
     def setup(self) -> None:
         # Model calls happen in setup so that a failed call makes the item an error, not a failure.
         try:
-            self.completions = get_session(self.config).completions(
-                self.spec, self.case, self.model
-            )
+            self.completions = get_session(self.config).completions(self.request, self.spec.samples)
         except PromptcheckError as exc:
             lines = [
                 f"{self.case.id} errored: {exc}",

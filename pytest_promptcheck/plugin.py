@@ -5,26 +5,36 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_promptcheck import hookspecs
-from pytest_promptcheck.api import Promptcheck
-from pytest_promptcheck.client import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 from pytest_promptcheck.errors import UsageError
-from pytest_promptcheck.items import SESSION_KEY, PromptFile, get_session, jobs_of
-from pytest_promptcheck.report import PROPERTY_PREFIX, RunSummary
-from pytest_promptcheck.session import ProgressWriters, PromptcheckSession
+from pytest_promptcheck.files import is_prompt_file
+from pytest_promptcheck.policy import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from pytest_promptcheck.providers import check_model_id
 from pytest_promptcheck.settings import (
     DEFAULT_CACHE_DIR,
     SettingPaths,
+    Settings,
     parse_cache_mode,
     parse_number,
     resolve,
 )
-from pytest_promptcheck.spec import is_prompt_file
+from pytest_promptcheck.summary import RunSummary
 
+if TYPE_CHECKING:
+    from pytest_promptcheck.api import Promptcheck
+    from pytest_promptcheck.items import PromptFile
+    from pytest_promptcheck.session import ProgressWriters, PromptcheckSession
+
+# The session (and jsonschema, Jinja2, diskcache, httpx with it) is created on first use, so a
+# pytest run without prompt files pays only for this module.
+SETTINGS_KEY = pytest.StashKey[Settings]()
+SESSION_KEY = pytest.StashKey["PromptcheckSession"]()
+SUMMARY_KEY = pytest.StashKey[RunSummary]()
+PROPERTY_PREFIX = "promptcheck_"
 LISTENER_NAME = "promptcheck-report-listener"
 
 
@@ -151,36 +161,62 @@ def pytest_configure(config: pytest.Config) -> None:
             lambda name: config.getini(f"promptcheck_{name}"),
             _paths(config),
         )
-        session = PromptcheckSession(config, settings)
+        for model in settings.models:
+            check_model_id(model, settings.providers)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[SESSION_KEY] = session
-    config.pluginmanager.register(_ReportListener(session.summary), LISTENER_NAME)
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[SUMMARY_KEY] = summary = RunSummary()
+    config.pluginmanager.register(_ReportListener(summary), LISTENER_NAME)
+
+
+def get_session(config: pytest.Config) -> PromptcheckSession:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None:
+        from pytest_promptcheck.session import PromptcheckSession
+
+        session = PromptcheckSession(config, config.stash[SETTINGS_KEY])
+        config.stash[SESSION_KEY] = session
+    return session
+
+
+def _started_session(config: pytest.Config) -> PromptcheckSession | None:
+    """The session if a prompt file or the fixture has needed one."""
+    return config.stash.get(SESSION_KEY, None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    session = config.stash.get(SESSION_KEY, None)
+    session = _started_session(config)
     if session is not None:
         session.close()
         del config.stash[SESSION_KEY]
+    if config.pluginmanager.has_plugin(LISTENER_NAME):
         config.pluginmanager.unregister(name=LISTENER_NAME)
 
 
 @pytest.fixture
 def promptcheck(request: pytest.FixtureRequest) -> Promptcheck:
     """Run a prompt by name or path: ``promptcheck.run("classify_ticket", ticket=...)``."""
+    from pytest_promptcheck.api import Promptcheck
+
     return Promptcheck(get_session(request.config), request.config.rootpath)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:
-    if is_prompt_file(file_path):
-        return PromptFile.from_parent(parent, path=file_path)
-    return None
+    if not is_prompt_file(file_path):
+        return None
+    from pytest_promptcheck.items import PromptFile
+
+    return PromptFile.from_parent(parent, path=file_path)
 
 
 @pytest.hookimpl(tryfirst=True)  # the terminal reporter asks for the plan in this hook
 def pytest_collection_finish(session: pytest.Session) -> None:
-    promptcheck = get_session(session.config)
+    promptcheck = _started_session(session.config)
+    if promptcheck is None:
+        return
+    from pytest_promptcheck.items import jobs_of
+
     plan = promptcheck.plan(jobs_of(session.items))
     limit = promptcheck.settings.max_calls
     if limit is not None and plan.live > limit and not session.config.option.collectonly:
@@ -193,20 +229,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
-    plan = get_session(config).last_plan
+    session = _started_session(config)
+    plan = session.last_plan if session else None
     return [plan.describe()] if plan is not None and plan.total else []
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
     config = session.config
+    promptcheck = _started_session(config)
     stopping = session.testsfailed and not config.option.continue_on_collection_errors
-    if not config.option.collectonly and not stopping:
-        get_session(config).prefetch(jobs_of(session.items), _progress_writers(config))
+    if promptcheck is not None and not config.option.collectonly and not stopping:
+        from pytest_promptcheck.items import jobs_of
+
+        promptcheck.prefetch(jobs_of(session.items), _progress_writers(config))
     return (yield)
 
 
 def _progress_writers(config: pytest.Config) -> ProgressWriters | None:
+    from pytest_promptcheck.session import ProgressWriters
+
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or hasattr(config, "workerinput"):  # xdist workers have no terminal
         return None
@@ -217,7 +259,7 @@ def _progress_writers(config: pytest.Config) -> ProgressWriters | None:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    lines = get_session(config).summary.lines()
+    lines = config.stash[SUMMARY_KEY].lines()
     if lines:
         terminalreporter.section("promptcheck")
         for line in lines:

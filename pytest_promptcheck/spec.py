@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,6 +21,7 @@ from pytest_promptcheck.case_files import RawCase, expand_cases
 from pytest_promptcheck.checks import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
+from pytest_promptcheck.files import default_name
 from pytest_promptcheck.records import Message, ModelRequest
 from pytest_promptcheck.render import (
     PromptTemplate,
@@ -31,16 +32,6 @@ from pytest_promptcheck.render import (
 )
 from pytest_promptcheck.schemas import load_schema
 from pytest_promptcheck.verdict import CheckFn
-
-SUFFIXES = (".prompt.yaml", ".prompt.yml", ".prompt.json", ".prompt.toml")
-
-
-def is_prompt_file(path: Path) -> bool:
-    return path.name.lower().endswith(SUFFIXES)
-
-
-def default_name(path: Path) -> str:
-    return path.name[: path.name.lower().rindex(".prompt.")]
 
 
 @dataclass(frozen=True)
@@ -67,10 +58,19 @@ class Case:
     vars: dict[str, Any]
     checks: tuple[CheckSpec, ...]
     threshold: float | None
-    source: Path
-    line: int | None
     messages: tuple[Message, ...] | None
     prompt: str | None
+    doc: Document = field(compare=False, repr=False)
+    key: PathKey = ()
+
+    @property
+    def source(self) -> Path:
+        """The file the case is written in (the prompt file or a case file)."""
+        return self.doc.path
+
+    @property
+    def line(self) -> int | None:
+        return self.doc.line_of(self.key)
 
 
 @dataclass(frozen=True)
@@ -173,16 +173,7 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
 
 
 def _with_threshold(case: Case, threshold: float) -> Case:
-    return Case(
-        case.id,
-        case.vars,
-        case.checks,
-        threshold,
-        case.source,
-        case.line,
-        case.messages,
-        case.prompt,
-    )
+    return replace(case, threshold=threshold)
 
 
 def _validate(doc: Document, data: Any, prefix: PathKey, definition: str | None) -> None:
@@ -345,7 +336,6 @@ def _check(
     doc: Document, item: dict[str, Any], key: PathKey, registry: CheckRegistry, base: Path
 ) -> CheckSpec:
     kinds = [k for k in item if k != "weight"]
-    line = doc.line_of(key)
     if len(kinds) != 1:
         problem = (
             "has no check type" if not kinds else f"has several check types ({', '.join(kinds)})"
@@ -353,7 +343,7 @@ def _check(
         raise SpecError(
             doc.path,
             f"check {problem}",
-            line=line,
+            line=doc.line_of(key),
             hint="write one check per list item, e.g. '- contains: refund'",
         )
     kind = kinds[0]
@@ -366,7 +356,15 @@ def _check(
             line=doc.line_of((*key, kind)),
             hint=exc.hint,
         ) from None
-    return CheckSpec(kind, item[kind], float(item.get("weight", 1.0)), run)
+    weight = item.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        raise SpecError(
+            doc.path,
+            f"check '{kind}': weight must be a number of 0 or more, got {weight!r}",
+            line=doc.line_of((*key, "weight")),
+            hint="e.g. '- contains: refund' with 'weight: 2' on the next line",
+        )
+    return CheckSpec(kind, item[kind], float(weight), run)
 
 
 def _cases(
@@ -377,21 +375,46 @@ def _cases(
     registry: CheckRegistry,
 ) -> tuple[Case, ...]:
     cases: list[Case] = []
-    seen: dict[str, tuple[Path, int | None]] = {}
+    seen: dict[str, Case] = {}
     for number, raw in enumerate(expand_cases(doc), start=1):
-        _validate(raw.doc, raw.data, raw.key, "case")
+        if not _plainly_valid_case(raw.data):
+            _validate(raw.doc, raw.data, raw.key, "case")
         case = _case(raw, number, template, file_checks, registry)
         if case.id in seen:
-            first_path, first_line = seen[case.id]
+            first = seen[case.id]
             raise SpecError(
                 case.source,
-                f"duplicate case id '{case.id}' (first at {first_path.name}:{first_line})",
+                f"duplicate case id '{case.id}' (first at {first.source.name}:{first.line})",
                 line=case.line,
                 hint="case ids must be unique in a prompt file; rename one",
             )
-        seen[case.id] = (case.source, case.line)
+        seen[case.id] = case
         cases.append(case)
     return tuple(cases)
+
+
+_CASE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": (str, int),
+    "description": str,
+    "vars": dict,
+    "expect": list,
+    "threshold": (int, float),
+}
+
+
+def _plainly_valid_case(data: dict[str, Any]) -> bool:
+    """A quick look that passes the common case; anything unusual goes to the JSON Schema,
+    which also words the error. Checks inside ``expect`` are validated when compiled."""
+    for name, value in data.items():
+        kind = _CASE_FIELD_TYPES.get(name)
+        if kind is None or not isinstance(value, kind) or isinstance(value, bool):
+            return False
+    case_id = data.get("id")
+    if isinstance(case_id, str) and (not case_id or "\n" in case_id or "\r" in case_id):
+        return False
+    threshold = data.get("threshold", 0)
+    checks = data.get("expect", [])
+    return 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
 
 
 def _case(
@@ -413,13 +436,4 @@ def _case(
         raise SpecError(
             doc.path, f"case '{case_id}': {exc.message}", line=doc.line_of(raw.key), hint=exc.hint
         ) from None
-    return Case(
-        case_id,
-        case_vars,
-        checks,
-        data.get("threshold"),
-        doc.path,
-        doc.line_of(raw.key),
-        messages,
-        prompt,
-    )
+    return Case(case_id, case_vars, checks, data.get("threshold"), messages, prompt, doc, raw.key)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache
-from pytest_promptcheck.client import CallPolicy, ModelClient
+from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.errors import CacheMissError, ProviderError
+from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.providers import ProviderConfig, ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
 from tests.loopback import COMPLETIONS_PATH, LoopbackServer, malformed, rules, status

@@ -9,9 +9,10 @@ import pytest
 
 from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.records import Completion
-from pytest_promptcheck.report import RunSummary, failure_text, outcome_properties, percentile
+from pytest_promptcheck.report import failure_text, outcome_properties
 from pytest_promptcheck.scoring import score_case
 from pytest_promptcheck.spec import PromptSpec, load_spec
+from pytest_promptcheck.summary import RunSummary, percentile
 
 TWO_CHECKS = """\
 version: "2"

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache
-from pytest_promptcheck.client import CallPolicy, ModelClient
+from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.errors import ProviderError
+from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.providers.openai import retry_after_seconds
 from pytest_promptcheck.records import Completion, ModelRequest

@@ -26,6 +26,19 @@ class ProviderConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def check_model_id(model: str, configs: dict[str, ProviderConfig]) -> None:
+    """Raise UsageError unless ``model`` is 'provider:model' with a known provider."""
+    prefix, sep, name = model.partition(":")
+    if not sep or not name:
+        raise UsageError(f"model id '{model}' must be 'provider:model', e.g. openai:gpt-4.1-mini")
+    if prefix not in configs and prefix not in BUILTIN_TYPES:
+        known = ", ".join(sorted({*BUILTIN_TYPES, *configs}))
+        raise UsageError(
+            f"unknown provider '{prefix}' in model id '{model}'; known providers: {known} "
+            "(add others in [tool.promptcheck.providers.<name>])"
+        )
+
+
 class ProviderSet:
     """Maps the prefix of a model id to its provider instance."""
 
@@ -44,21 +57,9 @@ class ProviderSet:
             return 1
         return config.max_concurrency if config else None
 
-    def known(self) -> list[str]:
-        return sorted({*BUILTIN_TYPES, *self._configs})
-
     def check_model(self, model: str) -> None:
         """Raise UsageError when ``model`` cannot be served, before anything runs."""
-        prefix, sep, name = model.partition(":")
-        if not sep or not name:
-            raise UsageError(
-                f"model id '{model}' must be 'provider:model', e.g. openai:gpt-4.1-mini"
-            )
-        if prefix not in self._configs and prefix not in BUILTIN_TYPES:
-            raise UsageError(
-                f"unknown provider '{prefix}' in model id '{model}'; known providers: "
-                f"{', '.join(self.known())} (add others in [tool.promptcheck.providers.<name>])"
-            )
+        check_model_id(model, self._configs)
 
     def get(self, prefix: str) -> Provider:
         provider = self._live.get(prefix)
