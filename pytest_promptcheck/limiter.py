@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,28 +25,32 @@ class AdaptiveLimit:
         self._window = 0
         self._successes = 0
         self._resume_at = 0.0
-        self._changed: asyncio.Condition | None = None
-
-    def _condition(self) -> asyncio.Condition:
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        return self._changed
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[int]:
         """Hold one of the ``limit`` places; yields the window the call starts in."""
-        changed = self._condition()
-        async with changed:
-            await changed.wait_for(lambda: self.in_flight < self.limit)
+        if self.in_flight >= self.limit or self._waiters:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter  # _wake hands this place over: in_flight already counts it
+        else:
             self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             await self._wait_for_resume()
             yield self._window
         finally:
-            async with changed:
-                self.in_flight -= 1
-                changed.notify_all()
+            self.in_flight -= 1
+            self._wake()
+
+    def _wake(self) -> None:
+        """Hand free places to waiters in arrival order, one each, as the limit allows."""
+        while self._waiters and self.in_flight < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)
 
     async def _wait_for_resume(self) -> None:
         while (delay := self._resume_at - time.monotonic()) > 0:
@@ -56,6 +61,7 @@ class AdaptiveLimit:
         if self._successes >= self.limit and self.limit < self.maximum:
             self._successes = 0
             self.limit += 1
+            self._wake()
 
     def rate_limited(self, window: int, retry_after_s: float | None) -> None:
         if retry_after_s:

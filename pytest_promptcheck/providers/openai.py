@@ -6,13 +6,15 @@ import datetime
 import email.utils
 import os
 import time
-from typing import Any
-
-import httpx
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers import ProviderConfig
 from pytest_promptcheck.records import Completion, ModelRequest
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 60.0
@@ -42,8 +44,14 @@ class OpenAIProvider:
         return os.environ.get(self._config.api_key_env or "OPENAI_API_KEY") or None
 
     def _http(self) -> httpx.AsyncClient:
+        # httpx is imported on the first live call: a run served from the cache never needs it
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout_s)
+            import httpx
+
+            from pytest_promptcheck.providers.transport import LeanTransport, suits
+
+            transport = LeanTransport() if suits(self.base_url) else None
+            self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=transport)
         return self._client
 
     async def complete(self, request: ModelRequest, sample: int) -> Completion:
@@ -64,8 +72,11 @@ class OpenAIProvider:
         key = self._api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        client = self._http()
+        import httpx
+
         try:
-            response = await self._http().post(url, json=body, headers=headers)
+            response = await client.post(url, json=body, headers=headers)
         except httpx.TimeoutException:
             message = f"timed out after {self._timeout_s:g} s ({url})"
             raise ProviderError(self.name, message, retryable=True) from None
@@ -134,7 +145,7 @@ class OpenAIProvider:
             self._client = None
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """``retry-after-ms``, else ``Retry-After`` in seconds or as an HTTP date; capped at 60 s."""
     seconds: float | None = None
     if "retry-after-ms" in headers:
