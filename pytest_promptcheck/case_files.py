@@ -35,9 +35,20 @@ class RawCase:
 def expand_cases(doc: Document) -> Iterator[RawCase]:
     for index, entry in enumerate(doc.data.get("cases", [])):
         if "file" in entry:
+            _check_file_entry(doc, entry, ("cases", index))
             yield from _from_file(doc, entry["file"], ("cases", index))
         else:
             yield RawCase(entry, doc, ("cases", index), doc.path.parent)
+
+
+def _check_file_entry(doc: Document, entry: dict[str, Any], key: PathKey) -> None:
+    if not isinstance(entry["file"], str) or len(entry) != 1:
+        raise SpecError(
+            doc.path,
+            "a case file entry is just 'file: <path>' (a string, no other fields)",
+            line=doc.line_of(key),
+            hint=f"write '- file: cases/more.jsonl'; supported: {CASE_FILE_TYPES}",
+        )
 
 
 def _from_file(doc: Document, name: str, key: PathKey) -> Iterator[RawCase]:

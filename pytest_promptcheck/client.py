@@ -66,6 +66,13 @@ class ModelClient:
             keys[sample] = cache_key(request, provider.identity(request), sample)
         return keys[sample]
 
+    def finished(self, request: ModelRequest, count: int) -> list[Completion] | None:
+        """The samples when every call already succeeded (after prefetch), without the loop."""
+        calls = [self._calls.get(self.key(request, index)) for index in range(count)]
+        if all(c is not None and c.done() and c.exception() is None for c in calls):
+            return [c.result() for c in calls if c is not None]
+        return None
+
     async def samples(self, request: ModelRequest, count: int) -> list[Completion]:
         return list(await asyncio.gather(*(self.sample(request, i) for i in range(count))))
 

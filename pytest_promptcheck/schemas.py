@@ -9,17 +9,18 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
 
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.jsonpath import clip, format_path, output_json
 from pytest_promptcheck.verdict import CheckFn, SampleContext, Verdict
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.protocols import Validator
 
 _SCHEMA_HINT = "see https://json-schema.org/understanding-json-schema/ for the keywords"
 
@@ -76,6 +77,9 @@ def _parse(given: str, path: Path, text: str) -> Any:
 
 
 def _check_schema(schema: dict[str, Any], where: str) -> None:
+    import jsonschema  # imported when a schema is first used: prompts without one never pay
+    from jsonschema.validators import validator_for
+
     try:
         validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -104,6 +108,8 @@ def _error_order(error: jsonschema.ValidationError) -> tuple[Any, ...]:
 @lru_cache(maxsize=64)
 def _validator(schema_json: str) -> Validator:
     # Keyed by the schema's canonical JSON: equal schemas share one compiled validator.
+    from jsonschema.validators import validator_for
+
     schema = json.loads(schema_json)
     cls = validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)

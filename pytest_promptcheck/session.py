@@ -59,7 +59,8 @@ class PromptcheckSession:
             )
 
     def completions(self, request: ModelRequest, samples: int) -> list[Completion]:
-        return self.run(self.client.samples(request, samples))
+        finished = self.client.finished(request, samples)
+        return finished if finished is not None else self.run(self.client.samples(request, samples))
 
     def plan(self, jobs: list[Job]) -> CallPlan:
         """How many distinct calls the jobs need, and how many of those the cache holds."""

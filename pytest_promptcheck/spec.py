@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, cast
 
 from pytest_promptcheck.canonical import canonical_json, sha256_of
 from pytest_promptcheck.case_files import RawCase, expand_cases
@@ -32,6 +31,10 @@ from pytest_promptcheck.render import (
 )
 from pytest_promptcheck.schemas import load_schema
 from pytest_promptcheck.verdict import CheckFn
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.protocols import Validator
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,9 @@ def spec_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator(definition: str | None) -> jsonschema.protocols.Validator:
+def _validator(definition: str | None) -> Validator:
+    import jsonschema  # only a file that fails the quick look needs it
+
     schema = spec_schema()
     if definition is None:
         top = json.loads(json.dumps(schema))
@@ -130,7 +135,8 @@ def load_spec(path: Path, registry: CheckRegistry) -> PromptSpec:
             line=1,
             hint="start with e.g. 'prompt: ...' and 'cases: [...]'",
         )
-    _validate(doc, doc.data, (), None)
+    if not _plainly_valid_file(doc.data):
+        _validate(doc, doc.data, (), None)
     return _build(doc, doc.data, registry)
 
 
@@ -391,6 +397,60 @@ def _cases(
         seen[case.id] = case
         cases.append(case)
     return tuple(cases)
+
+
+_FILE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "version": (str, int, float),
+    "description": str,
+    "model": str,
+    "params": dict,
+    "messages": list,
+    "prompt": str,
+    "format": dict,
+    "samples": int,
+    "min_pass_rate": (int, float),
+    "threshold": (int, float),
+    "expect": list,
+    "cases": list,
+}
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_MODEL = re.compile(r"[A-Za-z0-9_-]+:.+")
+
+
+def _plainly_valid_file(data: dict[str, Any]) -> bool:
+    """The common well-formed file, checked without the JSON Schema (slow to import and run);
+    anything else goes to the schema, which words the error."""
+    for name, value in data.items():
+        kind = _FILE_FIELD_TYPES.get(name)
+        if kind is None or not isinstance(value, kind) or isinstance(value, bool):
+            return False
+    fmt = data.get("format", {})
+    return (
+        _NAME.fullmatch(data.get("name", "n")) is not None
+        and _MODEL.fullmatch(data.get("model", "p:m")) is not None
+        and data.get("messages", [None]) != []
+        and all(_plain_message(m) for m in data.get("messages", [None]))
+        and set(fmt) <= {"type", "schema"}
+        and fmt.get("type", "text") in ("text", "json")
+        and isinstance(fmt.get("schema", ""), str | dict)
+        and 1 <= data.get("samples", 1) <= 1000
+        and 0 <= data.get("min_pass_rate", 0) <= 1
+        and 0 <= data.get("threshold", 0) <= 1
+        and all(isinstance(c, dict) and c for c in data.get("expect", []))
+        and all(isinstance(c, dict) for c in data.get("cases", []))
+    )
+
+
+def _plain_message(message: Any) -> bool:
+    if message is None:  # no messages: nothing to check
+        return True
+    return (
+        isinstance(message, dict)
+        and set(message) == {"role", "content"}
+        and message["role"] in ("system", "user", "assistant", "developer")
+        and isinstance(message["content"], str)
+    )
 
 
 _CASE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {

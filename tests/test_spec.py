@@ -518,3 +518,29 @@ def test_invalid_jsonl_line_is_an_error_at_that_line(tmp_path: Path) -> None:
 def test_prompt_file_that_is_not_a_mapping_is_an_error(tmp_path: Path) -> None:
     path, error = spec_error(tmp_path, "p.prompt.yaml", "- a\n- b\n")
     assert str(error).startswith(f"{path}:1: a prompt file must be a mapping of fields")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("messages: []\ncases: [{}]\n", "field 'messages': [] should be non-empty"),
+        ("prompt: x\nversion: true\ncases: [{}]\n", "field 'version' must be a string or a number"),
+        (
+            "messages:\n  - {role: user, content: hi, name: z}\ncases: [{}]\n",
+            "unknown field 'name' in messages.0",
+        ),
+        ("prompt: x\ncases:\n  - file: 123\n", "a case file entry is just 'file: <path>'"),
+        (
+            "prompt: x\ncases:\n  - {file: a.csv, id: b}\n",
+            "a case file entry is just 'file: <path>'",
+        ),
+        ("prompt: x\nformat: {type: xml}\ncases: [{}]\n", "field 'format.type' is 'xml'"),
+        ("prompt: x\nsamples: 1001\ncases: [{}]\n", "field 'samples': 1001 is greater than"),
+        ("prompt: x\nname: 'a b'\ncases: [{}]\n", "field 'name' is 'a b': use letters"),
+    ],
+)
+def test_files_the_quick_look_passes_on_are_still_validated(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    _, error = spec_error(tmp_path, "x.prompt.yaml", text)
+    assert error.message.startswith(message), error.message
