@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from pytest_promptcheck.baseline import Baseline, baseline_path, entry_of
+from pytest_promptcheck.case_record import CaseRecord, Entry
 from pytest_promptcheck.client import Job
+from pytest_promptcheck.drift import (
+    Drift,
+    Effect,
+    Significance,
+    adjust,
+    classify,
+    is_sampled,
+    raw_significance,
+)
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.plugin import get_session
+from pytest_promptcheck.policy import DriftMode
 from pytest_promptcheck.report import (
+    drift_lines,
+    drift_properties,
     failure_text,
+    gate_text,
     header_lines,
     item_properties,
     outcome_properties,
@@ -33,12 +49,40 @@ def jobs_of(items: list[pytest.Item]) -> list[Job]:
     ]
 
 
+def case_items(items: list[pytest.Item]) -> list[CaseItem]:
+    return [item for item in items if isinstance(item, CaseItem)]
+
+
+def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -> None:
+    """Score the sampled cases that have a baseline, and adjust their p-values across the run.
+
+    Runs after the call phase and before any item, so every item (on every xdist worker, which
+    all see the same results) is judged against the same Benjamini-Hochberg adjustment.
+    """
+    if session.settings.drift.mode is DriftMode.OFF:
+        return
+    raw: dict[str, Significance] = {}
+    for item in case_items(items):
+        if item.baseline_entry is None:
+            continue
+        try:
+            item.outcome = item.score()
+        except PromptcheckError:
+            continue  # the item errors in its setup, with the message
+        current = item.entry(item.outcome)
+        if is_sampled(item.baseline_entry, current):
+            raw[item.nodeid] = raw_significance(item.baseline_entry, current)
+    session.significance = adjust(raw)
+
+
 class CaseFailed(Exception):
     """Raised by runtest; repr_failure turns it into the failure report."""
 
-    def __init__(self, outcome: CaseOutcome) -> None:
+    def __init__(self, outcome: CaseOutcome, drift_text: list[str], gate: bool) -> None:
         super().__init__("case failed")
         self.outcome = outcome
+        self.drift_text = drift_text
+        self.gate = gate
 
 
 class PromptFile(pytest.File):
@@ -47,12 +91,21 @@ class PromptFile(pytest.File):
         try:
             spec = load_spec(self.path, session.registry)
             models = self._models(session, spec)
+            baseline = session.baseline(baseline_path(spec))
         except SpecError as exc:
             raise self.CollectError(str(exc)) from None
+        context = FileContext(
+            baseline=baseline,
+            unused=tuple(baseline.unused(case.id for case in spec.cases)),
+            items=len(spec.cases) * len(models),
+            reference_model=models[0],
+        )
         for case in spec.cases:
             for model in models:
                 name = case.id if len(models) == 1 else f"{case.id}[{model}]"
-                yield CaseItem.from_parent(self, name=name, spec=spec, case=case, model=model)
+                yield CaseItem.from_parent(
+                    self, name=name, spec=spec, case=case, model=model, context=context
+                )
 
     def _models(self, session: PromptcheckSession, spec: PromptSpec) -> tuple[str, ...]:
         models = session.models_for(spec)
@@ -64,15 +117,43 @@ class PromptFile(pytest.File):
         return models
 
 
+@dataclass(frozen=True)
+class FileContext:
+    """What the items of one prompt file share: its baseline and its size."""
+
+    baseline: Baseline
+    unused: tuple[str, ...]
+    """Baseline entries of cases that no longer exist."""
+    items: int
+    reference_model: str
+    """The model whose results an update records (the first of several)."""
+
+
 class CaseItem(pytest.Item):
-    def __init__(self, *, spec: PromptSpec, case: Case, model: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, spec: PromptSpec, case: Case, model: str, context: FileContext, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.spec = spec
         self.case = case
         self.model = model
+        self.context = context
         self.request = spec.request(case, model)
         self.completions: list[Any] = []
+        self.outcome: CaseOutcome | None = None
+        self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))
+
+    @property
+    def baseline_entry(self) -> Entry | None:
+        return self.context.baseline.entries.get(self.case.id)
+
+    def score(self) -> CaseOutcome:
+        completions = get_session(self.config).completions(self.request, self.spec.samples)
+        return score_case(self.spec, self.case, completions)
+
+    def entry(self, outcome: CaseOutcome) -> Entry:
+        return entry_of(self.spec, self.case, self.model, outcome)
 
     def setup(self) -> None:
         # Model calls happen in setup so that a failed call makes the item an error, not a failure.
@@ -86,14 +167,57 @@ class CaseItem(pytest.Item):
             pytest.fail("\n".join(lines), pytrace=False)
 
     def runtest(self) -> None:
-        outcome = score_case(self.spec, self.case, self.completions)
+        outcome = self.outcome or score_case(self.spec, self.case, self.completions)
+        session = get_session(self.config)
+        settings = session.settings
+        entry = self.entry(outcome)
+        drift = None
+        if settings.drift.mode is not DriftMode.OFF:
+            significance = session.significance.get(self.nodeid)
+            drift = classify(self.baseline_entry, entry, settings.drift, significance)
+        self.record = self._record(entry, drift)
         self.user_properties.extend(outcome_properties(outcome))
+        if drift is not None:
+            self.user_properties.extend(drift_properties(drift))
+        text = (
+            [] if drift is None else drift_lines(drift, self.baseline_entry, entry, self._accept())
+        )
         if not outcome.passed:
-            raise CaseFailed(outcome)
+            raise CaseFailed(outcome, text, gate=False)
+        gating = settings.drift.mode is DriftMode.FAIL and not settings.update_baseline
+        if gating and drift is not None and drift.effect is Effect.REGRESSED:
+            raise CaseFailed(outcome, text, gate=True)
+
+    def _accept(self) -> str:
+        """The command that records this case's result as its baseline."""
+        models = get_session(self.config).settings.models
+        flags = "".join(f" --promptcheck-model {model}" for model in models)
+        return f"pytest '{self.nodeid}'{flags} --promptcheck-update-baseline"
+
+    def _record(self, entry: Entry, drift: Drift | None) -> dict[str, Any]:
+        """Everything the end of the run needs about this case; it travels on the test report,
+        so under xdist it reaches the controller."""
+        return CaseRecord(
+            prompt=self.spec.name,
+            file=str(self.spec.path),
+            baseline=str(self.context.baseline.path),
+            case=self.case.id,
+            model=self.model,
+            reference=self.model == self.context.reference_model,
+            file_items=self.context.items,
+            unused=self.context.unused,
+            entry=entry,
+            baseline_entry=self.baseline_entry,
+            drift=None if drift is None else drift.to_json(),
+        ).to_json()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, CaseFailed):
-            return failure_text(self.spec, self.case, self.model, excinfo.value.outcome)
+        failed = excinfo.value
+        if isinstance(failed, CaseFailed):
+            if failed.gate:
+                return gate_text(self.spec, self.case, self.model, failed.drift_text)
+            text = failure_text(self.spec, self.case, self.model, failed.outcome)
+            return "\n".join([text, *failed.drift_text])
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

@@ -12,14 +12,22 @@ import pytest
 from pytest_promptcheck import hookspecs
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.files import is_prompt_file
-from pytest_promptcheck.policy import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from pytest_promptcheck.policy import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    DriftPolicy,
+)
 from pytest_promptcheck.providers import check_model_id
 from pytest_promptcheck.settings import (
     DEFAULT_CACHE_DIR,
     SettingPaths,
     Settings,
     parse_cache_mode,
+    parse_drift_mode,
+    parse_fraction,
     parse_number,
+    parse_report_path,
     resolve,
 )
 from pytest_promptcheck.summary import RunSummary
@@ -36,6 +44,9 @@ SESSION_KEY = pytest.StashKey["PromptcheckSession"]()
 SUMMARY_KEY = pytest.StashKey[RunSummary]()
 PROPERTY_PREFIX = "promptcheck_"
 LISTENER_NAME = "promptcheck-report-listener"
+RECORD_ATTRIBUTE = "promptcheck"
+"""A case's record rides on its call-phase report: xdist carries report attributes to the
+controller, which alone writes baselines and report files."""
 
 
 def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -112,6 +123,57 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="refuse to start a run that needs more than N live model calls. Default: no limit.",
     )
+    option(
+        "--promptcheck-update-baseline",
+        action="store_true",
+        default=False,
+        help="record the selected cases' results as their baseline (__promptcheck__/<prompt>.json "
+        "beside each prompt file), at the end of the run; a baseline of a whole file also drops "
+        "entries of deleted cases.",
+    )
+    option(
+        "--promptcheck-drift",
+        type=_checked(lambda v: parse_drift_mode(v, "--promptcheck-drift")),
+        default=None,
+        metavar="MODE",
+        help="compare every case with its baseline: warn (report drift), fail (also fail the "
+        "items that regressed), off. Default: warn.",
+    )
+    option(
+        "--promptcheck-drift-tolerance",
+        type=_checked(
+            lambda v: parse_fraction(v, "--promptcheck-drift-tolerance", open_zero=False)
+        ),
+        default=None,
+        metavar="SCORE",
+        help="a single-sample case whose score drops by more than this has regressed. "
+        f"Default: {DriftPolicy.tolerance:g}.",
+    )
+    option(
+        "--promptcheck-alpha",
+        type=_checked(lambda v: parse_fraction(v, "--promptcheck-alpha", open_zero=True)),
+        default=None,
+        metavar="P",
+        help="significance level for calling a sampled case regressed or improved (p-values "
+        f"adjusted across the run, Benjamini-Hochberg). Default: {DriftPolicy.alpha:g}.",
+    )
+    option(
+        "--promptcheck-detect",
+        type=_checked(lambda v: parse_fraction(v, "--promptcheck-detect", open_zero=True)),
+        default=None,
+        metavar="DROP",
+        help="a pass-rate drop you want to be able to detect (e.g. 0.2): the summary says how "
+        "many samples per case that needs.",
+    )
+    option(
+        "--promptcheck-report",
+        type=_checked(lambda v: parse_report_path(v, "--promptcheck-report")),
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="write a report: .json (every case and sample) or .md (for a PR comment or "
+        "$GITHUB_STEP_SUMMARY); repeat for both.",
+    )
     ini = parser.addini
     ini(
         "promptcheck_model",
@@ -125,6 +187,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     ini("promptcheck_retries", "retries of a call that can succeed later", default="")
     ini("promptcheck_timeout", "timeout of one request, in seconds", default="")
     ini("promptcheck_max_calls", "refuse a run needing more live calls than this", default="")
+    ini("promptcheck_drift", "compare cases with their baseline: warn, fail, off", default="warn")
+    ini("promptcheck_drift_tolerance", "score drop that counts as a regression", default="")
+    ini("promptcheck_alpha", "significance level for sampled cases", default="")
 
 
 def _paths(config: pytest.Config) -> SettingPaths:
@@ -149,8 +214,13 @@ class _ReportListener:
             return
         if report.when == "call":
             self.summary.add(properties, report.outcome)
+            record = getattr(report, RECORD_ATTRIBUTE, None)
+            if isinstance(record, dict):
+                self.summary.records.append(record)
         elif report.when == "setup" and report.failed:
             self.summary.add(properties, "error")
+            first_line = report.longreprtext.strip().splitlines()[:1]
+            self.summary.errors.append({"node": report.nodeid, "error": "".join(first_line)})
 
 
 @pytest.hookimpl(trylast=True)
@@ -240,10 +310,34 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     promptcheck = _started_session(config)
     stopping = session.testsfailed and not config.option.continue_on_collection_errors
     if promptcheck is not None and not config.option.collectonly and not stopping:
-        from pytest_promptcheck.items import jobs_of
+        from pytest_promptcheck.items import assess_significance, jobs_of
 
         promptcheck.prefetch(jobs_of(session.items), _progress_writers(config))
+        assess_significance(promptcheck, session.items)
     return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    record = getattr(item, "record", None)
+    if call.when == "call" and isinstance(record, dict):
+        setattr(report, RECORD_ATTRIBUTE, record)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):  # the xdist controller has every worker's records
+        return
+    summary = config.stash.get(SUMMARY_KEY, None)
+    if summary is None or not (summary.records or summary.errors):
+        return
+    from pytest_promptcheck.run_end import finish_run
+
+    finish_run(config.stash[SETTINGS_KEY], summary)
 
 
 def _progress_writers(config: pytest.Config) -> ProgressWriters | None:

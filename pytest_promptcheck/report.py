@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.case_record import Entry
+    from pytest_promptcheck.drift import Drift
+
+DIFF_LINES = 20
 
 PROPERTY_PREFIX = "promptcheck_"
 
@@ -121,3 +128,48 @@ def outcome_properties(outcome: CaseOutcome) -> list[tuple[str, Any]]:
 def _total_cost(completions: list[Completion]) -> float | None:
     costs = [c.cost_usd for c in completions]
     return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+
+
+def gate_text(spec: PromptSpec, case: Case, model: str, drift_text: list[str]) -> str:
+    """The failure report of a case that passes its checks but regressed against its baseline."""
+    verdict = f"{case.id} regressed against its baseline (--promptcheck-drift=fail)"
+    return "\n".join([verdict, *header_lines(spec, case, model), *drift_text])
+
+
+def drift_lines(drift: Drift, baseline: Entry | None, current: Entry, accept: str) -> list[str]:
+    """The drift line, a diff of output against the baseline, and the command to accept it."""
+    lines = [f"  drift   {drift.line()}"]
+    if baseline is not None:
+        model = baseline["model"].get("requested")
+        lines.append(f"  baseline recorded {baseline.get('recorded_at', '?')} with {model}")
+        lines += _output_diff(baseline, current)
+    lines.append(f"  accept  {accept}")
+    return lines
+
+
+def _output_diff(baseline: Entry, current: Entry) -> list[str]:
+    before = str(baseline["samples"][0].get("output", "")) if baseline["samples"] else ""
+    after = str(current["samples"][0].get("output", "")) if current["samples"] else ""
+    if before == after:
+        return []
+    label = "sample 1 " if len(current["samples"]) > 1 else ""
+    diff = list(
+        difflib.unified_diff(
+            before.splitlines(),
+            after.splitlines(),
+            f"{label}baseline",
+            f"{label}now",
+            lineterm="",
+        )
+    )
+    shown = diff[:DIFF_LINES]
+    if len(diff) > DIFF_LINES:
+        shown.append(f"... {len(diff) - DIFF_LINES} more diff lines")
+    return ["  diff", *(f"    {line}" for line in shown)]
+
+
+def drift_properties(drift: Drift) -> list[tuple[str, Any]]:
+    return [
+        ("promptcheck_drift", drift.effect.value),
+        ("promptcheck_drift_cause", drift.cause_text),
+    ]

@@ -6,15 +6,18 @@ import asyncio
 import importlib.util
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from pytest_promptcheck.baseline import Baseline, load_baseline
 from pytest_promptcheck.cache import ResponseCache
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.client import Job, ModelClient
+from pytest_promptcheck.drift import Significance
 from pytest_promptcheck.errors import UsageError
-from pytest_promptcheck.policy import CallPolicy
+from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
@@ -43,7 +46,18 @@ class PromptcheckSession:
             _shared_calls(settings, worker),
         )
         self.last_plan: CallPlan | None = None
+        self.significance: dict[str, Significance] = {}
+        """Adjusted p-values of the run's sampled cases, by node id."""
+        self._baselines: dict[Path, Baseline] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def baseline(self, path: Path) -> Baseline:
+        """A prompt's baseline, read once (empty with --promptcheck-drift=off)."""
+        if self.settings.drift.mode is DriftMode.OFF:
+            return Baseline(path)
+        if path not in self._baselines:
+            self._baselines[path] = load_baseline(path)
+        return self._baselines[path]
 
     def models_for(self, spec: PromptSpec) -> tuple[str, ...]:
         """CLI/ini models win over the file's ``model:``, which wins over the built-in default."""

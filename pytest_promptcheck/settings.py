@@ -15,6 +15,8 @@ from pytest_promptcheck.policy import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     CallPolicy,
+    DriftMode,
+    DriftPolicy,
 )
 from pytest_promptcheck.providers import ProviderConfig
 
@@ -32,6 +34,12 @@ class Settings:
     policy: CallPolicy = field(default_factory=CallPolicy)
     max_calls: int | None = None
     """Refuse to start a run that needs more live calls than this."""
+    drift: DriftPolicy = field(default_factory=DriftPolicy)
+    update_baseline: bool = False
+    reports: tuple[Path, ...] = ()
+    """Report files to write at the end of the run (.json, .md)."""
+    detect: float | None = None
+    """A pass-rate drop the user wants to detect: the summary suggests the samples it needs."""
 
 
 def parse_cache_mode(value: str, source: str) -> CacheMode:
@@ -40,6 +48,35 @@ def parse_cache_mode(value: str, source: str) -> CacheMode:
     except ValueError:
         modes = ", ".join(m.value for m in CacheMode)
         raise UsageError(f"{source}: unknown cache mode '{value}'; use one of {modes}") from None
+
+
+def parse_drift_mode(value: str, source: str) -> DriftMode:
+    try:
+        return DriftMode(value.strip().lower())
+    except ValueError:
+        modes = ", ".join(m.value for m in DriftMode)
+        raise UsageError(f"{source}: unknown drift mode '{value}'; use one of {modes}") from None
+
+
+def parse_fraction(value: str, source: str, *, open_zero: bool) -> float:
+    """A number in [0, 1] (or (0, 1) where 0 makes no sense, as for alpha)."""
+    number = float(parse_number(value, source, float, 0.0))
+    if number > 1 or (open_zero and number == 0):
+        span = "between 0 and 1, exclusive" if open_zero else "between 0 and 1"
+        raise UsageError(f"{source}: {value} must be {span}")
+    return number
+
+
+REPORT_SUFFIXES = (".json", ".md")
+
+
+def parse_report_path(value: str, source: str) -> Path:
+    path = Path(value)
+    if path.suffix.lower() not in REPORT_SUFFIXES:
+        raise UsageError(
+            f"{source}: '{value}' must end in .json or .md (repeat the option for both)"
+        )
+    return path
 
 
 def load_provider_configs(pyproject: Path | None) -> dict[str, ProviderConfig]:
@@ -109,6 +146,21 @@ def resolve(cli: Lookup, ini: Lookup, paths: SettingPaths) -> Settings:
         retries=number_or("retries", int, 0, DEFAULT_RETRIES),
         timeout_s=number_or("timeout", float, 0.001, DEFAULT_TIMEOUT_S),
     )
+
+    def fraction(name: str, default: float, *, open_zero: bool) -> float:
+        value = cli(name)
+        if value is not None:
+            return float(value)
+        raw = str(ini(name)).strip()
+        source = f"ini promptcheck_{name.replace('-', '_')}"
+        return parse_fraction(raw, source, open_zero=open_zero) if raw else default
+
+    drift = DriftPolicy(
+        mode=cli("drift") or parse_drift_mode(str(ini("drift")), "ini promptcheck_drift"),
+        tolerance=fraction("drift_tolerance", DriftPolicy.tolerance, open_zero=False),
+        alpha=fraction("alpha", DriftPolicy.alpha, open_zero=True),
+    )
+    reports = tuple(paths.invocation_dir / path for path in cli("report") or ())
     return Settings(
         models=tuple(cli("model")) or tuple(ini("model")),
         cache_mode=mode,
@@ -116,6 +168,10 @@ def resolve(cli: Lookup, ini: Lookup, paths: SettingPaths) -> Settings:
         providers=load_provider_configs(paths.pyproject),
         policy=policy,
         max_calls=number("max_calls", int, 0),
+        drift=drift,
+        update_baseline=bool(cli("update_baseline")),
+        reports=reports,
+        detect=cli("detect"),
     )
 
 

@@ -25,6 +25,13 @@ class RunSummary:
     """Counts per prompt and model, built from test reports so it also works under xdist."""
 
     rows: dict[tuple[str, str], _Row] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """Each case's record (result, baseline entry, drift), from its call-phase report."""
+    errors: list[dict[str, str]] = field(default_factory=list)
+    """Items whose model calls failed: node id and the error's first line."""
+    drift_lines: list[str] = field(default_factory=list)
+    end_lines: list[str] = field(default_factory=list)
+    """What the end of the run did: baselines recorded, report files written."""
 
     def add(self, properties: dict[str, Any], outcome: str) -> None:
         row = self.rows.setdefault(
@@ -78,7 +85,7 @@ class RunSummary:
                     _ms(percentile(row.latencies, 95)),
                 )
             )
-        return [*_align(table), self._totals()]
+        return [*align(table), self._totals(), *self.drift_lines, *self.end_lines]
 
     def _totals(self) -> str:
         rows = self.rows.values()
@@ -106,7 +113,7 @@ def percentile(values: list[float], pct: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _align(table: Iterable[tuple[str, ...]]) -> list[str]:
+def align(table: Iterable[tuple[str, ...]]) -> list[str]:
     rows = list(table)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [

@@ -1,6 +1,10 @@
-# httpx imports httpcore lazily and caches a map of its exception classes. pytester's inline
-# runs drop modules first imported inside them, so a later re-import would make new classes that
-# the cached map does not know, and httpcore errors would escape unmapped. Import it up front.
+# pytester's inline runs drop the modules first imported inside them, and a later run imports them
+# again as new classes. Two libraries keep references to the old ones and break, so they are
+# imported here, up front:
+# - httpx caches a map of httpcore's exception classes: httpcore errors would escape unmapped;
+# - LibYAML's C extension cannot be re-initialised and keeps yaml.nodes' old classes: every node
+#   would get the tag None ("could not determine a constructor").
 import httpcore  # noqa: F401
+import yaml  # noqa: F401
 
 pytest_plugins = ["tests.loopback_fixtures"]

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tests.loopback import LoopbackServer, rules
+from tests.loopback import LoopbackServer, Responder, rules
 
 OPPOSITES = {"hot": " cold", "big": " large", "up": " down"}
 
@@ -33,7 +33,7 @@ def test_pass_and_fail_verdicts(pytester: pytest.Pytester, words: LoopbackServer
     result.stdout.fnmatch_lines(["*big failed: 1 of 1 checks", "*check   FAIL  equals*"])
 
 
-def _cycle(*answers: str) -> object:
+def _cycle(*answers: str) -> Responder:
     answer = itertools.cycle(answers)
     return lambda request: next(answer)
 

@@ -1,0 +1,225 @@
+"""Committed baselines: ``__promptcheck__/<prompt name>.json`` beside each prompt file.
+
+One entry per case, keyed by case id, written with sorted keys and indent 2 so that an update
+reads as a clean git diff. Only ``--promptcheck-update-baseline`` writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pytest_promptcheck.canonical import sha256_of
+from pytest_promptcheck.case_record import Entry
+from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.scoring import CaseOutcome, SampleResult
+from pytest_promptcheck.spec import Case, PromptSpec
+
+FORMAT = 1
+FOLDER = "__promptcheck__"
+RECORDED_AT = "recorded_at"
+ACCEPT_HINT = "rerun with --promptcheck-update-baseline to record it again"
+
+
+def baseline_path(spec: PromptSpec) -> Path:
+    return spec.path.parent / FOLDER / f"{spec.name}.json"
+
+
+def request_fingerprint(spec: PromptSpec, case: Case) -> str:
+    """What this case sends, apart from model and params: a change here is `prompt changed`."""
+    messages = list(case.messages) if case.messages is not None else None
+    return sha256_of({"messages": messages, "prompt": case.prompt, "format": spec.format_payload()})
+
+
+def checks_fingerprint(spec: PromptSpec, case: Case) -> str:
+    """How outputs are judged: a change here is `checks changed`."""
+    return sha256_of(
+        {
+            "checks": [[c.kind, c.arg, c.weight] for c in case.checks],
+            "threshold": case.threshold,
+            "min_pass_rate": spec.min_pass_rate,
+        }
+    )
+
+
+def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> Entry:
+    """The baseline entry of a case's result, as plain JSON data."""
+    samples = outcome.samples
+    first = samples[0].completion
+    costs = [s.completion.cost_usd for s in samples]
+    return {
+        "prompt": {
+            "fingerprint": spec.fingerprint,
+            "version": spec.version,
+            "request": request_fingerprint(spec, case),
+        },
+        "model": {
+            "requested": model,
+            "reported": first.model_reported or None,
+            "system_fingerprint": first.system_fingerprint,
+        },
+        "params": spec.params,
+        "checks": checks_fingerprint(spec, case),
+        "samples": [_sample(s) for s in samples],
+        "passed": outcome.passed_count,
+        "n": len(samples),
+        "verdict": "passed" if outcome.passed else "failed",
+        "score": round(outcome.score, 4),
+        "tokens": sum(s.completion.tokens for s in samples),
+        "cost_usd": None if None in costs else round(sum(c or 0.0 for c in costs), 8),
+        "latency_ms": round(statistics.median(s.completion.latency_ms for s in samples), 1),
+    }
+
+
+def _sample(sample: SampleResult) -> dict[str, Any]:
+    completion = sample.completion
+    return {
+        "output": completion.text,
+        "passed": sample.passed,
+        "score": round(sample.score, 4),
+        "format_error": sample.format_error,
+        "checks": [
+            {"check": c.label, "passed": c.verdict.passed, "score": round(c.verdict.score, 4)}
+            for c in sample.checks
+        ],
+        "tokens_in": completion.tokens_in,
+        "tokens_out": completion.tokens_out,
+        "cost_usd": completion.cost_usd,
+        "latency_ms": round(completion.latency_ms, 1),
+    }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A prompt's baseline file as read (empty when the file does not exist)."""
+
+    path: Path
+    entries: Mapping[str, Entry] = field(default_factory=dict)
+
+    def unused(self, case_ids: Iterable[str]) -> list[str]:
+        """Entries whose case no longer exists in the prompt file."""
+        return sorted(set(self.entries) - set(case_ids))
+
+
+def load_baseline(path: Path) -> Baseline:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return Baseline(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(path, f"cannot read the baseline: {exc}", hint=_REPAIR) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            path, f"the baseline is not valid JSON: {exc.msg}", line=exc.lineno, hint=_REPAIR
+        ) from None
+    return Baseline(path, _entries(path, data))
+
+
+_REPAIR = (
+    "a merge conflict? resolve it, or delete the file and rerun with "
+    "--promptcheck-update-baseline to record a new one"
+)
+
+
+def _entries(path: Path, data: Any) -> dict[str, Entry]:
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
+        raise SpecError(path, "the baseline has no 'cases' mapping", hint=_REPAIR)
+    if data.get("format") != FORMAT:
+        raise SpecError(
+            path,
+            f"baseline format {data.get('format')!r} is not supported (this reads {FORMAT})",
+            hint="rerun with --promptcheck-update-baseline to rewrite it",
+        )
+    cases: dict[str, Any] = data["cases"]
+    for case_id, entry in cases.items():
+        if not _plausible(entry):
+            raise SpecError(path, f"baseline entry '{case_id}' is incomplete", hint=_REPAIR)
+    return cases
+
+
+def _plausible(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("samples"), list)
+        and isinstance(entry.get("passed"), int)
+        and isinstance(entry.get("n"), int)
+        and isinstance(entry.get("model"), dict)
+        and isinstance(entry.get("prompt"), dict)
+    )
+
+
+@dataclass(frozen=True)
+class BaselineUpdate:
+    """What an update did to one file."""
+
+    path: Path
+    written: int
+    removed: tuple[str, ...]
+    changed: bool
+
+
+def update_baseline(
+    path: Path,
+    prompt_name: str,
+    new_entries: Mapping[str, Entry],
+    remove_unlisted: Iterable[str] = (),
+    now: datetime | None = None,
+) -> BaselineUpdate:
+    """Merge entries into the file at ``path`` and write it atomically.
+
+    An entry whose content is the same as the recorded one keeps its ``recorded_at``, so that
+    re-recording an unchanged suite changes no byte of the file.
+    """
+    old = dict(load_baseline(path).entries)
+    stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    merged = dict(old)
+    for case_id, entry in new_entries.items():
+        merged[case_id] = _stamped(_plain(entry), old.get(case_id), stamp)
+    removed = tuple(sorted(case_id for case_id in remove_unlisted if case_id in merged))
+    for case_id in removed:
+        del merged[case_id]
+    document = {"format": FORMAT, "prompt": prompt_name, "cases": merged}
+    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    changed = not path.exists() or path.read_text("utf-8") != text
+    if changed:
+        _write_atomically(path, text)
+    return BaselineUpdate(path, len(new_entries), removed, changed)
+
+
+def _stamped(entry: Entry, old: Entry | None, stamp: str) -> Entry:
+    if old is not None and _without_stamp(old) == _without_stamp(entry):
+        return {**entry, RECORDED_AT: old.get(RECORDED_AT, stamp)}
+    return {**entry, RECORDED_AT: stamp}
+
+
+def _plain(entry: Entry) -> Entry:
+    """The entry as it reads back from JSON (tuples become lists), so comparisons are fair."""
+    plain: Entry = json.loads(json.dumps(entry, default=str))
+    return plain
+
+
+def _without_stamp(entry: Entry) -> Entry:
+    return {key: value for key, value in entry.items() if key != RECORDED_AT}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        # mkstemp makes the file private; a committed file gets the usual permissions.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,52 @@
+"""A case's result as the end of the run sees it: plain data that crosses from xdist workers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    prompt: str
+    file: str
+    baseline: str
+    """The baseline file of the prompt."""
+    case: str
+    model: str
+    reference: bool
+    """Whether an update records this model's result (the first of several models)."""
+    file_items: int
+    """How many items the prompt file has: an update of all of them removes unused entries."""
+    unused: tuple[str, ...]
+    entry: Entry
+    baseline_entry: Entry | None
+    drift: dict[str, Any] | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.prompt}::{self.case}"
+
+    @property
+    def effect(self) -> str | None:
+        return None if self.drift is None else str(self.drift["effect"])
+
+    @property
+    def cause(self) -> str:
+        causes = [] if self.drift is None else list(self.drift["causes"])
+        return ", ".join(causes) if causes else "no change"
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.entry["verdict"] == "passed")
+
+    def to_json(self) -> dict[str, Any]:
+        plain: dict[str, Any] = json.loads(json.dumps(asdict(self), default=str))
+        return plain
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CaseRecord:
+        return cls(**{**data, "unused": tuple(data["unused"])})

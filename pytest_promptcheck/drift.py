@@ -1,0 +1,186 @@
+"""Drift of a case against its baseline entry: what changed (cause) and what it did (effect).
+
+A single-sample case regresses when its verdict flips from pass to fail, or its score drops by
+more than the tolerance. A sampled case regresses only when its pass count is significantly
+lower than the baseline's (one-sided mid-p Fisher test, Benjamini-Hochberg adjusted across the
+run's sampled cases), so that sampling noise is not called a regression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptcheck.policy import DriftPolicy
+from pytest_promptcheck.stats import benjamini_hochberg, improvement_p_value, regression_p_value
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.case_record import Entry
+
+PROMPT_CHANGED = "prompt changed"
+MODEL_CHANGED = "model changed"
+PARAMS_CHANGED = "params changed"
+CHECKS_CHANGED = "checks changed"
+NO_CHANGE = "no change"
+
+
+class Effect(StrEnum):
+    REGRESSED = "regressed"
+    IMPROVED = "improved"
+    CHANGED = "changed"
+    SAME = "same"
+    NEW = "new"
+
+
+@dataclass(frozen=True)
+class Significance:
+    """Adjusted p-values of a sampled case: for a lower and for a higher pass rate."""
+
+    regression: float
+    improvement: float
+
+
+@dataclass(frozen=True)
+class Drift:
+    effect: Effect
+    causes: tuple[str, ...]
+    reason: str
+    baseline_passed: int = 0
+    baseline_n: int = 0
+    passed: int = 0
+    n: int = 0
+    p_value: float | None = None
+    """The adjusted p-value of the called direction (sampled cases only)."""
+
+    @property
+    def cause_text(self) -> str:
+        return ", ".join(self.causes) if self.causes else NO_CHANGE
+
+    @property
+    def unexplained(self) -> bool:
+        return not self.causes and self.effect not in (Effect.SAME, Effect.NEW)
+
+    def line(self) -> str:
+        if self.effect is Effect.NEW:
+            return "new: no baseline entry yet"
+        return f"{self.effect.value} ({self.cause_text}): {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["effect"] = self.effect.value
+        data["causes"] = list(self.causes)
+        return data
+
+
+NEW_CASE = Drift(Effect.NEW, (), "no baseline entry yet")
+
+
+def is_sampled(baseline: Entry, current: Entry) -> bool:
+    return int(baseline["n"]) > 1 or int(current["n"]) > 1
+
+
+def raw_significance(baseline: Entry, current: Entry) -> Significance:
+    counts = (
+        int(baseline["passed"]),
+        int(baseline["n"]),
+        int(current["passed"]),
+        int(current["n"]),
+    )
+    return Significance(regression_p_value(*counts), improvement_p_value(*counts))
+
+
+def adjust(raw: Mapping[str, Significance]) -> dict[str, Significance]:
+    """Benjamini-Hochberg across every sampled case of the run, each direction on its own."""
+    keys = list(raw)
+    down = benjamini_hochberg([raw[key].regression for key in keys])
+    up = benjamini_hochberg([raw[key].improvement for key in keys])
+    return {key: Significance(d, u) for key, d, u in zip(keys, down, up, strict=True)}
+
+
+def causes_of(baseline: Entry, current: Entry) -> tuple[str, ...]:
+    causes = []
+    if baseline["prompt"].get("request") != current["prompt"].get("request"):
+        causes.append(PROMPT_CHANGED)
+    if model_change(baseline, current):
+        causes.append(MODEL_CHANGED)
+    if baseline.get("params") != current.get("params"):
+        causes.append(PARAMS_CHANGED)
+    if baseline.get("checks") != current.get("checks"):
+        causes.append(CHECKS_CHANGED)
+    return tuple(causes)
+
+
+def model_change(baseline: Entry, current: Entry) -> str | None:
+    """How the model moved, e.g. ``openai:a → openai:b``; None when it did not."""
+    old, new = baseline["model"], current["model"]
+    if old.get("requested") != new.get("requested"):
+        return f"{old.get('requested')} → {new.get('requested')}"
+    for field, label in (("reported", "reported"), ("system_fingerprint", "system_fingerprint")):
+        before, after = old.get(field), new.get(field)
+        if before and after and before != after:
+            return f"{label} {before} → {after}"
+    return None
+
+
+def classify(
+    baseline: Entry | None,
+    current: Entry,
+    policy: DriftPolicy,
+    significance: Significance | None = None,
+) -> Drift:
+    if baseline is None:
+        return NEW_CASE
+    causes = causes_of(baseline, current)
+    counts = {
+        "baseline_passed": int(baseline["passed"]),
+        "baseline_n": int(baseline["n"]),
+        "passed": int(current["passed"]),
+        "n": int(current["n"]),
+    }
+    if is_sampled(baseline, current):
+        effect, reason, p_value = _sampled_effect(baseline, current, policy, significance)
+        return Drift(effect, causes, reason, p_value=p_value, **counts)
+    effect, reason = _single_effect(baseline, current, policy)
+    return Drift(effect, causes, reason, **counts)
+
+
+def _single_effect(baseline: Entry, current: Entry, policy: DriftPolicy) -> tuple[Effect, str]:
+    was, now = baseline["verdict"], current["verdict"]
+    old_score, new_score = float(baseline["score"]), float(current["score"])
+    scores = f"score {old_score:.2f} → {new_score:.2f}"
+    if was == "passed" and now == "failed":
+        return Effect.REGRESSED, f"passed → failed, {scores}"
+    if was == "failed" and now == "passed":
+        return Effect.IMPROVED, f"failed → passed, {scores}"
+    if old_score - new_score > policy.tolerance + 1e-9:
+        return Effect.REGRESSED, f"{scores}, a drop beyond the tolerance {policy.tolerance:g}"
+    if new_score - old_score > policy.tolerance + 1e-9:
+        return Effect.IMPROVED, f"{scores}, a rise beyond the tolerance {policy.tolerance:g}"
+    if _outputs(baseline) != _outputs(current) or abs(old_score - new_score) > 1e-9:
+        return Effect.CHANGED, f"output moved, verdict {now}, {scores}"
+    return Effect.SAME, f"verdict {now}, same output"
+
+
+def _sampled_effect(
+    baseline: Entry, current: Entry, policy: DriftPolicy, significance: Significance | None
+) -> tuple[Effect, str, float | None]:
+    rates = f"pass rate {baseline['passed']}/{baseline['n']} → {current['passed']}/{current['n']}"
+    sig = significance or raw_significance(baseline, current)
+    if sig.regression < policy.alpha:
+        return Effect.REGRESSED, f"{rates}, adjusted p={sig.regression:.2g}", sig.regression
+    if sig.improvement < policy.alpha:
+        return Effect.IMPROVED, f"{rates}, adjusted p={sig.improvement:.2g}", sig.improvement
+    p_value = min(sig.regression, sig.improvement)
+    moved = (
+        baseline["passed"] * current["n"] != current["passed"] * baseline["n"]
+        or sorted(_outputs(baseline)) != sorted(_outputs(current))  # samples have no order
+    )
+    if moved:
+        return Effect.CHANGED, f"{rates}, not significant (adjusted p={p_value:.2g})", p_value
+    return Effect.SAME, f"{rates}, same outputs", p_value
+
+
+def _outputs(entry: Entry) -> list[str]:
+    return [str(sample.get("output", "")) for sample in entry["samples"]]

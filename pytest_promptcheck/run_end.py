@@ -1,0 +1,56 @@
+"""The end of a run, on the controller: record baselines and write report files."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from pytest_promptcheck.baseline import BaselineUpdate, update_baseline
+from pytest_promptcheck.case_record import CaseRecord, Entry
+from pytest_promptcheck.drift_summary import DriftView
+from pytest_promptcheck.report import display_path
+from pytest_promptcheck.report_files import write_report
+from pytest_promptcheck.settings import Settings
+from pytest_promptcheck.summary import RunSummary
+
+
+def finish_run(settings: Settings, summary: RunSummary) -> None:
+    records = [CaseRecord.from_json(data) for data in summary.records]
+    view = DriftView(records, settings.drift, settings.detect)
+    summary.drift_lines = view.lines()
+    if settings.update_baseline:
+        summary.end_lines += [_describe(update) for update in update_baselines(records)]
+    for path in settings.reports:
+        try:
+            write_report(path, view, summary.errors)
+        except OSError as exc:
+            summary.end_lines.append(f"report {path} not written: {exc}")
+        else:
+            summary.end_lines.append(f"report written: {display_path(path)}")
+
+
+def update_baselines(records: list[CaseRecord]) -> list[BaselineUpdate]:
+    """Merge each prompt's recorded entries into its baseline file.
+
+    Only the reference model's results are recorded (the first of several models). Entries of
+    deleted cases go only when every item of the file ran, so that `-k` never loses entries.
+    """
+    by_file: dict[str, list[CaseRecord]] = defaultdict(list)
+    for record in records:
+        by_file[record.baseline].append(record)
+    updates = []
+    for path, rows in sorted(by_file.items()):
+        entries: dict[str, Entry] = {r.case: r.entry for r in rows if r.reference}
+        whole_file = len(rows) == rows[0].file_items
+        unused = sorted({case for r in rows for case in r.unused}) if whole_file else []
+        updates.append(update_baseline(Path(path), rows[0].prompt, entries, unused))
+    return updates
+
+
+def _describe(update: BaselineUpdate) -> str:
+    removed = f", removed unused {', '.join(update.removed)}" if update.removed else ""
+    state = "updated" if update.changed else "unchanged"
+    return (
+        f"baseline {state}: {display_path(update.path)} "
+        f"({update.written} entries recorded{removed})"
+    )

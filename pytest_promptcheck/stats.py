@@ -1,0 +1,290 @@
+"""Statistics for sampled cases: intervals, drift tests, multiple testing, pass@k and power.
+
+A sampled case runs its prompt n times and counts the passes. Comparing a run with its baseline
+is a 2x2 table (passed / failed x baseline / run). A drop is tested with a one-sided mid-p Fisher
+exact test: conditional on the total passes, the run's pass count is hypergeometric under "no
+change". Mid-p (half the probability of the observed table) is used because plain Fisher is
+conservative on tables this small: its real size is well below alpha, so it misses real drops.
+The p-values of every sampled case in a run are then adjusted with Benjamini-Hochberg, so a
+suite of 100 cases does not call noise a regression five times per run.
+
+Everything is exact and pure standard library: binomial coefficients are integers, and the
+power figures sum binomial probabilities over every possible outcome instead of simulating.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from statistics import NormalDist
+
+DROP_GRID = 0.01
+
+# A p-value table holds (base_n + 1) x (new_n + 1) floats; this bounds the memory of the cache.
+_TABLE_CACHE_SIZE = 32
+
+
+# interval
+
+
+def wilson_interval(passed: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a pass rate of passed / n; (0.0, 1.0) when there is no sample."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    if n == 0:
+        return 0.0, 1.0
+    _check_counts(passed, n)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    rate = passed / n
+    spread = z * z / n
+    centre = (rate + spread / 2) / (1 + spread)
+    half_width = z / (1 + spread) * math.sqrt(rate * (1 - rate) / n + spread / (4 * n))
+    # At 0 or n passes the bound is exactly 0 or 1, which rounding misses by a hair.
+    low = 0.0 if passed == 0 else centre - half_width
+    high = 1.0 if passed == n else centre + half_width
+    return low, high
+
+
+# tests of a change in pass rate
+
+
+def regression_p_value(base_passed: int, base_n: int, new_passed: int, new_n: int) -> float:
+    """One-sided mid-p Fisher test that the new pass rate is lower than the baseline's.
+
+    p = P(X < x) + P(X = x) / 2, X the new run's passes given the total passes (hypergeometric).
+    """
+    below, at, total = _tail_weights(base_passed, base_n, new_passed, new_n)
+    return (2 * below + at) / (2 * total)
+
+
+def improvement_p_value(base_passed: int, base_n: int, new_passed: int, new_n: int) -> float:
+    """One-sided mid-p Fisher test that the new pass rate is higher than the baseline's."""
+    # Swapping the runs turns "new is higher" into "baseline is lower".
+    return regression_p_value(new_passed, new_n, base_passed, base_n)
+
+
+def fisher_regression_p_value(base_passed: int, base_n: int, new_passed: int, new_n: int) -> float:
+    """Plain one-sided Fisher p, P(X <= x): the conservative test that mid-p replaces."""
+    below, at, total = _tail_weights(base_passed, base_n, new_passed, new_n)
+    return (below + at) / total
+
+
+def _tail_weights(
+    base_passed: int, base_n: int, new_passed: int, new_n: int
+) -> tuple[int, int, int]:
+    """Integer weights of X < x, X = x and of all outcomes; each over the same denominator."""
+    _check_counts(base_passed, base_n)
+    _check_counts(new_passed, new_n)
+    weights = _hypergeometric_weights(base_n, new_n, base_passed + new_passed)
+    lowest = _lowest_new_passes(base_n, base_passed + new_passed)
+    offset = new_passed - lowest
+    return sum(weights[:offset]), weights[offset], sum(weights)
+
+
+def _hypergeometric_weights(base_n: int, new_n: int, total_passed: int) -> list[int]:
+    """C(new_n, x) * C(base_n, t - x) for every feasible x, lowest first (sum: C(N, t))."""
+    lowest = _lowest_new_passes(base_n, total_passed)
+    highest = min(new_n, total_passed)
+    new_row, base_row = _binomial_row(new_n), _binomial_row(base_n)
+    return [new_row[x] * base_row[total_passed - x] for x in range(lowest, highest + 1)]
+
+
+@lru_cache(maxsize=_TABLE_CACHE_SIZE)
+def _binomial_row(n: int) -> tuple[int, ...]:
+    """C(n, k) for k = 0..n, exact."""
+    return tuple(math.comb(n, k) for k in range(n + 1))
+
+
+def _lowest_new_passes(base_n: int, total_passed: int) -> int:
+    return max(0, total_passed - base_n)
+
+
+def _check_counts(passed: int, n: int) -> None:
+    if n < 0 or not 0 <= passed <= n:
+        raise ValueError(f"passed must be between 0 and n, got passed={passed}, n={n}")
+
+
+@lru_cache(maxsize=_TABLE_CACHE_SIZE)
+def _regression_p_table(base_n: int, new_n: int) -> tuple[tuple[float, ...], ...]:
+    """regression_p_value for every outcome: table[base_passed][new_passed].
+
+    One pass over the totals: the hypergeometric weights of a total serve every table with it.
+    """
+    table = [[1.0] * (new_n + 1) for _ in range(base_n + 1)]
+    for total_passed in range(base_n + new_n + 1):
+        weights = _hypergeometric_weights(base_n, new_n, total_passed)
+        denominator = 2 * sum(weights)
+        below = 0
+        lowest = _lowest_new_passes(base_n, total_passed)
+        for offset, weight in enumerate(weights):
+            new_passed = lowest + offset
+            table[total_passed - new_passed][new_passed] = (2 * below + weight) / denominator
+            below += weight
+    return tuple(tuple(row) for row in table)
+
+
+@lru_cache(maxsize=256)
+def _rejected_outcomes(
+    base_n: int, new_n: int, alpha: float
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(base_passed, new_passed values) of the outcomes the regression test calls at alpha."""
+    table = _regression_p_table(base_n, new_n)
+    rows = ((b, tuple(x for x, p in enumerate(row) if p < alpha)) for b, row in enumerate(table))
+    return tuple((b, xs) for b, xs in rows if xs)
+
+
+# multiple testing
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
+
+    A case is called at false discovery rate alpha when its adjusted p is below alpha.
+    """
+    count = len(p_values)
+    order = sorted(range(count), key=lambda i: p_values[i])
+    adjusted = [1.0] * count
+    running_min = 1.0
+    # Step-up: walk from the largest p down, so each q is the minimum over its rank and above.
+    for rank in range(count, 0, -1):
+        index = order[rank - 1]
+        running_min = min(running_min, p_values[index] * count / rank)
+        adjusted[index] = running_min
+    return adjusted
+
+
+# pass@k
+
+
+def pass_at_k(n: int, passed: int, k: int) -> float:
+    """Unbiased estimate that at least one of k samples passes: 1 - C(n-c, k) / C(n, k).
+
+    Chen et al. 2021, "Evaluating Large Language Models Trained on Code".
+    """
+    _check_k(n, passed, k)
+    return 1 - math.comb(n - passed, k) / math.comb(n, k)
+
+
+def pass_hat_k(n: int, passed: int, k: int) -> float:
+    """Unbiased estimate that all k samples pass: C(c, k) / C(n, k) (tau-bench's pass^k)."""
+    _check_k(n, passed, k)
+    return math.comb(passed, k) / math.comb(n, k)
+
+
+def _check_k(n: int, passed: int, k: int) -> None:
+    _check_counts(passed, n)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and the number of samples n={n}, got k={k}")
+
+
+# power
+
+
+def detection_power(
+    base_rate: float, new_rate: float, base_n: int, new_n: int, alpha: float
+) -> float:
+    """Exact probability that the mid-p regression test calls a drop base_rate -> new_rate.
+
+    The sum of the binomial probabilities of every (base_passed, new_passed) it calls at alpha.
+    """
+    base_probabilities = _binomial_pmf(base_n, base_rate)
+    new_probabilities = _binomial_pmf(new_n, new_rate)
+    return math.fsum(
+        base_probabilities[b] * math.fsum(new_probabilities[x] for x in xs)
+        for b, xs in _rejected_outcomes(base_n, new_n, alpha)
+    )
+
+
+def smallest_detectable_drop(
+    base_rate: float,
+    base_n: int,
+    new_n: int,
+    alpha: float,
+    tests: int = 1,
+    power: float = 0.8,
+) -> float | None:
+    """Smallest drop (on a grid of 0.01) detected with the given power; None if none is.
+
+    A lone change among `tests` Benjamini-Hochberg adjusted tests is called when its raw p is
+    below alpha / tests, so that is the level its power is computed at.
+    """
+    level = _per_test_level(alpha, tests)
+    steps = math.floor(base_rate / DROP_GRID + 1e-9)
+    drops = [round(step * DROP_GRID, 2) for step in range(1, steps + 1)]
+    if not drops or _drop_power(base_rate, drops[-1], base_n, new_n, level) < power:
+        return None
+    # Power grows with the drop: the test calls a lower set of new pass counts for each
+    # baseline count, and a lower new rate puts more probability on lower counts.
+    low, high = 0, len(drops) - 1
+    while low < high:
+        middle = (low + high) // 2
+        if _drop_power(base_rate, drops[middle], base_n, new_n, level) >= power:
+            high = middle
+        else:
+            low = middle + 1
+    return drops[low]
+
+
+def samples_needed(
+    base_rate: float,
+    drop: float,
+    alpha: float,
+    tests: int = 1,
+    power: float = 0.8,
+    limit: int = 500,
+) -> int | None:
+    """Samples per case (baseline and run alike) to detect the drop with the given power.
+
+    None when `limit` samples are not enough. Power is not exactly monotone in n (the test is
+    discrete, so it saw-tooths by a few points), but close enough for advice: the search doubles
+    n until the power is reached, then bisects, and returns an n that reaches it whose
+    predecessor in the bisection does not. Rarely a slightly smaller n reaches it too.
+    """
+    if drop <= 0 or base_rate - drop < -1e-9:
+        return None
+    level = _per_test_level(alpha, tests)
+
+    def reaches(n: int) -> bool:
+        return _drop_power(base_rate, drop, n, n, level) >= power
+
+    high = 1
+    while not reaches(high):
+        if high >= limit:
+            return None
+        high = min(2 * high, limit)
+    low = high // 2  # does not reach (or is 0)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reaches(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _per_test_level(alpha: float, tests: int) -> float:
+    if tests < 1:
+        raise ValueError(f"tests must be at least 1, got {tests}")
+    return alpha / tests
+
+
+def _drop_power(base_rate: float, drop: float, base_n: int, new_n: int, alpha: float) -> float:
+    return detection_power(base_rate, max(0.0, base_rate - drop), base_n, new_n, alpha)
+
+
+def _binomial_pmf(n: int, rate: float) -> list[float]:
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"a pass rate must be between 0 and 1, got {rate}")
+    if rate in (0.0, 1.0):
+        certain = 0 if rate == 0.0 else n
+        return [1.0 if k == certain else 0.0 for k in range(n + 1)]
+    # Logarithms: C(n, k) overflows a float beyond n of about 1000.
+    log_rate, log_miss = math.log(rate), math.log1p(-rate)
+    log_n = math.lgamma(n + 1)
+    return [
+        math.exp(
+            log_n - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_rate + (n - k) * log_miss
+        )
+        for k in range(n + 1)
+    ]

@@ -1,0 +1,269 @@
+"""Baselines and drift, run by run in one project directory (fixtures/drift)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.loopback import LoopbackServer, RecordedRequest, Responder, rules
+
+OPPOSITES = {"hot": "cold", "big": "small", "up": "down", "fast": "slow", "light": "dark"}
+BROKEN_BY_TUTOR_2 = {"big": "large", "light": "heavy"}
+OPPOSITE_ITEMS = len(OPPOSITES)
+COIN_ITEMS = 2
+ALL_ITEMS = OPPOSITE_ITEMS + COIN_ITEMS
+
+
+def counted(passes_of_20: dict[str, int]) -> Responder:
+    """Answers "yes" to exactly `passes_of_20[side]` of every 20 requests for a side."""
+    seen: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def respond(request: RecordedRequest) -> str:
+        side = "heads" if "heads" in request.user_text else "tails"
+        with lock:
+            index = seen[side] % 20
+            seen[side] += 1
+        return "yes" if index < passes_of_20[side] else "no"
+
+    return respond
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, openai_env: LoopbackServer) -> LoopbackServer:
+    pytester.copy_example("drift")
+    openai_env.set_model("tutor", rules(OPPOSITES), reported="tutor-2026-01")
+    openai_env.set_model("tutor-2", rules({**OPPOSITES, **BROKEN_BY_TUTOR_2}))
+    openai_env.set_model("coin", counted({"heads": 18, "tails": 18}))
+    return openai_env
+
+
+def baseline(pytester: pytest.Pytester, name: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        (pytester.path / "__promptcheck__" / f"{name}.json").read_text()
+    )
+    return data
+
+
+def edit(pytester: pytest.Pytester, name: str, old: str, new: str) -> None:
+    path = pytester.path / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_lifecycle_record_edit_swap_update(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    # record
+    result = pytester.runpytest("--promptcheck-update-baseline")
+    result.assert_outcomes(passed=ALL_ITEMS)
+    result.stdout.fnmatch_lines(["*baseline updated: *opposites.json (5 entries recorded)*"])
+    recorded = (pytester.path / "__promptcheck__" / "opposites.json").read_text()
+    entry = json.loads(recorded)["cases"]["hot"]
+    assert entry["model"] == {
+        "requested": "openai:tutor",
+        "reported": "tutor-2026-01",
+        "system_fingerprint": None,
+    }
+    assert entry["samples"][0]["output"] == "cold"
+    assert entry["passed"] == 1 and entry["prompt"]["version"] == "1"
+    assert recorded == json.dumps(json.loads(recorded), sort_keys=True, indent=2) + "\n"
+
+    # an unchanged rerun: no drift, and an update rewrites no byte
+    result = pytester.runpytest("--promptcheck-update-baseline")
+    result.assert_outcomes(passed=ALL_ITEMS)
+    result.stdout.fnmatch_lines(["*baseline unchanged: *opposites.json*"])
+    assert (pytester.path / "__promptcheck__" / "opposites.json").read_text() == recorded
+
+    # a prompt edit that changes no verdict: the cause is named, nothing regressed
+    edit(pytester, "opposites.prompt.yaml", "The opposite of", "Give the opposite of")
+    result = pytester.runpytest("--promptcheck-drift=fail")
+    result.assert_outcomes(passed=ALL_ITEMS)
+    result.stdout.fnmatch_lines(["opposites *openai:tutor *0 *0 *0 *5 *0 *prompt changed: 5*"])
+    result.stdout.no_fnmatch_line("*REGRESSED*")
+
+    # a model swap that breaks two cases: each is named, with the cause
+    swap = ("-k", "opposites", "--promptcheck-model=openai:tutor-2")
+    result = pytester.runpytest("--promptcheck-drift=fail", *swap)
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*REGRESSED opposites::big  prompt changed, model changed: passed → failed*",
+            "*REGRESSED opposites::light  prompt changed, model changed: passed → failed*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*big failed: 1 of 1 checks*",
+            "*drift   regressed (prompt changed, model changed): passed → failed*",
+            "*-small*",
+            "*+large*",
+            "*accept  pytest 'opposites.prompt.yaml::big' --promptcheck-model openai:tutor-2 "
+            "--promptcheck-update-baseline*",
+        ]
+    )
+
+    # accept the new model: the next run is clean
+    pytester.runpytest(*swap, "--promptcheck-update-baseline")
+    result = pytester.runpytest("--promptcheck-drift=fail", *swap)
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(["opposites *openai:tutor-2 *0 *0 *0 *5 *0*"])
+    result.stdout.no_fnmatch_line("*REGRESSED*")
+
+
+def test_drift_fail_fails_a_regression_that_passes_its_checks(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "coin")
+    project.set_model("coin", counted({"heads": 10, "tails": 18}))  # 10/20 still meets 0.5
+    args = ("--promptcheck-cache=refresh", "-k", "coin")
+    warned = pytester.runpytest(*args)
+    warned.assert_outcomes(passed=2)
+    warned.stdout.fnmatch_lines(["*REGRESSED coin::heads  no change: pass rate 18/20 → 10/20*"])
+    result = pytester.runpytest(*args, "--promptcheck-drift=fail")
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*heads regressed against its baseline (--promptcheck-drift=fail)*",
+            "*drift   regressed (no change): pass rate 18/20 → 10/20, adjusted p=*",
+        ]
+    )
+    off = pytester.runpytest(*args, "--promptcheck-drift=off")
+    off.assert_outcomes(passed=2)
+    off.stdout.no_fnmatch_line("*drift against the baseline*")
+
+
+def test_score_drop_beyond_tolerance_regresses(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    edit(
+        pytester,
+        "opposites.prompt.yaml",
+        "expect: [{equals: cold}]",
+        "threshold: 0.4, expect: [{equals: cold}, {contains: c}, {contains: o}]",
+    )
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "hot")
+    project.set_model("tutor", rules({"hot": "cool"}))  # score 1.0 → 0.67, still above 0.4
+    args = ("--promptcheck-cache=off", "-k", "hot", "--promptcheck-drift=fail")
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*score 1.00 → 0.67, a drop beyond the tolerance 0.1*"])
+    pytester.runpytest(*args, "--promptcheck-drift-tolerance=0.5").assert_outcomes(passed=1)
+
+
+def test_sampled_cases_call_only_significant_drops(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "coin").assert_outcomes(
+        passed=COIN_ITEMS
+    )
+    assert baseline(pytester, "coin")["cases"]["heads"]["passed"] == 18  # type: ignore[index]
+
+    # resampled at the same rate: not called
+    result = pytester.runpytest("-k", "coin", "--promptcheck-cache=refresh")
+    result.stdout.fnmatch_lines(["coin *openai:coin *0 *0 *0 *2 *0*"])
+    result.stdout.fnmatch_lines(["*coin: 2 sampled cases x 20 samples, pass rate 0.90*"])
+
+    # heads drops sharply (18/20 → 6/20): called; tails drops a little (18 → 16): not called
+    project.set_model("coin", counted({"heads": 6, "tails": 16}))
+    result = pytester.runpytest(
+        "-k", "coin", "--promptcheck-cache=refresh", "--promptcheck-drift=fail"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*REGRESSED coin::heads  no change: pass rate 18/20 → 6/20*"])
+    result.stdout.no_fnmatch_line("*REGRESSED coin::tails*")
+
+
+def test_detection_power_and_needed_samples_are_stated(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    result = pytester.runpytest("-k", "coin", "--promptcheck-detect=0.2")
+    result.stdout.fnmatch_lines(
+        [
+            "*smallest drop of one case this run could detect: 0.* (from 0.90)*",
+            "*to detect a drop of 0.2 in one case (0.90 → 0.70)*: samples: * per case*",
+        ]
+    )
+
+
+def test_reports_name_regressions_with_their_cause(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline")
+    result = pytester.runpytest(
+        "--promptcheck-model=openai:tutor",
+        "--promptcheck-model=openai:tutor-2",
+        "--promptcheck-report=out/report.md",
+        "--promptcheck-report=out/report.json",
+        "-k",
+        "opposites",
+    )
+    result.stdout.fnmatch_lines(["*model matrix*", "*report written: out/report.md*"])
+    markdown = (pytester.path / "out" / "report.md").read_text()
+    assert "| `opposites::big` | openai:tutor-2 | model changed |" in markdown
+    assert "| `opposites::light` | openai:tutor-2 | model changed |" in markdown
+    assert "### Model matrix" in markdown
+    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert report["totals"]["regressed"] == 2 and report["totals"]["cases"] == 10
+    broken = {c["case"] for c in report["cases"] if c["drift"]["effect"] == "regressed"}
+    assert broken == {"big", "light"}
+    assert report["matrix"]["opposites"]["openai:tutor-2"]["passed"] == 3
+
+
+def test_unused_entries_are_reported_and_removed_by_a_whole_file_update(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline")
+    edit(
+        pytester,
+        "opposites.prompt.yaml",
+        "  - {id: up, vars: {word: up}, expect: [{equals: down}]}\n",
+        "",
+    )
+    result = pytester.runpytest("-k", "opposites")
+    result.stdout.fnmatch_lines(["*unused baseline entries in *opposites.json: up*"])
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "hot")
+    assert "up" in baseline(pytester, "opposites")["cases"]  # type: ignore[operator]
+    pytester.runpytest("--promptcheck-update-baseline")
+    assert "up" not in baseline(pytester, "opposites")["cases"]  # type: ignore[operator]
+
+
+def test_a_broken_baseline_is_a_clear_collection_error(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline")
+    path = pytester.path / "__promptcheck__" / "opposites.json"
+    path.write_text(path.read_text().replace('"cases": {', '"cases": {<<<<<<< HEAD', 1))
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        ["*opposites.json:*: the baseline is not valid JSON*", "*hint: a merge conflict?*"]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_xdist_update_writes_the_same_baseline(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "opposites")
+    single = (pytester.path / "__promptcheck__" / "opposites.json").read_text()
+    Path(pytester.path / "__promptcheck__" / "opposites.json").unlink()
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--promptcheck-update-baseline", "-k", "opposites"
+    )
+    result.assert_outcomes(passed=OPPOSITE_ITEMS)
+    merged = json.loads((pytester.path / "__promptcheck__" / "opposites.json").read_text())
+    expected = json.loads(single)
+    for entry in [*merged["cases"].values(), *expected["cases"].values()]:
+        entry.pop("recorded_at")
+    assert merged == expected
+    swapped = pytester.runpytest_subprocess(
+        "-n", "2", "--promptcheck-model=openai:tutor-2", "-k", "opposites"
+    )
+    swapped.stdout.fnmatch_lines(["*REGRESSED opposites::big  model changed*"])

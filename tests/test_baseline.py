@@ -1,0 +1,87 @@
+"""Baseline files: reading, merging, atomic and byte-stable writing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_promptcheck.baseline import FORMAT, load_baseline, update_baseline
+from pytest_promptcheck.errors import SpecError
+
+MONDAY = datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
+TUESDAY = datetime(2026, 11, 17, 9, 30, tzinfo=UTC)
+
+
+def entry(output: str = "cold", passed: int = 1) -> dict[str, Any]:
+    return {
+        "prompt": {"fingerprint": "f", "version": "1", "request": "r"},
+        "model": {"requested": "openai:tutor", "reported": None, "system_fingerprint": None},
+        "params": {"temperature": 0},
+        "checks": "c",
+        "samples": [{"output": output, "passed": bool(passed)}],
+        "passed": passed,
+        "n": 1,
+        "verdict": "passed" if passed else "failed",
+        "score": float(passed),
+    }
+
+
+def test_missing_file_is_an_empty_baseline(tmp_path: Path) -> None:
+    assert load_baseline(tmp_path / "nope.json").entries == {}
+
+
+def test_update_writes_sorted_indented_versioned_json(tmp_path: Path) -> None:
+    path = tmp_path / "__promptcheck__" / "opposites.json"
+    update = update_baseline(path, "opposites", {"up": entry("down"), "hot": entry()}, now=MONDAY)
+    assert update.changed and update.written == 2
+    text = path.read_text()
+    data = json.loads(text)
+    assert text == json.dumps(data, sort_keys=True, indent=2) + "\n"
+    assert data["format"] == FORMAT and data["prompt"] == "opposites"
+    assert list(data["cases"]) == ["hot", "up"]
+    assert data["cases"]["hot"]["recorded_at"] == "2026-11-16T09:30:00Z"
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_unchanged_entries_keep_their_time_so_the_file_does_not_change(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    update_baseline(path, "p", {"hot": entry(), "up": entry("down")}, now=MONDAY)
+    before = path.read_text()
+    again = update_baseline(path, "p", {"hot": entry(), "up": entry("down")}, now=TUESDAY)
+    assert not again.changed and path.read_text() == before
+    update_baseline(path, "p", {"up": entry("DOWN", passed=0)}, now=TUESDAY)
+    cases = json.loads(path.read_text())["cases"]
+    assert cases["hot"]["recorded_at"] == "2026-11-16T09:30:00Z"
+    assert cases["up"]["recorded_at"] == "2026-11-17T09:30:00Z"
+
+
+def test_merge_keeps_other_entries_and_removes_only_the_listed_unused(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    update_baseline(path, "p", {"hot": entry(), "up": entry(), "gone": entry()}, now=MONDAY)
+    update = update_baseline(path, "p", {"hot": entry("warm", 0)}, remove_unlisted=["gone", "x"])
+    assert update.removed == ("gone",)
+    assert sorted(load_baseline(path).entries) == ["hot", "up"]
+    assert load_baseline(path).unused(["hot"]) == ["up"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"format": 1, "cases": {', "not valid JSON"),
+        ('{"format": 1}', "no 'cases' mapping"),
+        ('{"format": 99, "cases": {}}', "baseline format 99 is not supported"),
+        ('{"format": 1, "cases": {"hot": {"n": 1}}}', "baseline entry 'hot' is incomplete"),
+    ],
+)
+def test_a_broken_file_names_itself_and_the_fix(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_baseline(path)
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert "--promptcheck-update-baseline" in str(caught.value)

@@ -1,0 +1,139 @@
+"""Drift classification of one case against its baseline entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_promptcheck.drift import (
+    NEW_CASE,
+    Effect,
+    Significance,
+    adjust,
+    classify,
+    raw_significance,
+)
+from pytest_promptcheck.policy import DriftPolicy
+
+POLICY = DriftPolicy()
+
+
+def entry(
+    outputs: list[str] | None = None,
+    passed: int | None = None,
+    *,
+    score: float | None = None,
+    request: str = "r1",
+    model: str = "openai:a",
+    reported: str | None = None,
+    fingerprint: str | None = None,
+    params: dict[str, Any] | None = None,
+    checks: str = "c1",
+) -> dict[str, Any]:
+    outputs = outputs if outputs is not None else ["cold"]
+    passed = len(outputs) if passed is None else passed
+    n = len(outputs)
+    return {
+        "prompt": {"fingerprint": "f", "version": None, "request": request},
+        "model": {"requested": model, "reported": reported, "system_fingerprint": fingerprint},
+        "params": params if params is not None else {"temperature": 0},
+        "checks": checks,
+        "samples": [{"output": o} for o in outputs],
+        "passed": passed,
+        "n": n,
+        "verdict": "passed" if passed / n >= 1 else "failed",
+        "score": passed / n if score is None else score,
+    }
+
+
+def test_no_baseline_is_new() -> None:
+    assert classify(None, entry(), POLICY) is NEW_CASE
+
+
+def test_nothing_changed_is_same() -> None:
+    drift = classify(entry(), entry(), POLICY)
+    assert drift.effect is Effect.SAME and drift.causes == () and not drift.unexplained
+
+
+@pytest.mark.parametrize(
+    ("change", "cause"),
+    [
+        ({"request": "r2"}, "prompt changed"),
+        ({"model": "openai:b"}, "model changed"),
+        ({"params": {"temperature": 1}}, "params changed"),
+        ({"checks": "c2"}, "checks changed"),
+    ],
+)
+def test_each_change_is_named_as_the_cause(change: dict[str, Any], cause: str) -> None:
+    drift = classify(entry(), entry(**change), POLICY)
+    assert drift.causes == (cause,)
+
+
+def test_a_new_reported_model_or_fingerprint_behind_the_same_name_is_a_model_change() -> None:
+    assert classify(entry(reported="a-1"), entry(reported="a-2"), POLICY).causes == (
+        "model changed",
+    )
+    assert classify(entry(fingerprint="fp1"), entry(fingerprint="fp2"), POLICY).causes == (
+        "model changed",
+    )
+    # a provider that stops sending the field has not changed the model
+    assert classify(entry(fingerprint="fp1"), entry(), POLICY).causes == ()
+
+
+def test_several_causes_at_once() -> None:
+    drift = classify(entry(), entry(request="r2", model="openai:b"), POLICY)
+    assert drift.cause_text == "prompt changed, model changed"
+
+
+def test_single_sample_verdict_flips() -> None:
+    regressed = classify(entry(), entry(["warm"], 0, model="openai:b"), POLICY)
+    assert regressed.effect is Effect.REGRESSED
+    assert regressed.reason == "passed → failed, score 1.00 → 0.00"
+    assert classify(entry(["warm"], 0), entry(), POLICY).effect is Effect.IMPROVED
+
+
+def test_single_sample_score_moves() -> None:
+    drop = classify(entry(score=1.0), entry(["cool"], score=0.8), POLICY)
+    assert drop.effect is Effect.REGRESSED and "beyond the tolerance 0.1" in drop.reason
+    small = classify(entry(score=1.0), entry(["cool"], score=0.95), POLICY)
+    assert small.effect is Effect.CHANGED
+    loose = classify(entry(score=1.0), entry(["cool"], score=0.8), DriftPolicy(tolerance=0.3))
+    assert loose.effect is Effect.CHANGED
+
+
+def test_output_moved_with_nothing_changed_is_unexplained_drift() -> None:
+    drift = classify(entry(["cold"]), entry(["Cold."]), POLICY)
+    assert drift.effect is Effect.CHANGED and drift.unexplained
+    assert drift.line().startswith("changed (no change): output moved")
+
+
+def test_sampled_case_is_called_only_when_significant() -> None:
+    base = entry(["yes"] * 20, 18)
+    same_rate = classify(base, entry(["yes"] * 20, 18), POLICY)
+    assert same_rate.effect is Effect.SAME
+    small_drop = classify(base, entry(["yes"] * 20, 16), POLICY)
+    assert small_drop.effect is Effect.CHANGED
+    sharp_drop = classify(base, entry(["yes"] * 20, 6), POLICY)
+    assert sharp_drop.effect is Effect.REGRESSED
+    assert sharp_drop.p_value is not None and sharp_drop.p_value < 0.05
+    assert "pass rate 18/20 → 6/20" in sharp_drop.reason
+    assert classify(entry(["y"] * 20, 6), base, POLICY).effect is Effect.IMPROVED
+
+
+def test_adjustment_across_the_run_raises_p_values() -> None:
+    base, now = entry(["y"] * 20, 18), entry(["y"] * 20, 12)
+    raw = raw_significance(base, now)
+    assert raw.regression < 0.05
+    lone = classify(base, now, POLICY, raw)
+    assert lone.effect is Effect.REGRESSED
+    many = {f"case{i}": raw_significance(base, entry(["y"] * 20, 18)) for i in range(99)}
+    adjusted = adjust({**many, "moved": raw})["moved"]
+    assert adjusted.regression > raw.regression
+    crowded = classify(base, now, POLICY, adjusted)
+    assert crowded.effect is Effect.CHANGED
+
+
+def test_significance_is_used_as_given() -> None:
+    called = classify(entry(["y"] * 20, 18), entry(["y"] * 20, 17), POLICY, Significance(0.01, 1))
+    assert called.effect is Effect.REGRESSED
