@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_promptcheck.baseline import Baseline, baseline_path, entry_of
+from pytest_promptcheck.baseline import Baseline, entry_of
 from pytest_promptcheck.case_record import CaseRecord, Entry
 from pytest_promptcheck.client import Job
 from pytest_promptcheck.drift import (
@@ -91,7 +91,7 @@ class PromptFile(pytest.File):
         try:
             spec = load_spec(self.path, session.registry)
             models = self._models(session, spec)
-            baseline = session.baseline(baseline_path(spec))
+            baseline = session.baseline(spec)
         except SpecError as exc:
             raise self.CollectError(str(exc)) from None
         context = FileContext(

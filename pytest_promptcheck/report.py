@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from pytest_promptcheck.drift import Drift
 
 DIFF_LINES = 20
+OUTPUT_KINDS = 4
 
 PROPERTY_PREFIX = "promptcheck_"
 
@@ -148,24 +150,35 @@ def drift_lines(drift: Drift, baseline: Entry | None, current: Entry, accept: st
 
 
 def _output_diff(baseline: Entry, current: Entry) -> list[str]:
-    before = str(baseline["samples"][0].get("output", "")) if baseline["samples"] else ""
-    after = str(current["samples"][0].get("output", "")) if current["samples"] else ""
+    before, after = _outputs(baseline), _outputs(current)
+    if len(before) > 1 or len(after) > 1:
+        return _output_counts(before, after)
     if before == after:
         return []
-    label = "sample 1 " if len(current["samples"]) > 1 else ""
-    diff = list(
-        difflib.unified_diff(
-            before.splitlines(),
-            after.splitlines(),
-            f"{label}baseline",
-            f"{label}now",
-            lineterm="",
-        )
-    )
+    old, new = "".join(before).splitlines(), "".join(after).splitlines()
+    diff = list(difflib.unified_diff(old, new, "baseline", "now", lineterm=""))
     shown = diff[:DIFF_LINES]
     if len(diff) > DIFF_LINES:
         shown.append(f"... {len(diff) - DIFF_LINES} more diff lines")
     return ["  diff", *(f"    {line}" for line in shown)]
+
+
+def _outputs(entry: Entry) -> list[str]:
+    return [str(sample.get("output", "")) for sample in entry["samples"]]
+
+
+def _output_counts(before: list[str], after: list[str]) -> list[str]:
+    """Samples have no order, so sampled cases compare how often each output came."""
+    if sorted(before) == sorted(after):
+        return []
+
+    def shown(outputs: list[str]) -> str:
+        common = Counter(outputs).most_common(OUTPUT_KINDS)
+        rest = len(set(outputs)) - len(common)
+        text = ", ".join(f"{quote(output, 40)} x{count}" for output, count in common)
+        return text + (f", {rest} other outputs" if rest > 0 else "")
+
+    return [f"  outputs baseline {shown(before)}", f"          now      {shown(after)}"]
 
 
 def drift_properties(drift: Drift) -> list[tuple[str, Any]]:

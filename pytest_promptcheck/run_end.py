@@ -20,6 +20,11 @@ def finish_run(settings: Settings, summary: RunSummary) -> None:
     summary.drift_lines = view.lines()
     if settings.update_baseline:
         summary.end_lines += [_describe(update) for update in update_baselines(records)]
+        if summary.errors:
+            summary.end_lines.append(
+                f"baseline: {len(summary.errors)} cases errored and were not recorded; "
+                "their old entries are kept"
+            )
     for path in settings.reports:
         try:
             write_report(path, view, summary.errors)

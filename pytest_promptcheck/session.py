@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pytest_promptcheck.baseline import Baseline, load_baseline
+from pytest_promptcheck.baseline import Baseline, baseline_path, load_baseline
 from pytest_promptcheck.cache import ResponseCache
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.client import Job, ModelClient
 from pytest_promptcheck.drift import Significance
-from pytest_promptcheck.errors import UsageError
+from pytest_promptcheck.errors import SpecError, UsageError
 from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.providers import ProviderSet
@@ -49,10 +49,20 @@ class PromptcheckSession:
         self.significance: dict[str, Significance] = {}
         """Adjusted p-values of the run's sampled cases, by node id."""
         self._baselines: dict[Path, Baseline] = {}
+        self._baseline_owners: dict[Path, Path] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def baseline(self, path: Path) -> Baseline:
+    def baseline(self, spec: PromptSpec) -> Baseline:
         """A prompt's baseline, read once (empty with --promptcheck-drift=off)."""
+        path = baseline_path(spec)
+        owner = self._baseline_owners.setdefault(path, spec.path)
+        if owner != spec.path:
+            raise SpecError(
+                spec.path,
+                f"prompt name '{spec.name}' is also the name of {owner.name}, and both would "
+                f"share the baseline {path.parent.name}/{path.name}",
+                hint="give one of them another 'name:'",
+            )
         if self.settings.drift.mode is DriftMode.OFF:
             return Baseline(path)
         if path not in self._baselines:

@@ -124,7 +124,7 @@ def _regression_p_table(base_n: int, new_n: int) -> tuple[tuple[float, ...], ...
     return tuple(tuple(row) for row in table)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=4 * _TABLE_CACHE_SIZE)
 def _rejected_outcomes(
     base_n: int, new_n: int, alpha: float
 ) -> tuple[tuple[int, tuple[int, ...]], ...]:
@@ -236,24 +236,25 @@ def samples_needed(
 ) -> int | None:
     """Samples per case (baseline and run alike) to detect the drop with the given power.
 
-    None when `limit` samples are not enough. Power is not exactly monotone in n (the test is
-    discrete, so it saw-tooths by a few points), but close enough for advice: the search doubles
-    n until the power is reached, then bisects, and returns an n that reaches it whose
-    predecessor in the bisection does not. Rarely a slightly smaller n reaches it too.
+    A drop past a rate of 0 is a drop to 0. None when `limit` samples are not enough.
+
+    Power is not exactly monotone in n (the test is discrete, so it saw-tooths by a point or
+    so), but close enough for advice: the search doubles n until the power is reached, then
+    bisects, and returns an n that reaches it whose predecessor in the bisection does not.
+    Rarely a slightly smaller n reaches it too.
     """
-    if drop <= 0 or base_rate - drop < -1e-9:
-        return None
     level = _per_test_level(alpha, tests)
+    if drop <= 0 or base_rate <= 0:
+        return None  # no drop to detect
 
     def reaches(n: int) -> bool:
         return _drop_power(base_rate, drop, n, n, level) >= power
 
-    high = 1
+    low, high = 0, 1  # low does not reach the power (0 samples cannot)
     while not reaches(high):
         if high >= limit:
             return None
-        high = min(2 * high, limit)
-    low = high // 2  # does not reach (or is 0)
+        low, high = high, min(2 * high, limit)
     while high - low > 1:
         middle = (low + high) // 2
         if reaches(middle):

@@ -294,6 +294,19 @@ def test_samples_needed_agrees_with_smallest_detectable_drop() -> None:
 def test_samples_needed_none_beyond_the_limit_or_without_a_drop() -> None:
     assert samples_needed(0.9, 0.01, 0.05, tests=100, limit=50) is None
     assert samples_needed(0.9, 0.0, 0.05) is None
+    assert samples_needed(0.0, 0.2, 0.05) is None
+
+
+def test_samples_needed_treats_a_drop_past_zero_as_a_drop_to_zero() -> None:
+    assert samples_needed(0.15, 0.2, 0.05) == samples_needed(0.15, 0.15, 0.05)
+    assert samples_needed(0.15, 0.2, 0.05) is not None
+
+
+def test_samples_needed_stops_at_the_limit_between_doublings() -> None:
+    # 0.9 -> 0.7 alone needs 49 samples; 49 and 60 are not powers of 2 (the doubling caps).
+    assert samples_needed(0.9, 0.2, 0.05, limit=40) is None
+    assert samples_needed(0.9, 0.2, 0.05, limit=49) == 49
+    assert samples_needed(0.9, 0.2, 0.05, limit=60) == 49
 
 
 def test_planning_rejects_zero_tests() -> None:

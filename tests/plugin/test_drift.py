@@ -267,3 +267,59 @@ def test_xdist_update_writes_the_same_baseline(
         "-n", "2", "--promptcheck-model=openai:tutor-2", "-k", "opposites"
     )
     swapped.stdout.fnmatch_lines(["*REGRESSED opposites::big  model changed*"])
+
+
+def test_two_prompts_with_one_name_would_share_a_baseline(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    twin = (pytester.path / "opposites.prompt.yaml").read_text()
+    (pytester.path / "twin.prompt.yaml").write_text(twin)
+    result = pytester.runpytest("--promptcheck-update-baseline")
+    result.stdout.fnmatch_lines(
+        [
+            "*twin.prompt.yaml: prompt name 'opposites' is also the name of opposites.prompt.yaml*",
+            "*hint: give one of them another 'name:'*",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert not (pytester.path / "__promptcheck__").exists()
+
+
+def test_update_keeps_entries_of_cases_whose_calls_failed(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "opposites")
+    before = baseline(pytester, "opposites")["cases"]  # type: ignore[index]
+
+    def broken_for_hot(request: RecordedRequest) -> str:
+        if "hot" in request.user_text:
+            raise RuntimeError("no answer for hot")
+        return "changed"
+
+    project.set_model("tutor", broken_for_hot)
+    result = pytester.runpytest(
+        "--promptcheck-update-baseline",
+        "--promptcheck-cache=off",
+        "--promptcheck-retries=0",
+        "-k",
+        "opposites",
+    )
+    result.assert_outcomes(failed=OPPOSITE_ITEMS - 1, errors=1)
+    result.stdout.fnmatch_lines(["*1 cases errored and were not recorded*"])
+    after = baseline(pytester, "opposites")["cases"]  # type: ignore[index]
+    assert after["hot"] == before["hot"]
+    assert after["big"]["samples"][0]["output"] == "changed"
+
+
+def test_sampled_failure_report_compares_how_often_each_output_came(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "heads")
+    project.set_model("coin", counted({"heads": 2, "tails": 18}))
+    result = pytester.runpytest("-k", "heads", "--promptcheck-cache=refresh")
+    result.stdout.fnmatch_lines(
+        [
+            '*outputs baseline "yes" x18, "no" x2*',
+            '*        now      "no" x18, "yes" x2*',
+        ]
+    )
