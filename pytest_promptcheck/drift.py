@@ -2,8 +2,9 @@
 
 A single-sample case regresses when its verdict flips from pass to fail, or its score drops by
 more than the tolerance. A sampled case regresses only when its pass count is significantly
-lower than the baseline's (one-sided mid-p Fisher test, Benjamini-Hochberg adjusted across the
-run's sampled cases), so that sampling noise is not called a regression.
+lower than the baseline's (one-sided mid-p Fisher test, p-values adjusted across the run's sampled
+cases by Benjamini-Hochberg after Tarone's screening), so that sampling noise is not called a
+regression.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.policy import DriftPolicy
-from pytest_promptcheck.stats import benjamini_hochberg, improvement_p_value, regression_p_value
+from pytest_promptcheck.stats import (
+    discrete_benjamini_hochberg,
+    improvement_p_floor,
+    improvement_p_value,
+    regression_p_floor,
+    regression_p_value,
+    tarone_family,
+)
 
 if TYPE_CHECKING:
     from pytest_promptcheck.case_record import Entry
@@ -34,12 +42,18 @@ class Effect(StrEnum):
     NEW = "new"
 
 
+Counts = tuple[int, int, int, int]
+"""Baseline passes and samples, then the run's."""
+
+
 @dataclass(frozen=True)
 class Significance:
     """Adjusted p-values of a sampled case: for a lower and for a higher pass rate."""
 
     regression: float
     improvement: float
+    family: int = 1
+    """How many cases the regression test's adjustment counted (after Tarone's screening)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,8 @@ class Drift:
     n: int = 0
     p_value: float | None = None
     """The adjusted p-value of the called direction (sampled cases only)."""
+    family: int | None = None
+    """How many cases the run's adjustment counted (sampled cases only)."""
 
     @property
     def cause_text(self) -> str:
@@ -81,22 +97,39 @@ def is_sampled(baseline: Entry, current: Entry) -> bool:
     return int(baseline["n"]) > 1 or int(current["n"]) > 1
 
 
-def raw_significance(baseline: Entry, current: Entry) -> Significance:
-    counts = (
+def counts_of(baseline: Entry, current: Entry) -> Counts:
+    return (
         int(baseline["passed"]),
         int(baseline["n"]),
         int(current["passed"]),
         int(current["n"]),
     )
+
+
+def raw_significance(baseline: Entry, current: Entry) -> Significance:
+    """The p-values of a case on its own, unadjusted."""
+    counts = counts_of(baseline, current)
     return Significance(regression_p_value(*counts), improvement_p_value(*counts))
 
 
-def adjust(raw: Mapping[str, Significance]) -> dict[str, Significance]:
-    """Benjamini-Hochberg across every sampled case of the run, each direction on its own."""
-    keys = list(raw)
-    down = benjamini_hochberg([raw[key].regression for key in keys])
-    up = benjamini_hochberg([raw[key].improvement for key in keys])
-    return {key: Significance(d, u) for key, d, u in zip(keys, down, up, strict=True)}
+def adjust(counts: Mapping[str, Counts], alpha: float) -> dict[str, Significance]:
+    """Adjusted p-values across every sampled case of the run, each direction on its own.
+
+    Benjamini-Hochberg after Tarone's screening: cases whose margins cannot reach significance
+    (most unchanged cases at a high pass rate) do not dilute the others.
+    """
+    keys = list(counts)
+    down_floors = [regression_p_floor(*counts[key]) for key in keys]
+    down = discrete_benjamini_hochberg(
+        [regression_p_value(*counts[key]) for key in keys], down_floors, alpha
+    )
+    up = discrete_benjamini_hochberg(
+        [improvement_p_value(*counts[key]) for key in keys],
+        [improvement_p_floor(*counts[key]) for key in keys],
+        alpha,
+    )
+    family = tarone_family(down_floors, alpha)
+    return {key: Significance(d, u, family) for key, d, u in zip(keys, down, up, strict=True)}
 
 
 def causes_of(baseline: Entry, current: Entry) -> tuple[str, ...]:
@@ -140,8 +173,9 @@ def classify(
         "n": int(current["n"]),
     }
     if is_sampled(baseline, current):
-        effect, reason, p_value = _sampled_effect(baseline, current, policy, significance)
-        return Drift(effect, causes, reason, p_value=p_value, **counts)
+        sig = significance or raw_significance(baseline, current)
+        effect, reason, p_value = _sampled_effect(baseline, current, policy, sig)
+        return Drift(effect, causes, reason, p_value=p_value, family=sig.family, **counts)
     effect, reason = _single_effect(baseline, current, policy)
     return Drift(effect, causes, reason, **counts)
 
@@ -164,10 +198,9 @@ def _single_effect(baseline: Entry, current: Entry, policy: DriftPolicy) -> tupl
 
 
 def _sampled_effect(
-    baseline: Entry, current: Entry, policy: DriftPolicy, significance: Significance | None
+    baseline: Entry, current: Entry, policy: DriftPolicy, sig: Significance
 ) -> tuple[Effect, str, float | None]:
     rates = f"pass rate {baseline['passed']}/{baseline['n']} → {current['passed']}/{current['n']}"
-    sig = significance or raw_significance(baseline, current)
     if sig.regression < policy.alpha:
         return Effect.REGRESSED, f"{rates}, adjusted p={sig.regression:.2g}", sig.regression
     if sig.improvement < policy.alpha:

@@ -62,7 +62,9 @@ class SampledPrompt:
             f"{self.passed / self.total:.2f} (95% Wilson {low:.2f}-{high:.2f}), "
             f"pass@{self.samples} {self.pass_at_n:.2f}, pass^{self.samples} {self.pass_hat_n:.2f}; "
             f"smallest drop of one case this run could detect: {drop} "
-            f"({DETECTION_POWER:.0%} power, alpha {policy.alpha:g} over {tests} sampled cases)"
+            f"({DETECTION_POWER:.0%} power at alpha {policy.alpha:g} / {tests}: the run's "
+            "adjustment counted "
+            f"{tests} case{'s' if tests != 1 else ''})"
         )
 
 
@@ -125,11 +127,19 @@ class DriftView:
     def sampled(self) -> list[CaseRecord]:
         return [r for r in self.records if int(r.entry["n"]) > 1]
 
+    def family(self) -> int:
+        """How many cases the run's adjustment counted: an isolated drop is judged at alpha
+        divided by this. Without baselines, every sampled case counts."""
+        families = [
+            int(r.drift["family"]) for r in self.sampled() if r.drift and r.drift.get("family")
+        ]
+        return max(families) if families else max(1, len(self.sampled()))
+
     def sampled_prompts(self) -> list[SampledPrompt]:
         by_prompt: dict[str, list[CaseRecord]] = defaultdict(list)
         for record in self.sampled():
             by_prompt[record.prompt].append(record)
-        tests = len(self.sampled())
+        tests = self.family()
         return [
             _sampled_prompt(p, rows, self.policy, tests) for p, rows in sorted(by_prompt.items())
         ]
@@ -137,7 +147,7 @@ class DriftView:
     def detect_line(self) -> str | None:
         if self.detect is None or not self.sampled():
             return None
-        tests = len(self.sampled())
+        tests = self.family()
         base = _base_rate(self.sampled())
         target = max(base - self.detect, 0.0)
         needed = samples_needed(base, self.detect, self.policy.alpha, tests=tests)
@@ -148,7 +158,7 @@ class DriftView:
         )
         return (
             f"to detect a drop of {self.detect:g} in one case ({base:.2f} → {target:.2f}) with "
-            f"{DETECTION_POWER:.0%} power among {tests} sampled cases: {advice}"
+            f"{DETECTION_POWER:.0%} power at alpha {self.policy.alpha:g} / {tests}: {advice}"
         )
 
     # terminal
@@ -216,7 +226,7 @@ class DriftView:
         prompts = self.sampled_prompts()
         if not prompts:
             return []
-        tests = len(self.sampled())
+        tests = self.family()
         lines = ["sampled cases:", *(f"  {p.line(self.policy, tests)}" for p in prompts)]
         detect = self.detect_line()
         return [*lines, f"  {detect}"] if detect else lines

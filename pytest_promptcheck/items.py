@@ -12,13 +12,13 @@ from pytest_promptcheck.baseline import Baseline, entry_of
 from pytest_promptcheck.case_record import CaseRecord, Entry
 from pytest_promptcheck.client import Job
 from pytest_promptcheck.drift import (
+    Counts,
     Drift,
     Effect,
-    Significance,
     adjust,
     classify,
+    counts_of,
     is_sampled,
-    raw_significance,
 )
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.plugin import get_session
@@ -57,11 +57,11 @@ def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -
     """Score the sampled cases that have a baseline, and adjust their p-values across the run.
 
     Runs after the call phase and before any item, so every item (on every xdist worker, which
-    all see the same results) is judged against the same Benjamini-Hochberg adjustment.
+    all see the same results) is judged against the same adjustment.
     """
     if session.settings.drift.mode is DriftMode.OFF:
         return
-    raw: dict[str, Significance] = {}
+    counts: dict[str, Counts] = {}
     for item in case_items(items):
         if item.baseline_entry is None:
             continue
@@ -71,8 +71,8 @@ def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -
             continue  # the item errors in its setup, with the message
         current = item.entry(item.outcome)
         if is_sampled(item.baseline_entry, current):
-            raw[item.nodeid] = raw_significance(item.baseline_entry, current)
-    session.significance = adjust(raw)
+            counts[item.nodeid] = counts_of(item.baseline_entry, current)
+    session.significance = adjust(counts, session.settings.drift.alpha)
 
 
 class CaseFailed(Exception):

@@ -107,7 +107,7 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
         lines += _moved(view, effect)
     sampled = view.sampled_prompts()
     if sampled:
-        tests = len(view.sampled())
+        tests = view.family()
         lines += ["", "### Sampled cases", ""]
         lines += [f"- {prompt.line(view.policy, tests)}" for prompt in sampled]
         detect = view.detect_line()

@@ -14,6 +14,7 @@ power figures sum binomial probabilities over every possible outcome instead of 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from functools import lru_cache
@@ -62,6 +63,22 @@ def improvement_p_value(base_passed: int, base_n: int, new_passed: int, new_n: i
     """One-sided mid-p Fisher test that the new pass rate is higher than the baseline's."""
     # Swapping the runs turns "new is higher" into "baseline is lower".
     return regression_p_value(new_passed, new_n, base_passed, base_n)
+
+
+def regression_p_floor(base_passed: int, base_n: int, new_passed: int, new_n: int) -> float:
+    """The smallest regression p-value the table's margins allow (the run passing as few times
+    as the total passes permit). It depends on the margins only, which is what lets Tarone's
+    screening drop cases that could never be significant without spending alpha on them."""
+    _check_counts(base_passed, base_n)
+    _check_counts(new_passed, new_n)
+    total = base_passed + new_passed
+    lowest = _lowest_new_passes(base_n, total)
+    return regression_p_value(total - lowest, base_n, lowest, new_n)
+
+
+def improvement_p_floor(base_passed: int, base_n: int, new_passed: int, new_n: int) -> float:
+    """The smallest improvement p-value the table's margins allow."""
+    return regression_p_floor(new_passed, new_n, base_passed, base_n)
 
 
 def fisher_regression_p_value(base_passed: int, base_n: int, new_passed: int, new_n: int) -> float:
@@ -137,20 +154,56 @@ def _rejected_outcomes(
 # multiple testing
 
 
-def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+def benjamini_hochberg(p_values: Sequence[float], tests: int | None = None) -> list[float]:
     """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
 
-    A case is called at false discovery rate alpha when its adjusted p is below alpha.
+    A case is called at false discovery rate alpha when its adjusted p is below alpha. `tests`
+    (at least the number of p-values) is the family size the p-values are scaled by.
     """
     count = len(p_values)
+    family = count if tests is None else tests
+    if family < count:
+        raise ValueError(f"tests must be at least the number of p-values ({count}), got {tests}")
     order = sorted(range(count), key=lambda i: p_values[i])
     adjusted = [1.0] * count
     running_min = 1.0
     # Step-up: walk from the largest p down, so each q is the minimum over its rank and above.
     for rank in range(count, 0, -1):
         index = order[rank - 1]
-        running_min = min(running_min, p_values[index] * count / rank)
+        running_min = min(running_min, p_values[index] * family / rank)
         adjusted[index] = running_min
+    return adjusted
+
+
+def tarone_family(p_floors: Sequence[float], alpha: float) -> int:
+    """The smallest K such that at most K of the cases could reach a p-value of alpha / K."""
+    floors = sorted(p_floors)
+    family = 1
+    while family < len(floors) and bisect.bisect_right(floors, alpha / family) > family:
+        family += 1
+    return family
+
+
+def discrete_benjamini_hochberg(
+    p_values: Sequence[float], p_floors: Sequence[float], alpha: float
+) -> list[float]:
+    """Benjamini-Hochberg after Tarone's screening, for discrete tests (Gilbert 2005).
+
+    A case whose margins make its smallest possible p-value larger than alpha / K can never be
+    called, so it need not count in the family: K is the smallest number such that at most K
+    cases could reach alpha / K, and BH runs over those cases with K as the family size. The
+    others get 1.0. At n = 20 most unchanged cases at a high pass rate cannot reach a small
+    threshold, so this recovers much of the power that plain BH over every case spends on them.
+    """
+    count = len(p_values)
+    if len(p_floors) != count:
+        raise ValueError("p_values and p_floors must have the same length")
+    family = tarone_family(p_floors, alpha)
+    testable = [i for i in range(count) if p_floors[i] <= alpha / family]
+    adjusted = [1.0] * count
+    scaled = benjamini_hochberg([p_values[i] for i in testable], tests=max(family, len(testable)))
+    for index, q_value in zip(testable, scaled, strict=True):
+        adjusted[index] = q_value
     return adjusted
 
 

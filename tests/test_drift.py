@@ -127,11 +127,23 @@ def test_adjustment_across_the_run_raises_p_values() -> None:
     assert raw.regression < 0.05
     lone = classify(base, now, POLICY, raw)
     assert lone.effect is Effect.REGRESSED
-    many = {f"case{i}": raw_significance(base, entry(["y"] * 20, 18)) for i in range(99)}
-    adjusted = adjust({**many, "moved": raw})["moved"]
+    # 99 other cases that dropped a little (16/20 → 12/20 could reach significance) dilute it
+    others = {f"case{i}": (16, 20, 12, 20) for i in range(99)}
+    adjusted = adjust({**others, "moved": (18, 20, 12, 20)}, 0.05)["moved"]
     assert adjusted.regression > raw.regression
     crowded = classify(base, now, POLICY, adjusted)
     assert crowded.effect is Effect.CHANGED
+
+
+def test_unchanged_cases_that_cannot_reach_significance_do_not_dilute() -> None:
+    # With 36 passes in 40 samples, the smallest possible regression p-value is 0.0265 (16/20
+    # now): below 0.05 / 1 but above 0.05 / 2, so the family is 2 cases, not 100.
+    unchanged = {f"case{i}": (18, 20, 18, 20) for i in range(99)}
+    adjusted = adjust({**unchanged, "moved": (18, 20, 6, 20)}, 0.05)
+    assert adjusted["moved"].family == 2
+    raw = raw_significance(entry(["y"] * 20, 18), entry(["y"] * 20, 6))
+    assert adjusted["moved"].regression == pytest.approx(raw.regression * 2)
+    assert adjusted["case0"].regression == 1.0
 
 
 def test_significance_is_used_as_given() -> None:

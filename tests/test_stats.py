@@ -10,13 +10,17 @@ import pytest
 from pytest_promptcheck.stats import (
     benjamini_hochberg,
     detection_power,
+    discrete_benjamini_hochberg,
     fisher_regression_p_value,
+    improvement_p_floor,
     improvement_p_value,
     pass_at_k,
     pass_hat_k,
+    regression_p_floor,
     regression_p_value,
     samples_needed,
     smallest_detectable_drop,
+    tarone_family,
     wilson_interval,
 )
 
@@ -144,6 +148,41 @@ def test_benjamini_hochberg_is_monotone_in_the_raw_p() -> None:
     assert adjusted == pytest.approx([0.05625, 0.005, 0.05625, 0.5, 0.05])
     by_raw = [q for _, q in sorted(zip(raw, adjusted, strict=True))]
     assert by_raw == sorted(by_raw)
+
+
+def test_benjamini_hochberg_scales_by_a_given_family_size() -> None:
+    assert benjamini_hochberg([0.01, 0.02], tests=4) == pytest.approx([0.04, 0.04])
+    with pytest.raises(ValueError, match="at least the number"):
+        benjamini_hochberg([0.01, 0.02, 0.03], tests=2)
+
+
+def test_p_floor_is_the_most_extreme_table_with_the_same_margins() -> None:
+    # 36 passes of 40: the run can pass no fewer than 16 times. By hand: P(X = 16) =
+    # C(20,16) C(20,20) / C(40,36) = 4845 / 91390, and mid-p halves it.
+    assert regression_p_floor(18, 20, 18, 20) == pytest.approx(4845 / 91390 / 2)
+    assert regression_p_floor(18, 20, 18, 20) == regression_p_value(20, 20, 16, 20)
+    assert regression_p_floor(20, 20, 0, 20) == regression_p_value(20, 20, 0, 20)
+    assert improvement_p_floor(18, 20, 18, 20) == regression_p_floor(18, 20, 18, 20)
+    # all passed on both sides: nothing could ever be called
+    assert regression_p_floor(20, 20, 20, 20) == pytest.approx(0.5)
+
+
+def test_tarone_family_counts_only_cases_that_could_reach_alpha_over_k() -> None:
+    assert tarone_family([], 0.05) == 1
+    assert tarone_family([0.5] * 100, 0.05) == 1
+    assert tarone_family([0.0001] * 3 + [0.03] * 97, 0.05) == 3
+    assert tarone_family([0.0001] * 100, 0.05) == 100
+
+
+def test_discrete_bh_spends_nothing_on_cases_that_cannot_be_significant() -> None:
+    p_values = [0.001, 0.6, 0.7, 0.8]
+    floors = [0.00001, 0.2, 0.2, 0.2]
+    plain = benjamini_hochberg(p_values)
+    discrete = discrete_benjamini_hochberg(p_values, floors, 0.05)
+    assert plain[0] == pytest.approx(0.004)
+    assert discrete == pytest.approx([0.001, 1.0, 1.0, 1.0])
+    # when every case could reach significance, it is plain BH
+    assert discrete_benjamini_hochberg(p_values, [0.0] * 4, 0.05) == pytest.approx(plain)
 
 
 def test_benjamini_hochberg_caps_at_one_and_keeps_edges() -> None:
