@@ -165,7 +165,12 @@ class DriftView:
 
     def lines(self) -> list[str]:
         lines: list[str] = []
-        if self.compared:
+        if self.compared and all(r.effect == Effect.NEW.value for r in self.compared):
+            lines.append(
+                f"drift: no baseline yet for these {len(self.compared)} cases; record one with "
+                "pytest --promptcheck-update-baseline and commit __promptcheck__/"
+            )
+        elif self.compared:
             lines += self._count_lines()
             lines += self._moved_lines()
         if len(self.models) > 1:

@@ -333,11 +333,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workerinput"):  # the xdist controller has every worker's records
         return
     summary = config.stash.get(SUMMARY_KEY, None)
-    if summary is None or not (summary.records or summary.errors):
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if summary is None or settings is None:
+        return
+    if not (summary.records or summary.errors or settings.reports):
         return
     from pytest_promptcheck.run_end import finish_run
 
-    finish_run(config.stash[SETTINGS_KEY], summary)
+    finish_run(settings, summary)
 
 
 def _progress_writers(config: pytest.Config) -> ProgressWriters | None:

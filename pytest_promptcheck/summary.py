@@ -53,7 +53,7 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         if not self.rows:
-            return []
+            return list(self.end_lines)
         table = [
             (
                 "prompt",
