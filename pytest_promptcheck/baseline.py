@@ -65,7 +65,7 @@ def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> 
             "reported": first.model_reported or None,
             "system_fingerprint": first.system_fingerprint,
         },
-        "params": spec.params,
+        "params": _plain(spec.params),
         "checks": checks_fingerprint(spec, case),
         "samples": [_sample(s) for s in samples],
         "passed": outcome.passed_count,
@@ -201,9 +201,10 @@ def _stamped(entry: Entry, old: Entry | None, stamp: str) -> Entry:
     return {**entry, RECORDED_AT: stamp}
 
 
-def _plain(entry: Entry) -> Entry:
-    """The entry as it reads back from JSON (tuples become lists), so comparisons are fair."""
-    plain: Entry = json.loads(json.dumps(entry, default=str))
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """The data as it reads back from JSON (tuples become lists, dates strings): comparisons
+    with a recorded entry are fair, and xdist can carry it."""
+    plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
     return plain
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 Entry = dict[str, Any]
+BRIEF_FIELDS = ("n", "passed", "verdict", "score")
+
+
+def brief(entry: Entry) -> Entry:
+    """What the terminal summary needs of an entry: its counts and verdict."""
+    return {key: entry[key] for key in BRIEF_FIELDS if key in entry}
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,10 @@ class CaseRecord:
         return bool(self.entry["verdict"] == "passed")
 
     def to_json(self) -> dict[str, Any]:
-        plain: dict[str, Any] = json.loads(json.dumps(asdict(self), default=str))
-        return plain
+        """Plain data for the test report (entries are plain JSON data already)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["unused"] = list(self.unused)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:

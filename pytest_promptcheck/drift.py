@@ -10,7 +10,7 @@ regression.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +84,7 @@ class Drift:
         return f"{self.effect.value} ({self.cause_text}): {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["effect"] = self.effect.value
         data["causes"] = list(self.causes)
         return data

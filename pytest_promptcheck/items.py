@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_promptcheck.baseline import Baseline, entry_of
-from pytest_promptcheck.case_record import CaseRecord, Entry
+from pytest_promptcheck.case_record import CaseRecord, Entry, brief
 from pytest_promptcheck.client import Job
 from pytest_promptcheck.drift import (
     Counts,
@@ -63,15 +63,16 @@ def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -
         return
     counts: dict[str, Counts] = {}
     for item in case_items(items):
-        if item.baseline_entry is None:
-            continue
+        baseline = item.baseline_entry
+        if baseline is None or (item.spec.samples == 1 and int(baseline["n"]) == 1):
+            continue  # single-sample cases need no adjustment: they are judged on their own
         try:
             item.outcome = item.score()
         except PromptcheckError:
             continue  # the item errors in its setup, with the message
         current = item.entry(item.outcome)
-        if is_sampled(item.baseline_entry, current):
-            counts[item.nodeid] = counts_of(item.baseline_entry, current)
+        if is_sampled(baseline, current):
+            counts[item.nodeid] = counts_of(baseline, current)
     session.significance = adjust(counts, session.settings.drift.alpha)
 
 
@@ -168,6 +169,7 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         outcome = self.outcome or score_case(self.spec, self.case, self.completions)
+        self.outcome = None  # scored once; items live as long as the session
         session = get_session(self.config)
         settings = session.settings
         entry = self.entry(outcome)
@@ -196,7 +198,11 @@ class CaseItem(pytest.Item):
 
     def _record(self, entry: Entry, drift: Drift | None) -> dict[str, Any]:
         """Everything the end of the run needs about this case; it travels on the test report,
-        so under xdist it reaches the controller."""
+        so under xdist it reaches the controller. Whole entries (every sample's output) only
+        when a baseline update or a report file needs them: a large suite keeps one per item."""
+        settings = get_session(self.config).settings
+        whole = settings.update_baseline or bool(settings.reports)
+        baseline = self.baseline_entry
         return CaseRecord(
             prompt=self.spec.name,
             file=str(self.spec.path),
@@ -206,8 +212,8 @@ class CaseItem(pytest.Item):
             reference=self.model == self.context.reference_model,
             file_items=self.context.items,
             unused=self.context.unused,
-            entry=entry,
-            baseline_entry=self.baseline_entry,
+            entry=entry if whole else brief(entry),
+            baseline_entry=baseline if whole or baseline is None else brief(baseline),
             drift=None if drift is None else drift.to_json(),
         ).to_json()
 
