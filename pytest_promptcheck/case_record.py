@@ -41,8 +41,7 @@ class CaseRecord:
 
     @property
     def cause(self) -> str:
-        causes = [] if self.drift is None else list(self.drift["causes"])
-        return ", ".join(causes) if causes else "no change"
+        return "no change" if self.drift is None else str(self.drift["cause_text"])
 
     @property
     def passed(self) -> bool:

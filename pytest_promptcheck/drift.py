@@ -61,6 +61,8 @@ class Drift:
     effect: Effect
     causes: tuple[str, ...]
     reason: str
+    details: tuple[str, ...] = ()
+    """One per cause, for people: e.g. ``openai:a → openai:b`` for a model change."""
     baseline_passed: int = 0
     baseline_n: int = 0
     passed: int = 0
@@ -72,7 +74,13 @@ class Drift:
 
     @property
     def cause_text(self) -> str:
-        return ", ".join(self.causes) if self.causes else NO_CHANGE
+        if not self.causes:
+            return NO_CHANGE
+        details = self.details or ("",) * len(self.causes)
+        return ", ".join(
+            f"{cause} ({detail})" if detail else cause
+            for cause, detail in zip(self.causes, details, strict=True)
+        )
 
     @property
     def unexplained(self) -> bool:
@@ -87,6 +95,8 @@ class Drift:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["effect"] = self.effect.value
         data["causes"] = list(self.causes)
+        data["details"] = list(self.details)
+        data["cause_text"] = self.cause_text
         return data
 
 
@@ -132,17 +142,28 @@ def adjust(counts: Mapping[str, Counts], alpha: float) -> dict[str, Significance
     return {key: Significance(d, u, family) for key, d, u in zip(keys, down, up, strict=True)}
 
 
-def causes_of(baseline: Entry, current: Entry) -> tuple[str, ...]:
+def causes_of(baseline: Entry, current: Entry) -> tuple[tuple[str, str], ...]:
+    """Each cause found, with a detail for people (which model, which version, which params)."""
     causes = []
     if baseline["prompt"].get("request") != current["prompt"].get("request"):
-        causes.append(PROMPT_CHANGED)
-    if model_change(baseline, current):
-        causes.append(MODEL_CHANGED)
-    if baseline.get("params") != current.get("params"):
-        causes.append(PARAMS_CHANGED)
+        causes.append((PROMPT_CHANGED, _version_change(baseline, current)))
+    model = model_change(baseline, current)
+    if model:
+        causes.append((MODEL_CHANGED, model))
+    old_params, new_params = baseline.get("params") or {}, current.get("params") or {}
+    if old_params != new_params:
+        keys = sorted(
+            k for k in {*old_params, *new_params} if old_params.get(k) != new_params.get(k)
+        )
+        causes.append((PARAMS_CHANGED, ", ".join(keys)))
     if baseline.get("checks") != current.get("checks"):
-        causes.append(CHECKS_CHANGED)
+        causes.append((CHECKS_CHANGED, ""))
     return tuple(causes)
+
+
+def _version_change(baseline: Entry, current: Entry) -> str:
+    old, new = baseline["prompt"].get("version"), current["prompt"].get("version")
+    return f"version {old} → {new}" if old != new else ""
 
 
 def model_change(baseline: Entry, current: Entry) -> str | None:
@@ -165,7 +186,8 @@ def classify(
 ) -> Drift:
     if baseline is None:
         return NEW_CASE
-    causes = causes_of(baseline, current)
+    found = causes_of(baseline, current)
+    causes, details = tuple(c for c, _ in found), tuple(d for _, d in found)
     counts = {
         "baseline_passed": int(baseline["passed"]),
         "baseline_n": int(baseline["n"]),
@@ -175,9 +197,9 @@ def classify(
     if is_sampled(baseline, current):
         sig = significance or raw_significance(baseline, current)
         effect, reason, p_value = _sampled_effect(baseline, current, policy, sig)
-        return Drift(effect, causes, reason, p_value=p_value, family=sig.family, **counts)
+        return Drift(effect, causes, reason, details, p_value=p_value, family=sig.family, **counts)
     effect, reason = _single_effect(baseline, current, policy)
-    return Drift(effect, causes, reason, **counts)
+    return Drift(effect, causes, reason, details, **counts)
 
 
 def _single_effect(baseline: Entry, current: Entry, policy: DriftPolicy) -> tuple[Effect, str]:

@@ -104,7 +104,9 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
             ],
         )
     for effect in (Effect.REGRESSED, Effect.IMPROVED):
-        lines += _moved(view, effect)
+        lines += _cases(f"{effect.value.capitalize()}", view.moved(effect))
+    unexplained = [r for r in view.unexplained() if r.effect == Effect.CHANGED.value]
+    lines += _cases("Changed with no change made (unexplained drift)", unexplained)
     sampled = view.sampled_prompts()
     if sampled:
         tests = view.family()
@@ -120,16 +122,15 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _moved(view: DriftView, effect: Effect) -> list[str]:
-    records = view.moved(effect)
+def _cases(title: str, records: list[CaseRecord]) -> list[str]:
     if not records:
         return []
     rows = [
         (f"`{r.label}`", r.model, r.cause, _cell(str((r.drift or {}).get("reason", ""))))
         for r in records
     ]
-    title = f"### {effect.value.capitalize()} ({len(records)})"
-    return ["", title, "", *_table(("case", "model", "cause", "detail"), rows)]
+    heading = f"### {title} ({len(records)})"
+    return ["", heading, "", *_table(("case", "model", "cause", "detail"), rows)]
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:

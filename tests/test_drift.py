@@ -83,7 +83,17 @@ def test_a_new_reported_model_or_fingerprint_behind_the_same_name_is_a_model_cha
 
 def test_several_causes_at_once() -> None:
     drift = classify(entry(), entry(request="r2", model="openai:b"), POLICY)
-    assert drift.cause_text == "prompt changed, model changed"
+    assert drift.causes == ("prompt changed", "model changed")
+    assert drift.cause_text == "prompt changed, model changed (openai:a → openai:b)"
+
+
+def test_details_name_the_version_and_the_params_that_moved() -> None:
+    old = entry(params={"temperature": 0, "max_tokens": 5})
+    old["prompt"]["version"] = "1"
+    new = entry(request="r2", params={"temperature": 0.7, "max_tokens": 5})
+    new["prompt"]["version"] = "2"
+    drift = classify(old, new, POLICY)
+    assert drift.cause_text == "prompt changed (version 1 → 2), params changed (temperature)"
 
 
 def test_single_sample_verdict_flips() -> None:

@@ -93,14 +93,17 @@ def test_lifecycle_record_edit_swap_update(
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines(
         [
-            "*REGRESSED opposites::big  prompt changed, model changed: passed → failed*",
-            "*REGRESSED opposites::light  prompt changed, model changed: passed → failed*",
+            "*REGRESSED opposites::big  prompt changed, model changed (openai:tutor → "
+            "openai:tutor-2): passed → failed*",
+            "*REGRESSED opposites::light  prompt changed, model changed (openai:tutor → "
+            "openai:tutor-2): passed → failed*",
         ]
     )
     result.stdout.fnmatch_lines(
         [
             "*big failed: 1 of 1 checks*",
-            "*drift   regressed (prompt changed, model changed): passed → failed*",
+            "*drift   regressed (prompt changed, model changed (openai:tutor → openai:tutor-2)): "
+            "passed → failed*",
             "*-small*",
             "*+large*",
             "*accept  pytest 'opposites.prompt.yaml::big' --promptcheck-model openai:tutor-2 "
@@ -206,8 +209,9 @@ def test_reports_name_regressions_with_their_cause(
     )
     result.stdout.fnmatch_lines(["*model matrix*", "*report written: out/report.md*"])
     markdown = (pytester.path / "out" / "report.md").read_text()
-    assert "| `opposites::big` | openai:tutor-2 | model changed |" in markdown
-    assert "| `opposites::light` | openai:tutor-2 | model changed |" in markdown
+    swapped = "| openai:tutor-2 | model changed (openai:tutor → openai:tutor-2) | passed → failed"
+    assert f"| `opposites::big` {swapped}" in markdown
+    assert f"| `opposites::light` {swapped}" in markdown
     assert "### Model matrix" in markdown
     report = json.loads((pytester.path / "out" / "report.json").read_text())
     assert report["totals"]["regressed"] == 2 and report["totals"]["cases"] == 10
