@@ -5,8 +5,9 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pytest_promptcheck.cache import CacheMode
 from pytest_promptcheck.errors import UsageError
@@ -42,20 +43,24 @@ class Settings:
     """A pass-rate drop the user wants to detect: the summary suggests the samples it needs."""
 
 
-def parse_cache_mode(value: str, source: str) -> CacheMode:
+Mode = TypeVar("Mode", bound=StrEnum)
+
+
+def parse_mode(kind: type[Mode], value: str, source: str, what: str) -> Mode:
+    """A mode by name, case-insensitive; the error lists the valid names."""
     try:
-        return CacheMode(value.strip().lower())
+        return kind(value.strip().lower())
     except ValueError:
-        modes = ", ".join(m.value for m in CacheMode)
-        raise UsageError(f"{source}: unknown cache mode '{value}'; use one of {modes}") from None
+        modes = ", ".join(m.value for m in kind)
+        raise UsageError(f"{source}: unknown {what} '{value}'; use one of {modes}") from None
+
+
+def parse_cache_mode(value: str, source: str) -> CacheMode:
+    return parse_mode(CacheMode, value, source, "cache mode")
 
 
 def parse_drift_mode(value: str, source: str) -> DriftMode:
-    try:
-        return DriftMode(value.strip().lower())
-    except ValueError:
-        modes = ", ".join(m.value for m in DriftMode)
-        raise UsageError(f"{source}: unknown drift mode '{value}'; use one of {modes}") from None
+    return parse_mode(DriftMode, value, source, "drift mode")
 
 
 def parse_fraction(value: str, source: str, *, open_zero: bool) -> float:

@@ -137,6 +137,8 @@ def test_drift_fail_fails_a_regression_that_passes_its_checks(
             "*drift   regressed (no change): pass rate 18/20 → 10/20, adjusted p=*",
         ]
     )
+    pytester.makeini("[pytest]\npromptcheck_drift = fail\n")
+    pytester.runpytest(*args).assert_outcomes(passed=1, failed=1)
     off = pytester.runpytest(*args, "--promptcheck-drift=off")
     off.assert_outcomes(passed=2)
     off.stdout.no_fnmatch_line("*drift against the baseline*")

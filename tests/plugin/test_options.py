@@ -87,3 +87,20 @@ def test_local_model_without_the_extra_is_a_clear_error(
             "  hint: set another model with 'model:' in the file or --promptcheck-model",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--promptcheck-drift=loud"], "*unknown drift mode 'loud'; use one of warn, fail, off*"),
+        (["--promptcheck-alpha=0"], "*--promptcheck-alpha: 0 must be between 0 and 1, exclusive*"),
+        (["--promptcheck-drift-tolerance=2"], "*--promptcheck-drift-tolerance: 2 must be between*"),
+        (["--promptcheck-report=out.html"], "*'out.html' must end in .json or .md*"),
+    ],
+)
+def test_bad_drift_options_are_usage_errors(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
