@@ -84,8 +84,17 @@ class ModelClient:
             self._calls[key] = call
         return await asyncio.shield(call)
 
-    async def prefetch(self, jobs: Iterable[Job], on_progress: Callable[[], None]) -> None:
-        """Make every job's call concurrently; failures stay with the call for its items."""
+    async def prefetch(
+        self,
+        jobs: Iterable[Job],
+        on_progress: Callable[[], None],
+        dispatched: asyncio.Event | None = None,
+    ) -> None:
+        """Make every job's call concurrently; failures stay with the call for its items.
+
+        ``dispatched`` is set once every unfinished call holds a place with its provider:
+        nothing is left to send, so items can start while the last calls are in flight.
+        """
         calls = {self.key(r, s): (r, s) for r, s in jobs}
         self.stats.total += len(calls)
         on_progress()
@@ -94,6 +103,11 @@ class ModelClient:
                 await call
             self.stats.done += 1
             on_progress()
+            if dispatched is not None and self.in_flight() >= self.stats.total - self.stats.done:
+                dispatched.set()
+
+    def in_flight(self) -> int:
+        return sum(limit.in_flight for limit in self._limits.values())
 
     async def _fetch(self, key: str, request: ModelRequest, sample: int) -> Completion:
         try:

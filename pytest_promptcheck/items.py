@@ -53,6 +53,19 @@ def case_items(items: list[pytest.Item]) -> list[CaseItem]:
     return [item for item in items if isinstance(item, CaseItem)]
 
 
+def needs_every_result(session: PromptcheckSession, items: list[pytest.Item]) -> bool:
+    """Whether items must wait for the whole call phase: sampled cases with a baseline are
+    judged together (their p-values are adjusted across the run)."""
+    if session.settings.drift.mode is DriftMode.OFF:
+        return False
+    return any(_sampled_with_baseline(item) for item in case_items(items))
+
+
+def _sampled_with_baseline(item: CaseItem) -> bool:
+    baseline = item.baseline_entry
+    return baseline is not None and (item.spec.samples > 1 or int(baseline["n"]) > 1)
+
+
 def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -> None:
     """Score the sampled cases that have a baseline, and adjust their p-values across the run.
 
@@ -64,7 +77,7 @@ def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -
     counts: dict[str, Counts] = {}
     for item in case_items(items):
         baseline = item.baseline_entry
-        if baseline is None or (item.spec.samples == 1 and int(baseline["n"]) == 1):
+        if baseline is None or not _sampled_with_baseline(item):
             continue  # single-sample cases need no adjustment: they are judged on their own
         try:
             item.outcome = item.score()

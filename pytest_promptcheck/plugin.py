@@ -310,11 +310,20 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     promptcheck = _started_session(config)
     stopping = session.testsfailed and not config.option.continue_on_collection_errors
     if promptcheck is not None and not config.option.collectonly and not stopping:
-        from pytest_promptcheck.items import assess_significance, jobs_of
+        from pytest_promptcheck.items import assess_significance, jobs_of, needs_every_result
 
-        promptcheck.prefetch(jobs_of(session.items), _progress_writers(config))
+        overlap = not needs_every_result(promptcheck, session.items)
+        promptcheck.prefetch(jobs_of(session.items), _progress_writers(config), overlap)
         assess_significance(promptcheck, session.items)
-    return (yield)
+    try:
+        result = yield
+    except BaseException:
+        if promptcheck is not None:
+            promptcheck.settle(stop=True)
+        raise
+    if promptcheck is not None:
+        promptcheck.settle(stop=bool(session.shouldfail or session.shouldstop))
+    return result
 
 
 @pytest.hookimpl(wrapper=True)

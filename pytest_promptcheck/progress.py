@@ -20,6 +20,7 @@ class Progress:
         self._rewrite = rewrite
         self._interval_s = 0.1 if rewrite else 2.0
         self._last = 0.0
+        self._closed = False
 
     def text(self) -> str:
         s = self._stats
@@ -28,7 +29,24 @@ class Progress:
             f"{s.retried} retried, {s.errors} errors"
         )
 
+    def close(self) -> None:
+        """End the line; calls still in flight go on quietly while the items run."""
+        if self._closed:
+            return
+        self._closed = True
+        s = self._stats
+        if s.done >= s.total:
+            return  # update() wrote the finished line
+        text = f"{self.text()}; the other {s.total - s.done} are in flight as the items start"
+        if self._rewrite is not None:
+            self._rewrite(text)
+            self._write_line("")
+        else:
+            self._write_line(text)
+
     def update(self) -> None:
+        if self._closed:
+            return
         now = time.monotonic()
         finished = self._stats.done >= self._stats.total
         if not finished and now - self._last < self._interval_s:

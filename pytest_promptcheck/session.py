@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +51,7 @@ class PromptcheckSession:
         self._baselines: dict[Path, Baseline] = {}
         self._baseline_owners: dict[Path, Path] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._prefetch: asyncio.Task[None] | None = None
 
     def baseline(self, spec: PromptSpec) -> Baseline:
         """A prompt's baseline, read once (empty with --promptcheck-drift=off)."""
@@ -93,19 +94,53 @@ class PromptcheckSession:
         self.last_plan = CallPlan(len(keys), cached)
         return self.last_plan
 
-    def prefetch(self, jobs: list[Job], writers: ProgressWriters | None) -> None:
-        """Make every call the run needs, concurrently, before the items score them."""
+    def prefetch(
+        self, jobs: list[Job], writers: ProgressWriters | None, overlap: bool = True
+    ) -> None:
+        """Make every call the run needs, concurrently, before and while the items score them.
+
+        With ``overlap``, this returns once nothing is left to send and the items start while
+        the last calls are in flight (each item waits for its own); else once every call ended.
+        """
         if not jobs:
             return
-        on_progress = _nothing
+        progress = None
         if writers is not None and (self.last_plan is None or self.last_plan.live > 0):
-            on_progress = Progress(self.client.stats, writers.write_line, writers.rewrite).update
-        self.run(self.client.prefetch(jobs, on_progress))
+            progress = Progress(self.client.stats, writers.write_line, writers.rewrite)
+        dispatched = asyncio.Event() if overlap else None
+        task = self._ensure_loop().create_task(
+            self.client.prefetch(jobs, progress.update if progress else _nothing, dispatched)
+        )
+        self._prefetch = task
+        if dispatched is None:
+            self.run(task)
+        else:
+            self.run(_first_of(task, dispatched))
+        if progress is not None:
+            progress.close()
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+    def settle(self, *, stop: bool) -> None:
+        """After the items: let the call phase end (under xdist another worker's items may
+        wait for calls this one claimed), or, when the run stopped early, cancel it."""
+        task, self._prefetch = self._prefetch, None
+        if task is None or task.done():
+            return
+        if not stop:
+            self.run(task)
+            return
+        loop = self._ensure_loop()
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for pending_task in pending:
+            pending_task.cancel()
+        self.run(asyncio.gather(*pending, return_exceptions=True))
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return self._ensure_loop().run_until_complete(awaitable)
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(coroutine)
+        return self._loop
 
     def close(self) -> None:
         if self._loop is not None:
@@ -126,6 +161,12 @@ def _importable(module: str) -> bool:
 
 def _nothing() -> None:
     pass
+
+
+async def _first_of(task: asyncio.Task[None], event: asyncio.Event) -> None:
+    waiter = asyncio.ensure_future(event.wait())
+    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
 
 
 @dataclass(frozen=True)

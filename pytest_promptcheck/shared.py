@@ -54,6 +54,11 @@ class SharedCalls:
         except PromptcheckError as exc:
             self._publish("error", key, {"message": str(exc)})
             raise
+        except BaseException:
+            # Cancelled (this worker's run stopped): another worker may still need the call, so
+            # it must not wait for the claim to expire.
+            self._store.delete(self._name("claim", key))
+            raise
         self._publish("done", key, completion.to_json())
         return completion
 

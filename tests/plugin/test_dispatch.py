@@ -91,8 +91,12 @@ def test_progress_is_shown_as_plain_lines_without_a_terminal(
 ) -> None:
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(
-        [f"promptcheck calls: {CASES}/{CASES} done, 0 cached, {CASES} live, 0 retried, 0 errors"]
+        ["promptcheck calls: 0/40 done, 0 cached, 0 live, 0 retried, 0 errors"]
     )
+    last = [line for line in result.stdout.lines if line.startswith("promptcheck calls:")][-1]
+    assert last.startswith("promptcheck calls: ")
+    # every call ended, or the rest were in flight as the items started
+    assert "40/40 done" in last or "are in flight as the items start" in last
 
 
 def test_a_fully_cached_run_shows_no_progress(
@@ -125,3 +129,29 @@ def test_xdist_gives_the_same_verdicts_without_repeating_a_call(
     result.assert_outcomes(passed=CASES)
     prompts = [r.body["prompt"] for r in many.completion_requests]
     assert len(prompts) == len(set(prompts)) == CASES
+
+
+def test_items_start_while_the_last_calls_are_in_flight(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.latency_ms = 100
+    result = pytester.runpytest("--promptcheck-concurrency=8")
+    result.assert_outcomes(passed=CASES)
+    result.stdout.fnmatch_lines(
+        ["promptcheck calls: 3*/40 done, *; the other * are in flight as the items start"]
+    )
+    assert len(many.completion_requests) == CASES
+
+
+def test_a_run_stopped_early_cancels_the_calls_nobody_waits_for(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.latency_ms = 300
+    many.set_model(
+        "ok-model", lambda request: "bad" if request.user_text.endswith(" word0") else "ok"
+    )
+    # a subprocess, so that asyncio's complaints at exit about pending tasks would show
+    result = pytester.runpytest_subprocess("--promptcheck-concurrency=8", "-x")
+    result.assert_outcomes(failed=1, passed=0)
+    assert "Task was destroyed" not in result.stderr.str() + result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
