@@ -17,8 +17,6 @@ from pytest_promptcheck.drift import (
     Effect,
     adjust,
     classify,
-    counts_of,
-    is_sampled,
 )
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.plugin import get_session
@@ -42,10 +40,7 @@ MODEL_HINT = "set another model with 'model:' in the file or --promptcheck-model
 def jobs_of(items: list[pytest.Item]) -> list[Job]:
     """Every model call the selected items need: (request, sample index)."""
     return [
-        (item.request, index)
-        for item in items
-        if isinstance(item, CaseItem)
-        for index in range(item.spec.samples)
+        (item.request, index) for item in case_items(items) for index in range(item.spec.samples)
     ]
 
 
@@ -80,12 +75,11 @@ def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -
         if baseline is None or not _sampled_with_baseline(item):
             continue  # single-sample cases need no adjustment: they are judged on their own
         try:
-            item.outcome = item.score()
+            item.outcome = outcome = item.score()
         except PromptcheckError:
             continue  # the item errors in its setup, with the message
-        current = item.entry(item.outcome)
-        if is_sampled(baseline, current):
-            counts[item.nodeid] = counts_of(baseline, current)
+        run = (outcome.passed_count, len(outcome.samples))
+        counts[item.nodeid] = (int(baseline["passed"]), int(baseline["n"]), *run)
     session.significance = adjust(counts, session.settings.drift.alpha)
 
 
