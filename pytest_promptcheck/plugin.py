@@ -289,13 +289,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     plan = promptcheck.plan(jobs_of(session.items))
     limit = promptcheck.settings.max_calls
-    if limit is not None and plan.live > limit and not session.config.option.collectonly:
-        pytest.exit(
-            f"promptcheck: this run needs {plan.live} live model calls, more than "
-            f"--promptcheck-max-calls={limit} ({plan.cached} more come from the cache); "
-            "select fewer items (-k, -m) or raise the limit",
-            returncode=pytest.ExitCode.USAGE_ERROR,
-        )
+    if limit is None or plan.live <= limit or session.config.option.collectonly:
+        return
+    message = (
+        f"promptcheck: this run needs {plan.live} live model calls, more than "
+        f"--promptcheck-max-calls={limit} ({plan.cached} more come from the cache); "
+        "select fewer items (-k, -m) or raise the limit"
+    )
+    worker = getattr(session.config, "workerinput", None)
+    if worker is None:
+        pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+    # An xdist worker cannot end the run; it runs nothing, and one of them reports why as a
+    # collection error, which the controller shows and stops on.
+    session.items.clear()
+    if worker.get("workerid") == "gw0":
+        report = pytest.CollectReport("promptcheck", "failed", message, [])
+        session.config.hook.pytest_collectreport(report=report)
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:

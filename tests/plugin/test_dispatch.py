@@ -155,3 +155,13 @@ def test_a_run_stopped_early_cancels_the_calls_nobody_waits_for(
     result.assert_outcomes(failed=1, passed=0)
     assert "Task was destroyed" not in result.stderr.str() + result.stdout.str()
     assert "Traceback" not in result.stdout.str()
+
+
+def test_max_calls_refuses_under_xdist_too(pytester: pytest.Pytester, many: LoopbackServer) -> None:
+    result = pytester.runpytest_subprocess("-n", "2", "--promptcheck-max-calls=39")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["*this run needs 40 live model calls, more than --promptcheck-max-calls=39*"]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert many.completion_requests == []
