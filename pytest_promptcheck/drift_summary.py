@@ -22,6 +22,8 @@ from pytest_promptcheck.summary import align
 
 EFFECTS = (Effect.REGRESSED, Effect.IMPROVED, Effect.CHANGED, Effect.SAME, Effect.NEW)
 DETECTION_POWER = 0.8
+CHANGED_SHOWN = 10
+"""Changed cases kept their verdict: the summary lists the first few, a report lists all."""
 
 
 @dataclass(frozen=True)
@@ -206,9 +208,12 @@ class DriftView:
         for effect in (Effect.REGRESSED, Effect.IMPROVED):
             for record in self.moved(effect):
                 lines.append(f"  {effect.value.upper():9} {_case_line(record, self.models)}")
-        for record in self.unexplained():
-            if record.effect == Effect.CHANGED.value:
-                lines.append(f"  {'CHANGED':9} {_case_line(record, self.models)}")
+        changed = self.moved(Effect.CHANGED)
+        for record in changed[:CHANGED_SHOWN]:
+            lines.append(f"  {'CHANGED':9} {_case_line(record, self.models)}")
+        if len(changed) > CHANGED_SHOWN:
+            more = len(changed) - CHANGED_SHOWN
+            lines.append(f"  ... and {more} more changed (all of them: --promptcheck-report)")
         return lines
 
     def _matrix_lines(self) -> list[str]:

@@ -105,8 +105,7 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
         )
     for effect in (Effect.REGRESSED, Effect.IMPROVED):
         lines += _cases(f"{effect.value.capitalize()}", view.moved(effect))
-    unexplained = [r for r in view.unexplained() if r.effect == Effect.CHANGED.value]
-    lines += _cases("Changed with no change made (unexplained drift)", unexplained)
+    lines += _cases("Changed (same verdict)", view.moved(Effect.CHANGED))
     sampled = view.sampled_prompts()
     if sampled:
         tests = view.family()

@@ -61,7 +61,7 @@ def test_markdown_names_each_moved_case_with_its_cause(tmp_path: Path) -> None:
     assert text.startswith("## promptcheck\n")
     assert "**3 cases**: 2 passed, 1 failed, 1 errors." in text
     assert "| `opposites::hot` | openai:b | model changed (openai:a → openai:b) |" in text
-    assert "### Changed with no change made (unexplained drift) (1)" in text
+    assert "### Changed (same verdict) (1)" in text
     assert "| `opposites::up` | openai:a | no change | output moved" in text
     assert "Unused baseline entries in `__promptcheck__/opposites.json`: gone" in text
     assert "- `opposites.prompt.yaml::big`: openai: HTTP 401 after 1 try" in text

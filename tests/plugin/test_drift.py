@@ -87,6 +87,16 @@ def test_lifecycle_record_edit_swap_update(
     result.stdout.fnmatch_lines(["opposites *openai:tutor *0 *0 *0 *5 *0 *prompt changed: 5*"])
     result.stdout.no_fnmatch_line("*REGRESSED*")
 
+    # an edit that moves an output but not its verdict: the case is listed with the cause
+    edit(pytester, "opposites.prompt.yaml", "expect: [{equals: cold}]", "expect: [{contains: c}]")
+    project.set_model("tutor", rules({**OPPOSITES, "hot": "icy cold"}), reported="tutor-2026-01")
+    result = pytester.runpytest("--promptcheck-drift=fail", "--promptcheck-cache=off", "-k", "hot")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*CHANGED   opposites::hot  prompt changed, checks changed: output moved, verdict passed*"]
+    )
+    project.set_model("tutor", rules(OPPOSITES), reported="tutor-2026-01")
+
     # a model swap that breaks two cases: each is named, with the cause
     swap = ("-k", "opposites", "--promptcheck-model=openai:tutor-2")
     result = pytester.runpytest("--promptcheck-drift=fail", *swap)
