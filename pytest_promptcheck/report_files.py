@@ -83,8 +83,8 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
         "## promptcheck",
         "",
         f"**{count['cases']} cases**: {count['passed']} passed, {count['failed']} failed, "
-        f"{count['errors']} errors. Drift against the baseline: "
-        + ", ".join(f"{count[e.value]} {e.value}" for e in EFFECTS),
+        f"{count['errors']} error{'' if count['errors'] == 1 else 's'}. "
+        "Drift against the baseline: " + ", ".join(f"{count[e.value]} {e.value}" for e in EFFECTS),
         "",
     ]
     lines += _table(

@@ -59,7 +59,7 @@ def test_markdown_names_each_moved_case_with_its_cause(tmp_path: Path) -> None:
     write_report(path, DriftView(RECORDS, POLICY), ERRORS)
     text = path.read_text()
     assert text.startswith("## promptcheck\n")
-    assert "**3 cases**: 2 passed, 1 failed, 1 errors." in text
+    assert "**3 cases**: 2 passed, 1 failed, 1 error." in text
     assert "| `opposites::hot` | openai:b | model changed (openai:a → openai:b) |" in text
     assert "### Changed (same verdict) (1)" in text
     assert "| `opposites::up` | openai:a | no change | output moved" in text
