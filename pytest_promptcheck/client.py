@@ -53,6 +53,7 @@ class ModelClient:
         self.stats = CallStats()
         self._calls: dict[str, asyncio.Future[Completion]] = {}
         self._limits: dict[str, AdaptiveLimit] = {}
+        self._claim_gates: dict[str, asyncio.Semaphore] = {}
         self._keys: dict[int, tuple[ModelRequest, dict[int, str]]] = {}
 
     def key(self, request: ModelRequest, sample: int) -> str:
@@ -129,7 +130,8 @@ class ModelClient:
             )
         if self.shared is None:
             return await self._live(key, request, sample)
-        completion = await self.shared.once(key, lambda: self._live(key, request, sample))
+        gate = self._claim_gate(request.provider)
+        completion = await self.shared.once(key, lambda: self._live(key, request, sample), gate)
         if completion.cached:  # another worker of this run made the call
             self.stats.cached += 1
         return completion
@@ -165,6 +167,12 @@ class ModelClient:
             return error.retry_after_s * random.uniform(1.0, 1.1)
         ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
+
+    def _claim_gate(self, prefix: str) -> asyncio.Semaphore:
+        gate = self._claim_gates.get(prefix)
+        if gate is None:
+            gate = self._claim_gates[prefix] = asyncio.Semaphore(self._limit(prefix).maximum)
+        return gate
 
     def _limit(self, prefix: str) -> AdaptiveLimit:
         limit = self._limits.get(prefix)

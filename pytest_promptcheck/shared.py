@@ -27,10 +27,19 @@ class SharedCalls:
         self._run = run_id
         self._ttl_s = ttl_s
 
-    async def once(self, key: str, call: Callable[[], Awaitable[Completion]]) -> Completion:
+    async def once(
+        self, key: str, call: Callable[[], Awaitable[Completion]], gate: asyncio.Semaphore
+    ) -> Completion:
+        """The call's completion, made here if this worker claims the key first.
+
+        ``gate`` bounds how many claimed calls this worker has in progress (its share of the
+        provider's concurrency): claiming every key at once would leave the other workers
+        nothing to do but wait.
+        """
         while True:
-            if self._store.add(self._name("claim", key), os.getpid(), expire=self._ttl_s):
-                return await self._call(key, call)
+            async with gate:
+                if self._store.add(self._name("claim", key), os.getpid(), expire=self._ttl_s):
+                    return await self._call(key, call)
             outcome = await self._wait(key)
             if outcome is not None:
                 return outcome

@@ -22,12 +22,12 @@ def test_a_cancelled_call_gives_its_claim_back(tmp_path: Path) -> None:
         return ANSWER
 
     async def scenario() -> Completion:
-        stopped = asyncio.ensure_future(first.once("key", never))
+        stopped = asyncio.ensure_future(first.once("key", never, asyncio.Semaphore(1)))
         await asyncio.sleep(0.05)
         stopped.cancel()
         await asyncio.gather(stopped, return_exceptions=True)
         # without the claim given back, this would wait for it to expire (300 s)
-        return await asyncio.wait_for(second.once("key", answer), timeout=5)
+        return await asyncio.wait_for(second.once("key", answer, asyncio.Semaphore(1)), timeout=5)
 
     assert asyncio.run(scenario()).text == "ok"
     first.close()
@@ -45,7 +45,10 @@ def test_a_second_worker_gets_the_first_ones_answer(tmp_path: Path) -> None:
 
     async def scenario() -> list[Completion]:
         return list(
-            await asyncio.gather(first.once("key", slow_answer), second.once("key", slow_answer))
+            await asyncio.gather(
+                first.once("key", slow_answer, asyncio.Semaphore(1)),
+                second.once("key", slow_answer, asyncio.Semaphore(1)),
+            )
         )
 
     answers = asyncio.run(scenario())

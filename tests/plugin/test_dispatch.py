@@ -165,3 +165,22 @@ def test_max_calls_refuses_under_xdist_too(pytester: pytest.Pytester, many: Loop
     )
     assert "INTERNALERROR" not in result.stdout.str()
     assert many.completion_requests == []
+
+
+def test_xdist_workers_together_use_the_whole_concurrency(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    cases = "\n".join(f"  - {{id: c{i}, vars: {{x: {i}}}}}" for i in range(200))
+    pytester.makefile(
+        ".prompt.yaml",
+        wide=f"model: openai:ok-model\nprompt: 'Say ok {{{{ x }}}}'\ncases:\n{cases}\n",
+    )
+    many.latency_ms = 100
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--promptcheck-concurrency=8", "wide.prompt.yaml"
+    )
+    result.assert_outcomes(passed=200)
+    # Each worker has 4 places. A worker that claimed every call at once would leave the other
+    # only waiting, and the run would go at 4 in flight instead of 8.
+    assert many.max_in_flight == 8
+    assert len(many.completion_requests) == 200
