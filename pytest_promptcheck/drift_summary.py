@@ -194,14 +194,17 @@ class DriftView:
                 table[(record.prompt, record.model)].update(causes or ["no change"])
         return table
 
-    def _count_lines(self) -> list[str]:
-        header = ("prompt", "model", *(e.value for e in EFFECTS), "causes")
-        rows = [header]
+    def count_rows(self) -> list[tuple[str, ...]]:
+        """prompt, model, a count per effect, and the causes found with their counts."""
+        rows: list[tuple[str, ...]] = [("prompt", "model", *(e.value for e in EFFECTS), "causes")]
         causes = self.causes()
         for key, counts in self.counts().items():
             found = ", ".join(f"{cause}: {n}" for cause, n in sorted(causes.get(key, {}).items()))
             rows.append((*key, *(str(counts[e.value]) for e in EFFECTS), found or "-"))
-        return ["drift against the baseline:", *align(rows)]
+        return rows
+
+    def _count_lines(self) -> list[str]:
+        return ["drift against the baseline:", *align(self.count_rows())]
 
     def _moved_lines(self) -> list[str]:
         lines = []

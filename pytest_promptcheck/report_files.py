@@ -87,13 +87,8 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
         "Drift against the baseline: " + ", ".join(f"{count[e.value]} {e.value}" for e in EFFECTS),
         "",
     ]
-    lines += _table(
-        ("prompt", "model", *(e.value for e in EFFECTS)),
-        [
-            (prompt, model, *(str(c[e.value]) for e in EFFECTS))
-            for (prompt, model), c in view.counts().items()
-        ],
-    )
+    header, *rows = view.count_rows()
+    lines += _table(header, rows)
     if len(view.models) > 1:
         lines += ["", "### Model matrix", "", "passed, and -regressed/+improved per model", ""]
         lines += _table(
@@ -103,6 +98,14 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
                 for prompt, by in view.matrix().items()
             ],
         )
+        differences = view.model_differences()
+        if differences:
+            lines += ["", "Cases whose verdict differs between models:", ""]
+            lines += [
+                f"- `{label}`: "
+                + ", ".join(f"{m} {'passed' if ok else '**failed**'}" for m, ok in verdicts.items())
+                for label, verdicts in differences
+            ]
     for effect in (Effect.REGRESSED, Effect.IMPROVED):
         lines += _cases(f"{effect.value.capitalize()}", view.moved(effect))
     lines += _cases("Changed (same verdict)", view.moved(Effect.CHANGED))

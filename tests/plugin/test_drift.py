@@ -225,6 +225,8 @@ def test_reports_name_regressions_with_their_cause(
     assert f"| `opposites::big` {swapped}" in markdown
     assert f"| `opposites::light` {swapped}" in markdown
     assert "### Model matrix" in markdown
+    assert "| opposites | openai:tutor-2 | 2 | 0 | 0 | 3 | 0 | model changed: 5 |" in markdown
+    assert "- `opposites::big`: openai:tutor passed, openai:tutor-2 **failed**" in markdown
     report = json.loads((pytester.path / "out" / "report.json").read_text())
     assert report["totals"]["regressed"] == 2 and report["totals"]["cases"] == 10
     broken = {c["case"] for c in report["cases"] if c["drift"]["effect"] == "regressed"}
