@@ -188,20 +188,25 @@ class CaseItem(pytest.Item):
         self.user_properties.extend(outcome_properties(outcome))
         if drift is not None:
             self.user_properties.extend(drift_properties(drift))
+        gating = settings.drift.mode is DriftMode.FAIL and not settings.update_baseline
+        regressed = drift is not None and drift.effect is Effect.REGRESSED
+        if outcome.passed and not (gating and regressed):
+            return
         text = (
             [] if drift is None else drift_lines(drift, self.baseline_entry, entry, self._accept())
         )
-        if not outcome.passed:
-            raise CaseFailed(outcome, text, gate=False)
-        gating = settings.drift.mode is DriftMode.FAIL and not settings.update_baseline
-        if gating and drift is not None and drift.effect is Effect.REGRESSED:
-            raise CaseFailed(outcome, text, gate=True)
+        raise CaseFailed(outcome, text, gate=outcome.passed)
 
     def _accept(self) -> str:
-        """The command that records this case's result as its baseline."""
-        models = get_session(self.config).settings.models
-        flags = "".join(f" --promptcheck-model {model}" for model in models)
-        return f"pytest '{self.nodeid}'{flags} --promptcheck-update-baseline"
+        """The command that records this case's result as its baseline.
+
+        With several models an update records the first one's results, so the command names
+        this item's model alone (and the case's node id has no model suffix then).
+        """
+        if not get_session(self.config).settings.models:
+            return f"pytest '{self.nodeid}' --promptcheck-update-baseline"
+        case = f"{self.parent.nodeid}::{self.case.id}" if self.parent else self.nodeid
+        return f"pytest '{case}' --promptcheck-model {self.model} --promptcheck-update-baseline"
 
     def _record(self, entry: Entry, drift: Drift | None) -> dict[str, Any]:
         """Everything the end of the run needs about this case; it travels on the test report,

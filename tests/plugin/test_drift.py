@@ -341,3 +341,22 @@ def test_sampled_failure_report_compares_how_often_each_output_came(
             '*        now      "no" x18, "yes" x2*',
         ]
     )
+
+
+def test_the_accept_command_of_a_matrix_item_records_that_model(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "opposites")
+    models = ("--promptcheck-model=openai:tutor", "--promptcheck-model=openai:tutor-2")
+    result = pytester.runpytest(*models, "-k", "opposites")
+    accept = "pytest 'opposites.prompt.yaml::big' --promptcheck-model openai:tutor-2 "
+    result.stdout.fnmatch_lines([f"*accept  {accept}--promptcheck-update-baseline"])
+    pytester.runpytest(
+        "opposites.prompt.yaml::big",
+        "--promptcheck-model",
+        "openai:tutor-2",
+        "--promptcheck-update-baseline",
+    )
+    big = baseline(pytester, "opposites")["cases"]["big"]  # type: ignore[index]
+    assert big["samples"][0]["output"] == "large"
+    assert big["model"]["requested"] == "openai:tutor-2"
