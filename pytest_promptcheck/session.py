@@ -54,7 +54,8 @@ class PromptcheckSession:
         self._prefetch: asyncio.Task[None] | None = None
 
     def baseline(self, spec: PromptSpec) -> Baseline:
-        """A prompt's baseline, read once (empty with --promptcheck-drift=off)."""
+        """A prompt's baseline, read once (empty with --promptcheck-drift=off, unless an update
+        needs to know its unused entries)."""
         path = baseline_path(spec)
         owner = self._baseline_owners.setdefault(path, spec.path)
         if owner != spec.path:
@@ -64,7 +65,7 @@ class PromptcheckSession:
                 f"share the baseline {path.parent.name}/{path.name}",
                 hint="give one of them another 'name:'",
             )
-        if self.settings.drift.mode is DriftMode.OFF:
+        if self.settings.drift.mode is DriftMode.OFF and not self.settings.update_baseline:
             return Baseline(path)
         if path not in self._baselines:
             self._baselines[path] = load_baseline(path)
