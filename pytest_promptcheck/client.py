@@ -143,9 +143,13 @@ class ModelClient:
         return completion
 
     async def _with_retries(self, request: ModelRequest, sample: int) -> Completion:
+        """Retry what can succeed later. A 429 that says when to come back (Retry-After) is
+        flow control, not a failure of the call: such waits have a budget of their own, as
+        large as the one for failures, so a few unlucky faults do not lose a throttled call."""
         provider = self.providers.get(request.provider)
         limit = self._limit(request.provider)
-        for attempt in range(1, self.policy.retries + 2):
+        failures = throttles = 0
+        while True:
             async with limit.slot() as window:
                 try:
                     completion = await provider.complete(request, sample)
@@ -156,11 +160,16 @@ class ModelClient:
                 else:
                     limit.succeeded()
                     return completion
-            if not error.retryable or attempt > self.policy.retries:
-                raise error.after(attempt)
+            if error.rate_limited and error.retry_after_s is not None:
+                throttles += 1
+                spent = throttles
+            else:
+                failures += 1
+                spent = failures
+            if not error.retryable or spent > self.policy.retries:
+                raise error.after(failures + throttles)
             self.stats.retried += 1
-            await asyncio.sleep(self._backoff(attempt, error))
-        raise AssertionError("unreachable: the loop returns or raises")
+            await asyncio.sleep(self._backoff(spent, error))
 
     def _backoff(self, attempt: int, error: ProviderError) -> float:
         if error.retry_after_s is not None:

@@ -82,6 +82,32 @@ def test_the_error_after_the_last_retry_says_how_many_tries(
     assert str(error).startswith("openai: HTTP 502 after 3 tries: ")
 
 
+def test_a_429_that_says_when_to_come_back_does_not_use_up_a_retry(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    throttled = rate_limit(retry_after="0.01")
+    server.inject(throttled, status(500), throttled, status(500))
+    (completion,), client = run(tmp_path)  # FAST allows 2 retries of each kind
+    assert completion.text == "billing"
+    assert len(server.completion_requests) == 5
+    assert client.stats.retried == 4
+
+
+def test_throttling_without_end_still_fails(tmp_path: Path, server: LoopbackServer) -> None:
+    throttled = rate_limit(retry_after="0.01")
+    server.inject(throttled, throttled, throttled)
+    error = failure(tmp_path)
+    assert (error.status, error.tries) == (429, 3)
+
+
+def test_a_429_without_retry_after_is_a_failure_like_the_others(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.inject(rate_limit(), status(500), status(500))
+    error = failure(tmp_path)
+    assert (error.status, error.tries) == (500, 3)
+
+
 def test_a_timeout_is_retried(tmp_path: Path, server: LoopbackServer) -> None:
     server.inject(hang(5))
     (completion,), _ = run(tmp_path, CallPolicy(retries=1, timeout_s=0.3, backoff_base_s=0.01))
