@@ -107,7 +107,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="N",
         help="retries of a call after 429, 5xx, a timeout, a broken connection or a "
-        f"malformed body. Default: {DEFAULT_RETRIES}.",
+        "malformed body (429s with Retry-After have as many again of their own). "
+        f"Default: {DEFAULT_RETRIES}.",
     )
     option(
         "--promptcheck-timeout",
