@@ -94,12 +94,7 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
     """Safe YAML (LibYAML when present) that refuses duplicate keys instead of keeping the last."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key, line = key_node.value, key_node.start_mark.line + 1
-            if isinstance(key_node, yaml.ScalarNode) and key != "<<" and key in seen:
-                raise _DuplicateKey(key, seen[key], line)
-            seen[key] = line
+        _check_unique_keys(node)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
@@ -109,9 +104,63 @@ class _DuplicateKey(Exception):
         self.key, self.first, self.line = key, first, line
 
 
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _parse_yaml(text: str) -> Any:
+    """``yaml.load`` with the same result, several times faster on large files.
+
+    LibYAML composes the node tree in C, but PyYAML's constructor then spends more time than
+    that walking it in Python. Plain strings, lists and mappings (the bulk of a case list) are
+    built here directly; every other node (ints, dates, merge keys, tags) goes to PyYAML.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return None if node is None else _construct(loader, node, {})
+    finally:
+        loader.dispose()
+
+
+def _construct(loader: _Loader, node: yaml.Node, built: dict[int, Any]) -> Any:
+    if id(node) in built:  # an alias: the same object, as PyYAML makes it
+        return built[id(node)]
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+        return node.value
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        items: list[Any] = []
+        built[id(node)] = items
+        items.extend(_construct(loader, child, built) for child in node.value)
+        return items
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP and _plain_keys(node):
+        mapping: dict[Any, Any] = {}
+        built[id(node)] = mapping
+        _check_unique_keys(node)
+        for key, value in node.value:
+            mapping[_construct(loader, key, built)] = _construct(loader, value, built)
+        return mapping
+    return loader.construct_object(node, deep=True)
+
+
+def _plain_keys(node: yaml.MappingNode) -> bool:
+    """Scalar keys and no merge key (``<<``): the mappings PyYAML builds without surprises."""
+    return all(isinstance(key, yaml.ScalarNode) and key.tag != _MERGE for key, _ in node.value)
+
+
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+            key, line = key_node.value, key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(key, seen[key], line)
+            seen[key] = line
+
+
 def _load_yaml(path: Path, text: str) -> Document:
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = _parse_yaml(text)
     except _DuplicateKey as dup:
         raise SpecError(
             path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pytest_promptcheck.documents import Document, load_document
 from pytest_promptcheck.errors import SpecError
@@ -246,3 +247,30 @@ def test_unsupported_suffix_is_an_error(tmp_path: Path) -> None:
     error = load_error(tmp_path, "a.txt", "k: v\n")
     assert error.message == "unsupported file type '.txt'"
     assert error.hint == "use .yaml, .yml, .json or .toml"
+
+
+TRICKY_YAML = [
+    "a: 1\nb: [1, 2.5, true, null, ~, 0x1F, 1_000, .inf, '3', \"x\"]\nc: 2024-01-02\n",
+    "base: &b {x: 1, y: [1, 2]}\nother: *b\nmerged:\n  <<: *b\n  z: 3\n",
+    "!!set {a, b}\n",
+    "- !!binary aGVsbG8=\n- !!str 12\n- !!int '7'\n",
+    "key: |\n  multi\n  line\nk2: >-\n  folded\n  text\n",
+    "o: !!omap [{a: 1}, {b: 2}]\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_yaml_builds_what_pyyaml_builds(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "p.prompt.yaml"
+    path.write_text(text)
+    assert load_document(path).data == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+def test_yaml_aliases_are_the_same_object(tmp_path: Path) -> None:
+    data = load(tmp_path, "p.yaml", "base: &b {x: [1]}\nother: *b\n").data
+    assert data["other"] is data["base"]
+
+
+def test_a_complex_yaml_key_is_a_clear_error(tmp_path: Path) -> None:
+    error = load_error(tmp_path, "p.yaml", "? [a, b]\n: 1\n")
+    assert "invalid YAML: found unhashable key" in str(error)
