@@ -25,7 +25,6 @@ from pytest_promptcheck.spec import Case, PromptSpec
 FORMAT = 1
 FOLDER = "__promptcheck__"
 RECORDED_AT = "recorded_at"
-ACCEPT_HINT = "rerun with --promptcheck-update-baseline to record it again"
 
 
 def baseline_path(spec: PromptSpec) -> Path:
@@ -109,12 +108,22 @@ class Baseline:
 
 
 def load_baseline(path: Path) -> Baseline:
+    return _parse(path, _read(path))
+
+
+def _read(path: Path) -> str | None:
+    """The file's text, or None when there is no file yet."""
     try:
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except FileNotFoundError:
-        return Baseline(path)
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(path, f"cannot read the baseline: {exc}", hint=_REPAIR) from None
+
+
+def _parse(path: Path, text: str | None) -> Baseline:
+    if text is None:
+        return Baseline(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -177,9 +186,10 @@ def update_baseline(
     """Merge entries into the file at ``path`` and write it atomically.
 
     An entry whose content is the same as the recorded one keeps its ``recorded_at``, so that
-    re-recording an unchanged suite changes no byte of the file.
+    re-recording an unchanged suite from the cache changes no byte of the file.
     """
-    old = dict(load_baseline(path).entries)
+    before = _read(path)
+    old = dict(_parse(path, before).entries)
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     merged = dict(old)
     for case_id, entry in new_entries.items():
@@ -189,7 +199,7 @@ def update_baseline(
         del merged[case_id]
     document = {"format": FORMAT, "prompt": prompt_name, "cases": merged}
     text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    changed = not path.exists() or path.read_text("utf-8") != text
+    changed = before != text
     if changed:
         _write_atomically(path, text)
     return BaselineUpdate(path, len(new_entries), removed, changed)

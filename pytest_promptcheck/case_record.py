@@ -9,6 +9,11 @@ Entry = dict[str, Any]
 BRIEF_FIELDS = ("n", "passed", "verdict", "score")
 
 
+def outputs_of(entry: Entry) -> list[str]:
+    """Every sample's output, in sample order."""
+    return [str(sample.get("output", "")) for sample in entry["samples"]]
+
+
 def brief(entry: Entry) -> Entry:
     """What the terminal summary needs of an entry: its counts and verdict."""
     return {key: entry[key] for key in BRIEF_FIELDS if key in entry}
@@ -42,6 +47,10 @@ class CaseRecord:
     @property
     def cause(self) -> str:
         return "no change" if self.drift is None else str(self.drift["cause_text"])
+
+    @property
+    def unexplained(self) -> bool:
+        return self.drift is not None and bool(self.drift["unexplained"])
 
     @property
     def passed(self) -> bool:

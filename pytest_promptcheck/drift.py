@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pytest_promptcheck.case_record import Entry, outputs_of
 from pytest_promptcheck.policy import DriftPolicy
 from pytest_promptcheck.stats import (
     discrete_benjamini_hochberg,
@@ -23,9 +24,6 @@ from pytest_promptcheck.stats import (
     regression_p_value,
     tarone_family,
 )
-
-if TYPE_CHECKING:
-    from pytest_promptcheck.case_record import Entry
 
 PROMPT_CHANGED = "prompt changed"
 MODEL_CHANGED = "model changed"
@@ -97,6 +95,7 @@ class Drift:
         data["causes"] = list(self.causes)
         data["details"] = list(self.details)
         data["cause_text"] = self.cause_text
+        data["unexplained"] = self.unexplained
         return data
 
 
@@ -214,7 +213,7 @@ def _single_effect(baseline: Entry, current: Entry, policy: DriftPolicy) -> tupl
         return Effect.REGRESSED, f"{scores}, a drop beyond the tolerance {policy.tolerance:g}"
     if new_score - old_score > policy.tolerance + 1e-9:
         return Effect.IMPROVED, f"{scores}, a rise beyond the tolerance {policy.tolerance:g}"
-    if _outputs(baseline) != _outputs(current) or abs(old_score - new_score) > 1e-9:
+    if outputs_of(baseline) != outputs_of(current) or abs(old_score - new_score) > 1e-9:
         return Effect.CHANGED, f"output moved, verdict {now}, {scores}"
     return Effect.SAME, f"verdict {now}, same output"
 
@@ -230,12 +229,8 @@ def _sampled_effect(
     p_value = min(sig.regression, sig.improvement)
     moved = (
         baseline["passed"] * current["n"] != current["passed"] * baseline["n"]
-        or sorted(_outputs(baseline)) != sorted(_outputs(current))  # samples have no order
+        or sorted(outputs_of(baseline)) != sorted(outputs_of(current))  # samples have no order
     )
     if moved:
         return Effect.CHANGED, f"{rates}, not significant (adjusted p={p_value:.2g})", p_value
     return Effect.SAME, f"{rates}, same outputs", p_value
-
-
-def _outputs(entry: Entry) -> list[str]:
-    return [str(sample.get("output", "")) for sample in entry["samples"]]

@@ -64,9 +64,8 @@ class SampledPrompt:
             f"{self.passed / self.total:.2f} (95% Wilson {low:.2f}-{high:.2f}), "
             f"pass@{self.samples} {self.pass_at_n:.2f}, pass^{self.samples} {self.pass_hat_n:.2f}; "
             f"smallest drop of one case this run could detect: {drop} "
-            f"({DETECTION_POWER:.0%} power at alpha {policy.alpha:g} / {tests}: the run's "
-            "adjustment counted "
-            f"{tests} case{'s' if tests != 1 else ''})"
+            f"({DETECTION_POWER:.0%} power at alpha {policy.alpha:g} / {tests}, the number of "
+            "cases the run's adjustment counted)"
         )
 
 
@@ -92,9 +91,6 @@ class DriftView:
 
     def moved(self, effect: Effect) -> list[CaseRecord]:
         return [r for r in self.compared if r.effect == effect.value]
-
-    def unexplained(self) -> list[CaseRecord]:
-        return [r for r in self.compared if _unexplained(r)]
 
     def unused(self) -> dict[str, list[str]]:
         found: dict[str, set[str]] = defaultdict(set)
@@ -126,31 +122,33 @@ class DriftView:
 
     # sampled cases
 
+    @cached_property
     def sampled(self) -> list[CaseRecord]:
         return [r for r in self.records if int(r.entry["n"]) > 1]
 
+    @cached_property
     def family(self) -> int:
         """How many cases the run's adjustment counted: an isolated drop is judged at alpha
         divided by this. Without baselines, every sampled case counts."""
         families = [
-            int(r.drift["family"]) for r in self.sampled() if r.drift and r.drift.get("family")
+            int(r.drift["family"]) for r in self.sampled if r.drift and r.drift.get("family")
         ]
-        return max(families) if families else max(1, len(self.sampled()))
+        return max(families) if families else max(1, len(self.sampled))
 
     def sampled_prompts(self) -> list[SampledPrompt]:
         by_prompt: dict[str, list[CaseRecord]] = defaultdict(list)
-        for record in self.sampled():
+        for record in self.sampled:
             by_prompt[record.prompt].append(record)
-        tests = self.family()
+        tests = self.family
         return [
             _sampled_prompt(p, rows, self.policy, tests) for p, rows in sorted(by_prompt.items())
         ]
 
     def detect_line(self) -> str | None:
-        if self.detect is None or not self.sampled():
+        if self.detect is None or not self.sampled:
             return None
-        tests = self.family()
-        base = _base_rate(self.sampled())
+        tests = self.family
+        base = _base_rate(self.sampled)
         target = max(base - self.detect, 0.0)
         needed = samples_needed(base, self.detect, self.policy.alpha, tests=tests)
         advice = (
@@ -190,7 +188,7 @@ class DriftView:
         table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         for record in self.compared:
             causes = (record.drift or {}).get("causes") or []
-            if causes or _unexplained(record):
+            if causes or record.unexplained:
                 table[(record.prompt, record.model)].update(causes or ["no change"])
         return table
 
@@ -239,16 +237,10 @@ class DriftView:
         prompts = self.sampled_prompts()
         if not prompts:
             return []
-        tests = self.family()
+        tests = self.family
         lines = ["sampled cases:", *(f"  {p.line(self.policy, tests)}" for p in prompts)]
         detect = self.detect_line()
         return [*lines, f"  {detect}"] if detect else lines
-
-
-def _unexplained(record: CaseRecord) -> bool:
-    """Output or verdict moved with nothing changed: the provider, or an unstable output."""
-    drift = record.drift or {}
-    return not drift.get("causes") and record.effect not in (None, "same", "new")
 
 
 def _cell(rows: list[CaseRecord]) -> MatrixCell:

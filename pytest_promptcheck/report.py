@@ -9,12 +9,12 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptcheck.case_record import Entry, outputs_of
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
 
 if TYPE_CHECKING:
-    from pytest_promptcheck.case_record import Entry
     from pytest_promptcheck.drift import Drift
 
 DIFF_LINES = 20
@@ -150,7 +150,7 @@ def drift_lines(drift: Drift, baseline: Entry | None, current: Entry, accept: st
 
 
 def _output_diff(baseline: Entry, current: Entry) -> list[str]:
-    before, after = _outputs(baseline), _outputs(current)
+    before, after = outputs_of(baseline), outputs_of(current)
     if len(before) > 1 or len(after) > 1:
         return _output_counts(before, after)
     if before == after:
@@ -161,10 +161,6 @@ def _output_diff(baseline: Entry, current: Entry) -> list[str]:
     if len(diff) > DIFF_LINES:
         shown.append(f"... {len(diff) - DIFF_LINES} more diff lines")
     return ["  diff", *(f"    {line}" for line in shown)]
-
-
-def _outputs(entry: Entry) -> list[str]:
-    return [str(sample.get("output", "")) for sample in entry["samples"]]
 
 
 def _output_counts(before: list[str], after: list[str]) -> list[str]:

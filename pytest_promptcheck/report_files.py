@@ -111,7 +111,7 @@ def markdown(view: DriftView, errors: list[dict[str, str]]) -> str:
     lines += _cases("Changed (same verdict)", view.moved(Effect.CHANGED))
     sampled = view.sampled_prompts()
     if sampled:
-        tests = view.family()
+        tests = view.family
         lines += ["", "### Sampled cases", ""]
         lines += [f"- {prompt.line(view.policy, tests)}" for prompt in sampled]
         detect = view.detect_line()

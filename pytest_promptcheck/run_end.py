@@ -8,6 +8,7 @@ from pathlib import Path
 from pytest_promptcheck.baseline import BaselineUpdate, update_baseline
 from pytest_promptcheck.case_record import CaseRecord, Entry
 from pytest_promptcheck.drift_summary import DriftView
+from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.report import display_path
 from pytest_promptcheck.report_files import write_report
 from pytest_promptcheck.settings import Settings
@@ -34,25 +35,31 @@ def finish_run(settings: Settings, summary: RunSummary) -> None:
             summary.end_lines.append(f"report written: {display_path(path)}")
 
 
-def update_baselines(records: list[CaseRecord]) -> list[BaselineUpdate]:
+def update_baselines(records: list[CaseRecord]) -> list[BaselineUpdate | str]:
     """Merge each prompt's recorded entries into its baseline file.
 
     Only the reference model's results are recorded (the first of several models). Entries of
     deleted cases go only when every item of the file ran, so that `-k` never loses entries.
+    A file that cannot be written is reported by a line instead, and the others still are.
     """
     by_file: dict[str, list[CaseRecord]] = defaultdict(list)
     for record in records:
         by_file[record.baseline].append(record)
-    updates = []
+    updates: list[BaselineUpdate | str] = []
     for path, rows in sorted(by_file.items()):
         entries: dict[str, Entry] = {r.case: r.entry for r in rows if r.reference}
         whole_file = len(rows) == rows[0].file_items
         unused = sorted({case for r in rows for case in r.unused}) if whole_file else []
-        updates.append(update_baseline(Path(path), rows[0].prompt, entries, unused))
+        try:
+            updates.append(update_baseline(Path(path), rows[0].prompt, entries, unused))
+        except (OSError, SpecError) as exc:  # the run's results stay in the report files
+            updates.append(f"baseline NOT written: {path}: {exc}")
     return updates
 
 
-def _describe(update: BaselineUpdate) -> str:
+def _describe(update: BaselineUpdate | str) -> str:
+    if isinstance(update, str):
+        return update
     removed = f", removed unused {', '.join(update.removed)}" if update.removed else ""
     state = "updated" if update.changed else "unchanged"
     return (
