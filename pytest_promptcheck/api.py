@@ -9,6 +9,7 @@ from typing import Any
 
 from pytest_promptcheck.errors import CheckArgError, PromptcheckError, SpecError
 from pytest_promptcheck.files import default_name, is_prompt_file
+from pytest_promptcheck.project import OutsideProject
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.report import quote
@@ -72,7 +73,7 @@ class Promptcheck:
     def load(self, prompt: str | Path) -> PromptSpec:
         key = str(prompt)
         if key not in self._specs:
-            self._specs[key] = load_spec(self._find(prompt), self._session.registry)
+            self._specs[key] = load_spec(self._inside(self._find(prompt)), self._session.registry)
         return self._specs[key]
 
     def run(self, prompt: str | Path, *, model: str | None = None, **vars: Any) -> PromptResult:
@@ -116,6 +117,12 @@ class Promptcheck:
                 f"each check is a one-key mapping like {{'contains': 'x'}}, got {json.dumps(item)}"
             )
         return kinds[0], item[kinds[0]]
+
+    def _inside(self, path: Path) -> Path:
+        try:
+            return self._session.registry.project.confine(path, str(path))
+        except OutsideProject as exc:
+            raise PromptcheckError(f"{exc.message}\n  hint: {exc.hint}") from None
 
     def _find(self, prompt: str | Path) -> Path:
         path = Path(prompt)

@@ -18,6 +18,7 @@ from pytest_promptcheck.documents import (
     read_text,
 )
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.project import OutsideProject, Project
 
 CASE_FILE_TYPES = ".jsonl, .csv, .yaml, .yml, .json"
 
@@ -32,11 +33,11 @@ class RawCase:
     prompt_dir: Path
 
 
-def expand_cases(doc: Document) -> Iterator[RawCase]:
+def expand_cases(doc: Document, project: Project) -> Iterator[RawCase]:
     for index, entry in enumerate(doc.data.get("cases", [])):
         if "file" in entry:
             _check_file_entry(doc, entry, ("cases", index))
-            yield from _from_file(doc, entry["file"], ("cases", index))
+            yield from _from_file(doc, entry["file"], ("cases", index), project)
         else:
             yield RawCase(entry, doc, ("cases", index), doc.path.parent)
 
@@ -51,8 +52,13 @@ def _check_file_entry(doc: Document, entry: dict[str, Any], key: PathKey) -> Non
         )
 
 
-def _from_file(doc: Document, name: str, key: PathKey) -> Iterator[RawCase]:
-    path = doc.path.parent / name
+def _from_file(doc: Document, name: str, key: PathKey, project: Project) -> Iterator[RawCase]:
+    try:
+        path = project.confine(doc.path.parent / name, name)
+    except OutsideProject as exc:
+        raise SpecError(
+            doc.path, exc.message, line=doc.line_of((*key, "file")), hint=exc.hint
+        ) from None
     if not path.is_file():
         raise SpecError(
             doc.path,

@@ -30,6 +30,7 @@ from pytest_promptcheck.jsonpath import (
     json_path_check,
     output_json,
 )
+from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import schema_check
 from pytest_promptcheck.verdict import NOT_JSON, CheckFactory, CheckFn, SampleContext, Verdict
@@ -39,9 +40,14 @@ _RESERVED = ("weight",)
 
 
 class CheckRegistry:
-    """Check types by name; plugins add theirs through ``pytest_promptcheck_add_checks``."""
+    """Check types by name; plugins add theirs through ``pytest_promptcheck_add_checks``.
 
-    def __init__(self) -> None:
+    A registry compiles the checks of one project's files: ``project`` says what they may reach
+    (a plugin check that reads a file confines it with ``registry.project.confine``).
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
         self._factories: dict[str, CheckFactory] = {}
 
     def register(self, name: str, factory: CheckFactory) -> None:
@@ -395,27 +401,33 @@ _PYTHON_HINT = "the module must be importable: add its folder to `pythonpath` in
 _PYTHON_EXAMPLE = "python: my_checks:is_polite, or python: {function: my_checks:score, min: 0.7}"
 
 
-def _python(arg: Any, base_dir: Path) -> CheckFn:
+def python_check(project: Project) -> CheckFactory:
     """``python: package.module:function`` or ``{function: ..., min: 0.5}``: a custom check.
 
-    Imported at collection time and called as ``f(output, {"id", "vars", "json"})`` (json: the
-    parsed output or None). ``bool`` -> score 1/0; a number -> score clamped to [0, 1], passing
-    at ``min`` or above; a Verdict is used as it is. Any other result, or an exception, fails the
-    sample with a one-line reason.
+    Only functions defined in the project's own modules, or in modules the ini key
+    ``promptcheck_python_modules`` allows, may be named: a prompt file must not be able to name
+    ``builtins:exec``. Imported at collection time and called as ``f(output, {"id", "vars",
+    "json"})`` (json: the parsed output or None). ``bool`` -> score 1/0; a number -> score
+    clamped to [0, 1], passing at ``min`` or above; a Verdict is used as it is. Any other
+    result, or an exception, fails the sample with a one-line reason.
     """
-    target, minimum = _python_arg(arg)
-    function = _import_function(target)
 
-    def run(ctx: SampleContext) -> Verdict:
-        document, error = output_json(ctx)
-        case = {"id": ctx.case_id, "vars": ctx.vars, "json": None if error else document}
-        try:
-            result = function(ctx.text, case)
-        except Exception as exc:  # the user's function failing is this sample's verdict
-            return unevaluated(clip(f"python {target}: raised {_exception(exc)}"))
-        return _python_verdict(target, result, minimum)
+    def factory(arg: Any, base_dir: Path) -> CheckFn:
+        target, minimum = _python_arg(arg)
+        function = _import_function(target, project)
 
-    return run
+        def run(ctx: SampleContext) -> Verdict:
+            document, error = output_json(ctx)
+            case = {"id": ctx.case_id, "vars": ctx.vars, "json": None if error else document}
+            try:
+                result = function(ctx.text, case)
+            except Exception as exc:  # the user's function failing is this sample's verdict
+                return unevaluated(clip(f"python {target}: raised {_exception(exc)}"))
+            return _python_verdict(target, result, minimum)
+
+        return run
+
+    return factory
 
 
 def _python_arg(arg: Any) -> tuple[str, float]:
@@ -432,19 +444,26 @@ def _python_arg(arg: Any) -> tuple[str, float]:
     return arg["function"], float(minimum)
 
 
-def _import_function(target: str) -> Callable[..., Any]:
+def _import_function(target: str, project: Project) -> Callable[..., Any]:
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
         raise arg_error("'module:function'", target, _PYTHON_EXAMPLE)
     try:
+        project.check_module(target, module_name)  # before importing: an import runs code
         found: Any = importlib.import_module(module_name)
         for name in attribute.split("."):
             found = getattr(found, name)
+    except OutsideProject as exc:
+        raise CheckArgError(exc.message, hint=exc.hint) from None
     except Exception as exc:  # whatever importing the user's module raises is a collection error
         message = clip(f"cannot import {target}: {_exception(exc)}")
         raise CheckArgError(message, hint=_PYTHON_HINT) from None
     if not callable(found):
         raise CheckArgError(f"{target} is not a function", hint=_PYTHON_EXAMPLE)
+    try:  # an allowed module can still hand out another's function (mycheck = os.system)
+        project.check_defined_in(target, getattr(found, "__module__", None))
+    except OutsideProject as exc:
+        raise CheckArgError(exc.message, hint=exc.hint) from None
     return found  # type: ignore[no-any-return]
 
 
@@ -481,14 +500,14 @@ BUILTINS: tuple[tuple[str, CheckFactory], ...] = (
     ("max_tokens", _max_tokens),
     ("max_cost_usd", _max_cost_usd),
     ("json_path", json_path_check),
-    ("schema", schema_check),
-    ("python", _python),
 )
 
 
-def builtin_registry() -> CheckRegistry:
-    """A fresh registry holding every built-in check."""
-    registry = CheckRegistry()
+def builtin_registry(project: Project) -> CheckRegistry:
+    """A fresh registry holding every built-in check, for checks in files of ``project``."""
+    registry = CheckRegistry(project)
     for name, factory in BUILTINS:
         registry.register(name, factory)
+    registry.register("schema", schema_check(project))
+    registry.register("python", python_check(project))
     return registry

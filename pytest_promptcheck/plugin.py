@@ -191,6 +191,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     ini("promptcheck_drift", "compare cases with their baseline: warn, fail, off", default="warn")
     ini("promptcheck_drift_tolerance", "score drop that counts as a regression", default="")
     ini("promptcheck_alpha", "significance level for sampled cases", default="")
+    ini(
+        "promptcheck_python_modules",
+        "modules outside the rootdir whose functions python: checks may name (one per line; "
+        "a module allows its submodules)",
+        type="linelist",
+        default=[],
+    )
 
 
 def _paths(config: pytest.Config) -> SettingPaths:

@@ -2,11 +2,14 @@
 
 The validator is picked from the schema's ``$schema`` (Draft 2020-12 when absent) and asserts
 ``format`` keywords (``date``, ``email``, ...) that jsonschema can check, as a user of Ajv expects.
+A schema file must lie under the rootdir, and its ``$ref``s resolve only to files in its own
+folder (schema_refs.py); an inline schema's refs resolve in the prompt file's folder.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +19,9 @@ import yaml
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.jsonpath import clip, format_path, output_json
-from pytest_promptcheck.verdict import CheckFn, SampleContext, Verdict
+from pytest_promptcheck.project import OutsideProject, Project
+from pytest_promptcheck.schema_refs import Resources, registry_of, resolve_refs
+from pytest_promptcheck.verdict import CheckFactory, CheckFn, SampleContext, Verdict
 
 if TYPE_CHECKING:
     import jsonschema
@@ -25,24 +30,46 @@ if TYPE_CHECKING:
 _SCHEMA_HINT = "see https://json-schema.org/understanding-json-schema/ for the keywords"
 
 
-def load_schema(arg: Any, base_dir: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Schema:
+    """A JSON Schema as written, with the documents its ``$ref``s reach (found at collection)."""
+
+    contents: dict[str, Any]
+    resources: Resources = ()
+
+    def payload(self) -> Any:
+        """What fingerprints and cache keys hash: the schema by its content, refs included."""
+        if not self.resources:
+            return self.contents
+        return {"schema": self.contents, "$ref documents": dict(self.resources)}
+
+
+def load_schema(arg: Any, base_dir: Path, project: Project) -> Schema:
     """An inline schema (a mapping) or a ``.json``/``.yaml``/``.yml`` file relative to base_dir."""
     if isinstance(arg, dict):
         _check_schema(arg, "")
-        return arg
+        return Schema(arg, resolve_refs(arg, base_dir.resolve(), project, _read_ref))
     if not isinstance(arg, str) or not arg:
         raise CheckArgError(
             "expected a schema file path or an inline JSON Schema mapping",
             hint="e.g. schema: schemas/ticket.schema.json, or schema: {type: object}",
         )
-    schema = _read_schema_file(arg, (base_dir / arg).resolve())
-    _check_schema(schema, f" in {arg}")
-    return schema
-
-
-def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        path = project.confine(base_dir / arg, arg)
+    except OutsideProject as exc:
+        raise CheckArgError(exc.message, hint=exc.hint) from None
+    schema = _read_schema_file(arg, path)
+    _check_schema(schema, f" in {arg}")
+    return Schema(schema, resolve_refs(schema, path.parent, project, _read_ref))
+
+
+def _read_ref(uri: str, path: Path) -> Any:
+    return _parse(uri, path, _read_text(uri, path))
+
+
+def _read_text(given: str, path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CheckArgError(
             f"schema file not found: {given} (looked in {path})",
@@ -50,7 +77,10 @@ def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CheckArgError(f"cannot read schema file {given}: {exc}") from None
-    data = _parse(given, path, text)
+
+
+def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
+    data = _parse(given, path, _read_text(given, path))
     if not isinstance(data, dict):
         raise CheckArgError(
             f"schema file {given} must hold a JSON Schema object, got {type(data).__name__}",
@@ -90,9 +120,12 @@ def _check_schema(schema: dict[str, Any], where: str) -> None:
         ) from None
 
 
-def first_schema_error(instance: Any, schema: dict[str, Any]) -> str | None:
+def first_schema_error(instance: Any, schema: Schema | dict[str, Any]) -> str | None:
     """None when valid; else ``$.path: message`` for the first error ordered by JSON path."""
-    errors = list(_validator(canonical_json(schema)).iter_errors(instance))
+    if isinstance(schema, dict):
+        schema = Schema(schema)
+    key = canonical_json({"schema": schema.contents, "resources": schema.resources})
+    errors = list(_validator(key).iter_errors(instance))
     if not errors:
         return None
     first = min(errors, key=_error_order)
@@ -106,30 +139,37 @@ def _error_order(error: jsonschema.ValidationError) -> tuple[Any, ...]:
 
 
 @lru_cache(maxsize=64)
-def _validator(schema_json: str) -> Validator:
-    # Keyed by the schema's canonical JSON: equal schemas share one compiled validator.
+def _validator(key: str) -> Validator:
+    # Keyed by canonical JSON: equal schemas (with equal ref documents) share one validator.
     from jsonschema.validators import validator_for
 
-    schema = json.loads(schema_json)
+    loaded = json.loads(key)
+    schema = loaded["schema"]
+    resources = tuple((uri, document) for uri, document in loaded["resources"])
     cls = validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    registry = registry_of(schema, resources)
+    return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
 
 
-def schema_check(arg: Any, base_dir: Path) -> CheckFn:
+def schema_check(project: Project) -> CheckFactory:
     """``schema: S``: the output, as JSON, is valid against S (a file path or inline schema).
 
     The output is the parsed JSON (the text is parsed when the prompt's format is not json).
     The reason names the first failing element by JSON path, e.g. ``schema: $.queue: ...``.
     """
-    schema = load_schema(arg, base_dir)
 
-    def run(ctx: SampleContext) -> Verdict:
-        document, error = output_json(ctx)
-        if error is not None:
-            return Verdict(False, 0.0, f"schema: output is not JSON: {error}", evaluated=False)
-        problem = first_schema_error(document, schema)
-        if problem is None:
-            return Verdict(True, 1.0, "schema: valid")
-        return Verdict(False, 0.0, f"schema: {problem}")
+    def factory(arg: Any, base_dir: Path) -> CheckFn:
+        schema = load_schema(arg, base_dir, project)
 
-    return run
+        def run(ctx: SampleContext) -> Verdict:
+            document, error = output_json(ctx)
+            if error is not None:
+                return Verdict(False, 0.0, f"schema: output is not JSON: {error}", evaluated=False)
+            problem = first_schema_error(document, schema)
+            if problem is None:
+                return Verdict(True, 1.0, "schema: valid")
+            return Verdict(False, 0.0, f"schema: {problem}")
+
+        return run
+
+    return factory

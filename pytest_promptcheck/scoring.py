@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_promptcheck.records import Completion
-from pytest_promptcheck.schemas import first_schema_error
+from pytest_promptcheck.schemas import Schema, first_schema_error
 from pytest_promptcheck.spec import Case, CheckSpec, PromptSpec
 from pytest_promptcheck.verdict import NOT_JSON, SampleContext, Verdict
 
@@ -86,7 +86,7 @@ def score_sample(spec: PromptSpec, case: Case, completion: Completion, index: in
     return SampleResult(index, completion, None, results, score, passed)
 
 
-def parse_format(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | None]:
+def parse_format(text: str, schema: Schema | None) -> tuple[Any, str | None]:
     """Parse JSON output (a Markdown fence around it is allowed) and validate it against schema."""
     body = text.strip()
     fenced = _FENCE.match(body)

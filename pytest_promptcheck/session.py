@@ -19,6 +19,7 @@ from pytest_promptcheck.drift import Significance
 from pytest_promptcheck.errors import SpecError, UsageError
 from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.settings import DEFAULT_MODEL, Settings
@@ -33,7 +34,8 @@ class PromptcheckSession:
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.settings = settings
-        self.registry: CheckRegistry = builtin_registry()
+        project = Project.at(config.rootpath, settings.python_modules)
+        self.registry: CheckRegistry = builtin_registry(project)
         config.hook.pytest_promptcheck_add_checks(registry=self.registry)
         self.providers = ProviderSet(
             settings.providers, settings.cache_dir, settings.policy.timeout_s

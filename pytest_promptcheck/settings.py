@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -41,6 +42,8 @@ class Settings:
     """Report files to write at the end of the run (.json, .md)."""
     detect: float | None = None
     """A pass-rate drop the user wants to detect: the summary suggests the samples it needs."""
+    python_modules: tuple[str, ...] = ()
+    """Modules outside the rootdir whose functions ``python:`` checks may name (and submodules)."""
 
 
 Mode = TypeVar("Mode", bound=StrEnum)
@@ -123,6 +126,17 @@ def parse_number(value: str, source: str, kind: type[int] | type[float], minimum
     return number
 
 
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def parse_module_names(values: list[str], source: str) -> tuple[str, ...]:
+    """Dotted module names, one per line; a typo would silently allow nothing, so it is an error."""
+    for value in values:
+        if not _MODULE_NAME.fullmatch(value):
+            raise UsageError(f"{source}: '{value}' is not a module name (e.g. my_company.checks)")
+    return tuple(values)
+
+
 Lookup = Callable[[str], Any]
 
 
@@ -177,6 +191,7 @@ def resolve(cli: Lookup, ini: Lookup, paths: SettingPaths) -> Settings:
         update_baseline=bool(cli("update_baseline")),
         reports=reports,
         detect=cli("detect"),
+        python_modules=parse_module_names(ini("python_modules"), "ini promptcheck_python_modules"),
     )
 
 

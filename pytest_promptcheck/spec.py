@@ -29,7 +29,7 @@ from pytest_promptcheck.render import (
     compile_template,
     make_environment,
 )
-from pytest_promptcheck.schemas import load_schema
+from pytest_promptcheck.schemas import Schema, load_schema
 from pytest_promptcheck.verdict import CheckFn
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class PromptSpec:
     model: str | None
     params: dict[str, Any]
     format_type: str
-    format_schema: dict[str, Any] | None
+    format_schema: Schema | None
     samples: int
     min_pass_rate: float
     cases: tuple[Case, ...]
@@ -102,7 +102,8 @@ class PromptSpec:
         )
 
     def format_payload(self) -> dict[str, Any]:
-        return {"type": self.format_type, "schema": self.format_schema}
+        schema = None if self.format_schema is None else self.format_schema.payload()
+        return {"type": self.format_type, "schema": schema}
 
 
 @cache
@@ -144,7 +145,7 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
     base = doc.path.parent
     template = _template(doc, data)
     format_type = data.get("format", {}).get("type", "text")
-    schema = _format_schema(doc, data, base)
+    schema = _format_schema(doc, data, base, registry)
     file_checks = _checks(doc, data.get("expect", []), ("expect",), registry, base)
     cases = _cases(doc, data, template, file_checks, registry)
     threshold = data.get("threshold")
@@ -157,7 +158,7 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
             "messages": data.get("messages"),
             "prompt": data.get("prompt"),
             "params": data.get("params", {}),
-            "format": {"type": format_type, "schema": schema},
+            "format": {"type": format_type, "schema": None if schema is None else schema.payload()},
         }
     )
     version = data.get("version")
@@ -310,7 +311,9 @@ def _compile(doc: Document, env: Any, source: str, key: PathKey) -> Template:
         ) from None
 
 
-def _format_schema(doc: Document, data: dict[str, Any], base: Path) -> dict[str, Any] | None:
+def _format_schema(
+    doc: Document, data: dict[str, Any], base: Path, registry: CheckRegistry
+) -> Schema | None:
     fmt = data.get("format", {})
     if "schema" not in fmt:
         return None
@@ -322,7 +325,7 @@ def _format_schema(doc: Document, data: dict[str, Any], base: Path) -> dict[str,
             hint="add 'type: json' to format",
         )
     try:
-        return load_schema(fmt["schema"], base)
+        return load_schema(fmt["schema"], base, registry.project)
     except CheckArgError as exc:
         raise SpecError(
             doc.path,
@@ -382,7 +385,7 @@ def _cases(
 ) -> tuple[Case, ...]:
     cases: list[Case] = []
     seen: dict[str, Case] = {}
-    for number, raw in enumerate(expand_cases(doc), start=1):
+    for number, raw in enumerate(expand_cases(doc, registry.project), start=1):
         if not _plainly_valid_case(raw.data):
             _validate(raw.doc, raw.data, raw.key, "case")
         case = _case(raw, number, template, file_checks, registry)

@@ -14,10 +14,12 @@ import pytest
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.jsonpath import JsonPathError, format_path, parse_path
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.verdict import NOT_JSON, CheckFn, SampleContext, Verdict
 
 HERE = Path(__file__).parent
+PROJECT = Project.at(HERE.parent)
 
 
 def sample(
@@ -44,11 +46,11 @@ def sample(
 
 
 def check(kind: str, arg: Any, base_dir: Path = HERE) -> CheckFn:
-    return builtin_registry().compile(kind, arg, base_dir)
+    return builtin_registry(Project.at(base_dir)).compile(kind, arg, base_dir)
 
 
-def verdict(kind: str, arg: Any, ctx: SampleContext | str) -> Verdict:
-    return check(kind, arg)(sample(ctx) if isinstance(ctx, str) else ctx)
+def verdict(kind: str, arg: Any, ctx: SampleContext | str, base_dir: Path = HERE) -> Verdict:
+    return check(kind, arg, base_dir)(sample(ctx) if isinstance(ctx, str) else ctx)
 
 
 def arg_error(kind: str, arg: Any, base_dir: Path = HERE) -> CheckArgError:
@@ -65,34 +67,38 @@ def json_sample(data: Any) -> SampleContext:
 
 
 def test_names_are_sorted_base_names() -> None:
-    names = builtin_registry().names()
+    names = builtin_registry(PROJECT).names()
     assert names == sorted(names)
     assert {"contains", "equals", "json_path", "python", "schema", "refusal"} <= set(names)
     assert not [name for name in names if name.startswith("not_")]
 
 
 def test_similar_and_judge_are_not_registered_yet() -> None:
-    assert not {"similar", "judge"} & set(builtin_registry().names())
+    assert not {"similar", "judge"} & set(builtin_registry(PROJECT).names())
 
 
 def test_each_builtin_registry_is_fresh() -> None:
-    first = builtin_registry()
+    first = builtin_registry(PROJECT)
     first.register("mine", lambda arg, base: lambda ctx: Verdict(True, 1.0, "mine"))
-    assert "mine" not in builtin_registry().names()
+    assert "mine" not in builtin_registry(PROJECT).names()
 
 
 def test_duplicate_registration_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="'contains' is already registered"):
-        builtin_registry().register("contains", lambda arg, base: lambda ctx: Verdict(True, 1, ""))
+        builtin_registry(PROJECT).register(
+            "contains", lambda arg, base: lambda ctx: Verdict(True, 1, "")
+        )
 
 
 def test_not_prefix_cannot_be_registered() -> None:
     with pytest.raises(ValueError, match="reserved"):
-        CheckRegistry().register("not_mine", lambda arg, base: lambda ctx: Verdict(True, 1, ""))
+        CheckRegistry(PROJECT).register(
+            "not_mine", lambda arg, base: lambda ctx: Verdict(True, 1, "")
+        )
 
 
 def test_registered_check_compiles_with_its_argument_and_base_dir(tmp_path: Path) -> None:
-    registry = CheckRegistry()
+    registry = CheckRegistry(PROJECT)
     registry.register("echo", lambda arg, base: lambda ctx: Verdict(True, 1.0, f"{arg} {base}"))
     assert registry.compile("echo", "x", tmp_path)(sample()).reason == f"x {tmp_path}"
 
@@ -123,7 +129,7 @@ def test_planned_checks_are_unknown_for_now(kind: str) -> None:
 
 
 def test_a_plugin_can_provide_similar() -> None:
-    registry = builtin_registry()
+    registry = builtin_registry(PROJECT)
     registry.register("similar", lambda arg, base: lambda ctx: Verdict(True, 0.9, "similar: 0.9"))
     assert registry.compile("similar", {"to": "x"}, HERE)(sample()).score == 0.9
 
@@ -155,7 +161,7 @@ def test_not_regex_passes_without_match() -> None:
 
 
 def test_negation_of_a_custom_check_prefixes_its_reason() -> None:
-    registry = CheckRegistry()
+    registry = CheckRegistry(PROJECT)
     registry.register("mood", lambda arg, base: lambda ctx: Verdict(True, 0.75, "cheerful"))
     assert registry.compile("not_mood", None, HERE)(sample()) == Verdict(
         False, 0.25, "not_mood: cheerful"
@@ -764,57 +770,59 @@ def scored(value: float) -> SampleContext:
     return SampleContext(ctx.text, ctx.completion, vars={"score": value})
 
 
-def test_python_true_passes(user_checks: str) -> None:
-    assert verdict("python", f"{user_checks}:polite", "yes please") == Verdict(
+def test_python_true_passes(user_checks: str, tmp_path: Path) -> None:
+    assert verdict("python", f"{user_checks}:polite", "yes please", tmp_path) == Verdict(
         True, 1.0, f"python {user_checks}:polite: returned True"
     )
 
 
-def test_python_false_fails(user_checks: str) -> None:
-    assert verdict("python", f"{user_checks}:polite", "no").score == 0.0
+def test_python_false_fails(user_checks: str, tmp_path: Path) -> None:
+    assert verdict("python", f"{user_checks}:polite", "no", tmp_path).score == 0.0
 
 
-def test_python_number_below_default_min_fails(user_checks: str) -> None:
-    result = verdict("python", f"{user_checks}:score", scored(0.3))
+def test_python_number_below_default_min_fails(user_checks: str, tmp_path: Path) -> None:
+    result = verdict("python", f"{user_checks}:score", scored(0.3), tmp_path)
     assert result == Verdict(False, 0.3, f"python {user_checks}:score: score 0.30, min 0.5")
 
 
-def test_python_number_meets_a_custom_min(user_checks: str) -> None:
+def test_python_number_meets_a_custom_min(user_checks: str, tmp_path: Path) -> None:
     arg = {"function": f"{user_checks}:score", "min": 0.2}
-    assert verdict("python", arg, scored(0.3)).passed is True
+    assert verdict("python", arg, scored(0.3), tmp_path).passed is True
 
 
-def test_python_number_is_clamped(user_checks: str) -> None:
-    assert verdict("python", f"{user_checks}:score", scored(3.0)).score == 1.0
+def test_python_number_is_clamped(user_checks: str, tmp_path: Path) -> None:
+    assert verdict("python", f"{user_checks}:score", scored(3.0), tmp_path).score == 1.0
 
 
-def test_python_verdict_is_used_as_is(user_checks: str) -> None:
-    assert verdict("python", f"{user_checks}:verdict", "x") == Verdict(False, 0.25, "custom reason")
+def test_python_verdict_is_used_as_is(user_checks: str, tmp_path: Path) -> None:
+    assert verdict("python", f"{user_checks}:verdict", "x", tmp_path) == Verdict(
+        False, 0.25, "custom reason"
+    )
 
 
-def test_python_receives_output_and_case(user_checks: str) -> None:
-    verdict("python", f"{user_checks}:record", sample('{"a": 1}'))
+def test_python_receives_output_and_case(user_checks: str, tmp_path: Path) -> None:
+    verdict("python", f"{user_checks}:record", sample('{"a": 1}'), tmp_path)
     seen = importlib.import_module(user_checks).seen
     assert seen == [{"id": "refund", "vars": {"ticket": "charged twice"}, "json": {"a": 1}}]
 
 
-def test_python_json_is_none_for_non_json_output(user_checks: str) -> None:
-    verdict("python", f"{user_checks}:record", "plain")
+def test_python_json_is_none_for_non_json_output(user_checks: str, tmp_path: Path) -> None:
+    verdict("python", f"{user_checks}:record", "plain", tmp_path)
     assert importlib.import_module(user_checks).seen[0]["json"] is None
 
 
-def test_python_dotted_attribute(user_checks: str) -> None:
-    assert verdict("python", f"{user_checks}:Grader.grade", "x").passed is True
+def test_python_dotted_attribute(user_checks: str, tmp_path: Path) -> None:
+    assert verdict("python", f"{user_checks}:Grader.grade", "x", tmp_path).passed is True
 
 
-def test_python_exception_is_a_one_line_failure(user_checks: str) -> None:
-    assert verdict("python", f"{user_checks}:boom", "x") == Verdict(
+def test_python_exception_is_a_one_line_failure(user_checks: str, tmp_path: Path) -> None:
+    assert verdict("python", f"{user_checks}:boom", "x", tmp_path) == Verdict(
         False, 0.0, f"python {user_checks}:boom: raised ValueError: bad output", evaluated=False
     )
 
 
-def test_python_unexpected_result_fails(user_checks: str) -> None:
-    assert verdict("python", f"{user_checks}:text", "x").reason == (
+def test_python_unexpected_result_fails(user_checks: str, tmp_path: Path) -> None:
+    assert verdict("python", f"{user_checks}:text", "x", tmp_path).reason == (
         f"python {user_checks}:text: returned str, expected bool, number or Verdict"
     )
 
@@ -825,8 +833,8 @@ def test_python_missing_module_hints_at_pythonpath() -> None:
     assert error.hint is not None and "`pythonpath`" in error.hint
 
 
-def test_python_missing_function_is_an_argument_error(user_checks: str) -> None:
-    error = arg_error("python", f"{user_checks}:nope")
+def test_python_missing_function_is_an_argument_error(user_checks: str, tmp_path: Path) -> None:
+    error = arg_error("python", f"{user_checks}:nope", tmp_path)
     assert error.message.startswith(f"cannot import {user_checks}:nope: AttributeError")
 
 
@@ -835,7 +843,7 @@ def test_python_module_failing_on_import_is_an_argument_error(
 ) -> None:
     (tmp_path / "broken_checks_mod.py").write_text("1 / 0\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    message = arg_error("python", "broken_checks_mod:f").message
+    message = arg_error("python", "broken_checks_mod:f", tmp_path).message
     assert message == "cannot import broken_checks_mod:f: ZeroDivisionError: division by zero"
 
 
@@ -843,19 +851,19 @@ def test_python_target_needs_a_colon() -> None:
     assert arg_error("python", "module.function").message.startswith("expected 'module:function'")
 
 
-def test_python_target_must_be_callable(user_checks: str) -> None:
-    assert arg_error("python", f"{user_checks}:NOT_CALLABLE").message == (
+def test_python_target_must_be_callable(user_checks: str, tmp_path: Path) -> None:
+    assert arg_error("python", f"{user_checks}:NOT_CALLABLE", tmp_path).message == (
         f"{user_checks}:NOT_CALLABLE is not a function"
     )
 
 
-def test_python_min_must_be_between_zero_and_one(user_checks: str) -> None:
-    error = arg_error("python", {"function": f"{user_checks}:score", "min": 2})
+def test_python_min_must_be_between_zero_and_one(user_checks: str, tmp_path: Path) -> None:
+    error = arg_error("python", {"function": f"{user_checks}:score", "min": 2}, tmp_path)
     assert error.message == "min: expected a number from 0 to 1, got the number 2"
 
 
-def test_python_rejects_an_unknown_key(user_checks: str) -> None:
-    error = arg_error("python", {"function": f"{user_checks}:score", "max": 1})
+def test_python_rejects_an_unknown_key(user_checks: str, tmp_path: Path) -> None:
+    error = arg_error("python", {"function": f"{user_checks}:score", "max": 1}, tmp_path)
     assert error.message == "unknown key 'max'"
 
 

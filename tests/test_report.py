@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.report import failure_text, outcome_properties
 from pytest_promptcheck.scoring import score_case
@@ -29,7 +30,7 @@ cases:
 def spec_of(tmp_path: Path, text: str) -> PromptSpec:
     path = tmp_path / "route.prompt.yaml"
     path.write_text(text, encoding="utf-8")
-    return load_spec(path, builtin_registry())
+    return load_spec(path, builtin_registry(Project.at(path.parent)))
 
 
 def completion(text: str, **fields: Any) -> Completion:

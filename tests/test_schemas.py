@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_promptcheck.errors import CheckArgError
-from pytest_promptcheck.schemas import first_schema_error, load_schema
+from pytest_promptcheck.project import Project
+from pytest_promptcheck.schemas import Schema, first_schema_error, load_schema
+from tests.loopback import LoopbackServer
 
 TICKET: dict[str, Any] = {
     "type": "object",
@@ -20,25 +24,34 @@ TICKET: dict[str, Any] = {
 }
 
 
-def load_error(arg: Any, base_dir: Path) -> CheckArgError:
+def load(arg: Any, base_dir: Path, root: Path | None = None) -> Schema:
+    """Load as the prompt file in base_dir does, in a project rooted at root (else base_dir)."""
+    return load_schema(arg, base_dir, Project.at(root or base_dir))
+
+
+def contents(arg: Any, base_dir: Path) -> dict[str, Any]:
+    return load(arg, base_dir).contents
+
+
+def load_error(arg: Any, base_dir: Path, root: Path | None = None) -> CheckArgError:
     with pytest.raises(CheckArgError) as info:
-        load_schema(arg, base_dir)
+        load(arg, base_dir, root)
     return info.value
 
 
 def test_inline_schema_is_returned_as_given(tmp_path: Path) -> None:
-    assert load_schema(TICKET, tmp_path) is TICKET
+    assert load(TICKET, tmp_path) == Schema(TICKET)
 
 
 def test_json_file_is_read_relative_to_base_dir(tmp_path: Path) -> None:
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "t.json").write_text('{"type": "string"}', encoding="utf-8")
-    assert load_schema("schemas/t.json", tmp_path) == {"type": "string"}
+    assert contents("schemas/t.json", tmp_path) == {"type": "string"}
 
 
 def test_yaml_file_is_read(tmp_path: Path) -> None:
     (tmp_path / "t.schema.yaml").write_text("type: object\nrequired: [a]\n", encoding="utf-8")
-    assert load_schema("t.schema.yaml", tmp_path) == {"type": "object", "required": ["a"]}
+    assert contents("t.schema.yaml", tmp_path) == {"type": "object", "required": ["a"]}
 
 
 def test_missing_file_names_given_and_resolved_paths(tmp_path: Path) -> None:
@@ -152,3 +165,126 @@ def test_a_changed_schema_dict_is_not_served_from_a_stale_cache() -> None:
 def test_long_error_message_is_clipped_to_one_short_line() -> None:
     error = first_schema_error({"text": "x" * 500}, {"properties": {"text": {"maxLength": 3}}})
     assert error is not None and len(error) <= 120 and error.endswith("…")
+
+
+# --- confinement: schema files and $ref -----------------------------------------------------
+
+QUEUE_REF = {"type": "object", "properties": {"queue": {"$ref": "defs.json#/$defs/queue"}}}
+DEFS = {"$defs": {"queue": {"enum": ["billing", "tech"]}}}
+
+
+def write_json(path: Path, data: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_schema_file_outside_the_rootdir_is_refused(tmp_path: Path) -> None:
+    write_json(tmp_path / "outside.json", {"type": "object"})
+    project = tmp_path / "project"
+    project.mkdir()
+    error = load_error("../outside.json", project)
+    assert error.message == f"../outside.json is outside the project (rootdir {project})"
+    assert error.hint is not None and "under the rootdir" in error.hint
+
+
+def test_symlink_pointing_outside_the_rootdir_is_refused(tmp_path: Path) -> None:
+    outside = write_json(tmp_path / "outside.json", {"type": "object"})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "link.json").symlink_to(outside)
+    assert load_error("link.json", project).message.startswith("link.json is outside the project")
+
+
+def test_relative_ref_to_a_sibling_file_resolves_and_validates(tmp_path: Path) -> None:
+    write_json(tmp_path / "schemas" / "defs.json", DEFS)
+    write_json(tmp_path / "schemas" / "ticket.json", QUEUE_REF)
+    schema = load("schemas/ticket.json", tmp_path)
+    assert schema.resources == (("defs.json", DEFS),)
+    assert first_schema_error({"queue": "tech"}, schema) is None
+    assert first_schema_error({"queue": "sales"}, schema) == (
+        "$.queue: 'sales' is not one of ['billing', 'tech']"
+    )
+
+
+def test_refs_chain_through_a_subfolder(tmp_path: Path) -> None:
+    write_json(tmp_path / "sub" / "a.json", {"$ref": "b.json"})
+    write_json(tmp_path / "sub" / "b.json", {"type": "integer"})
+    schema = load({"properties": {"n": {"$ref": "sub/a.json"}}}, tmp_path)
+    assert [uri for uri, _ in schema.resources] == ["sub/a.json", "sub/b.json"]
+    assert first_schema_error({"n": "x"}, schema) == "$.n: 'x' is not of type 'integer'"
+
+
+def test_inline_schema_refs_resolve_in_the_prompt_folder(tmp_path: Path) -> None:
+    write_json(tmp_path / "defs.json", DEFS)
+    schema = load(QUEUE_REF, tmp_path)
+    assert first_schema_error({"queue": "sales"}, schema) is not None
+
+
+def test_ref_outside_the_schema_folder_is_refused_even_inside_the_project(tmp_path: Path) -> None:
+    write_json(tmp_path / "common" / "defs.json", DEFS)
+    write_json(tmp_path / "schemas" / "t.json", {"$ref": "../common/defs.json"})
+    error = load_error("schemas/t.json", tmp_path)
+    assert error.message == f"$ref ../common/defs.json is outside the folder {tmp_path / 'schemas'}"
+    assert error.hint is not None and "remote refs are never fetched" in error.hint
+
+
+def test_file_uri_outside_the_project_is_refused(tmp_path: Path) -> None:
+    error = load_error({"$ref": "file:///etc/passwd"}, tmp_path)
+    assert error.message == (
+        f"$ref file:///etc/passwd is outside the project (rootdir {tmp_path.resolve()})"
+    )
+
+
+def test_file_uri_inside_the_folder_is_read(tmp_path: Path) -> None:
+    defs = write_json(tmp_path / "defs.json", DEFS)
+    schema = load({"$ref": f"{defs.as_uri()}#/$defs/queue"}, tmp_path)
+    assert first_schema_error("sales", schema) is not None
+
+
+def test_remote_ref_makes_no_request(tmp_path: Path, openai_server: LoopbackServer) -> None:
+    url = f"http://127.0.0.1:{openai_server.port}/schema.json"
+    error = load_error({"$ref": url}, tmp_path)
+    assert error.message == f"$ref {url}: remote references are not fetched"
+    assert openai_server.requests == []
+
+
+def test_ref_to_a_silent_server_is_refused_without_connecting(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # listens, never answers: a fetch would wait forever
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.setblocking(False)
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}/schema.json"
+        assert "not fetched" in load_error({"$ref": url}, tmp_path).message
+        with pytest.raises(BlockingIOError):
+            silent.accept()  # nobody connected
+
+
+def test_missing_ref_file_is_a_load_error(tmp_path: Path) -> None:
+    error = load_error({"$ref": "nope.json"}, tmp_path)
+    assert error.message.startswith("schema file not found: nope.json (looked in ")
+
+
+def test_pointer_to_nowhere_is_a_load_error(tmp_path: Path) -> None:
+    error = load_error({"$ref": "#/$defs/nope"}, tmp_path)
+    assert error.message.startswith("$ref #/$defs/nope cannot be resolved")
+
+
+def test_refs_to_itself_and_to_metaschemas_need_no_files(tmp_path: Path) -> None:
+    schema = {
+        "properties": {"child": {"$ref": "#"}, "meta": {"$ref": _DRAFT_2020_12}},
+    }
+    assert load(schema, tmp_path).resources == ()
+
+
+def test_payload_is_the_schema_alone_without_ref_documents(tmp_path: Path) -> None:
+    assert load(TICKET, tmp_path).payload() == TICKET
+
+
+def test_payload_holds_the_ref_documents(tmp_path: Path) -> None:
+    write_json(tmp_path / "defs.json", DEFS)
+    payload = load(QUEUE_REF, tmp_path).payload()
+    assert payload == {"schema": QUEUE_REF, "$ref documents": {"defs.json": DEFS}}
+
+
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import CaseOutcome, parse_format, score_case
 from pytest_promptcheck.spec import PromptSpec, load_spec
@@ -24,7 +25,7 @@ TICKET_SCHEMA = """\
 def spec_of(tmp_path: Path, text: str) -> PromptSpec:
     path = tmp_path / "p.prompt.yaml"
     path.write_text(text, encoding="utf-8")
-    return load_spec(path, builtin_registry())
+    return load_spec(path, builtin_registry(Project.at(path.parent)))
 
 
 def outputs(*texts: str) -> list[Completion]:

@@ -10,7 +10,9 @@ import pytest
 
 from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import ModelRequest
+from pytest_promptcheck.schemas import Schema
 from pytest_promptcheck.spec import PromptSpec, load_spec
 
 FULL_YAML = """\
@@ -99,13 +101,13 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def load(tmp_path: Path, name: str, text: str) -> PromptSpec:
-    return load_spec(write(tmp_path, name, text), builtin_registry())
+    return load_spec(write(tmp_path, name, text), builtin_registry(Project.at(tmp_path)))
 
 
 def spec_error(tmp_path: Path, name: str, text: str) -> tuple[Path, SpecError]:
     path = write(tmp_path, name, text)
     with pytest.raises(SpecError) as info:
-        load_spec(path, builtin_registry())
+        load_spec(path, builtin_registry(Project.at(tmp_path)))
     return path, info.value
 
 
@@ -148,7 +150,7 @@ def test_all_top_level_fields_load(tmp_path: Path) -> None:
     assert spec.model == "openai:gpt-x"
     assert spec.params == {"temperature": 0, "max_tokens": 20}
     assert spec.format_type == "json"
-    assert spec.format_schema == {"type": "object", "required": ["queue"]}
+    assert spec.format_schema == Schema({"type": "object", "required": ["queue"]})
     assert spec.samples == 4
     assert spec.min_pass_rate == 0.75
 
@@ -197,7 +199,7 @@ def test_format_schema_by_path_is_relative_to_prompt_file(tmp_path: Path) -> Non
     write(tmp_path, "sub/schemas/t.json", '{"type": "object", "required": ["a"]}')
     text = "prompt: hi\nformat:\n  type: json\n  schema: schemas/t.json\n"
     spec = load(tmp_path, "sub/p.prompt.yaml", text)
-    assert spec.format_schema == {"type": "object", "required": ["a"]}
+    assert spec.format_schema == Schema({"type": "object", "required": ["a"]})
 
 
 def test_format_json_without_schema(tmp_path: Path) -> None:
