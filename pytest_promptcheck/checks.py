@@ -62,12 +62,15 @@ class CheckRegistry:
         return sorted(self._factories)
 
     def compile(self, kind: str, arg: Any, base_dir: Path) -> CheckFn:
-        if kind in self._factories:
-            return self._factories[kind](arg, base_dir)
         base = kind.removeprefix("not_")
-        if base != kind and base in self._factories:
+        if kind not in self._factories and (base == kind or base not in self._factories):
+            raise self._unknown(kind, base)
+        try:
+            if kind in self._factories:
+                return self._factories[kind](arg, base_dir)
             return _negated(base, self._factories[base](arg, base_dir))
-        raise self._unknown(kind, base)
+        except OutsideProject as exc:  # from a plugin's own registry.project.confine
+            raise CheckArgError(exc.message, hint=exc.hint) from None
 
     def _unknown(self, kind: str, base: str) -> CheckArgError:
         known = f"known checks: {', '.join(self.names())} (each also as not_<check>)"

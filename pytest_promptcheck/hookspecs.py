@@ -18,5 +18,6 @@ def pytest_promptcheck_add_checks(registry: CheckRegistry) -> None:
 
     ``factory(arg, prompt_dir)`` validates the check's argument at collection time
     (raise ``pytest_promptcheck.errors.CheckArgError``) and returns a function
-    ``(SampleContext) -> Verdict``.
+    ``(SampleContext) -> Verdict``. A check that reads a file the prompt file names keeps it
+    inside the project with ``registry.project.confine(prompt_dir / arg, arg)``.
     """

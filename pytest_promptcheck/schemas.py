@@ -60,7 +60,10 @@ def load_schema(arg: Any, base_dir: Path, project: Project) -> Schema:
         raise CheckArgError(exc.message, hint=exc.hint) from None
     schema = _read_schema_file(arg, path)
     _check_schema(schema, f" in {arg}")
-    return Schema(schema, resolve_refs(schema, path.parent, project, _read_ref))
+    try:
+        return Schema(schema, resolve_refs(schema, path.parent, project, _read_ref))
+    except CheckArgError as exc:
+        raise CheckArgError(f"in {arg}: {exc.message}", hint=exc.hint) from None
 
 
 def _read_ref(uri: str, path: Path) -> Any:

@@ -20,6 +20,7 @@ from pytest_promptcheck.verdict import NOT_JSON, CheckFn, SampleContext, Verdict
 
 HERE = Path(__file__).parent
 PROJECT = Project.at(HERE.parent)
+PASS = Verdict(True, 1.0, "")
 
 
 def sample(
@@ -882,3 +883,16 @@ def test_python_rejects_a_list() -> None:
 def test_negation_fails_when_the_check_could_not_evaluate(kind: str, arg: Any) -> None:
     result = verdict(kind, arg, sample("plain text, not JSON"))
     assert (result.passed, result.evaluated) == (False, False)
+
+
+def test_a_plugin_check_confines_its_file_to_the_project(tmp_path: Path) -> None:
+    registry = CheckRegistry(Project.at(tmp_path))
+
+    def reads_file(arg: Any, prompt_dir: Path) -> CheckFn:
+        registry.project.confine(prompt_dir / arg, arg)
+        return lambda ctx: PASS
+
+    registry.register("reads_file", reads_file)
+    registry.compile("reads_file", "inside.txt", tmp_path)
+    with pytest.raises(CheckArgError, match=r"^\.\./x\.txt is outside the project"):
+        registry.compile("reads_file", "../x.txt", tmp_path)

@@ -225,7 +225,9 @@ def test_ref_outside_the_schema_folder_is_refused_even_inside_the_project(tmp_pa
     write_json(tmp_path / "common" / "defs.json", DEFS)
     write_json(tmp_path / "schemas" / "t.json", {"$ref": "../common/defs.json"})
     error = load_error("schemas/t.json", tmp_path)
-    assert error.message == f"$ref ../common/defs.json is outside the folder {tmp_path / 'schemas'}"
+    assert error.message == (
+        f"in schemas/t.json: $ref ../common/defs.json is outside the folder {tmp_path / 'schemas'}"
+    )
     assert error.hint is not None and "remote refs are never fetched" in error.hint
 
 
