@@ -46,6 +46,8 @@ def specification_of(contents: Any) -> Specification[Any]:
 
 def resolve_refs(contents: Any, folder: Path, project: Project, parse: Parse) -> Resources:
     """Resolve every ``$ref`` reachable from ``contents``; return the documents they reach."""
+    if not _mentions_refs(contents):
+        return ()  # the common case, without building a registry
     spec = specification_of(contents)
     loaded: dict[str, Any] = {}
 
@@ -114,6 +116,22 @@ def _walk(root: Resource[Any], resolver: Any, spec: Specification[Any]) -> None:
             target = Resource.from_contents(resolved.contents, default_specification=spec)
             stack.append((target, resolved.resolver))
         stack.extend((sub, resolver.in_subresource(sub)) for sub in resource.subresources())
+
+
+def _mentions_refs(contents: Any) -> bool:
+    stack, seen = [contents], set()
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:  # YAML aliases share objects: visit each once
+            continue
+        seen.add(id(value))
+        if isinstance(value, dict):
+            if any(key in value for key in _REF_KEYWORDS):
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _refs(contents: Any) -> list[str]:

@@ -110,17 +110,27 @@ def _parse(given: str, path: Path, text: str) -> Any:
 
 
 def _check_schema(schema: dict[str, Any], where: str) -> None:
+    problem = _schema_problem(canonical_json(schema))
+    if problem is not None:
+        location, first_line = problem
+        raise CheckArgError(
+            f"invalid JSON Schema{where} at {location}: {first_line}", hint=_SCHEMA_HINT
+        )
+
+
+@lru_cache(maxsize=256)
+def _schema_problem(schema_json: str) -> tuple[str, str] | None:
+    # Memoised by content: a schema check repeated in every case is checked once (2.5 ms each).
     import jsonschema  # imported when a schema is first used: prompts without one never pay
     from jsonschema.validators import validator_for
 
+    schema = json.loads(schema_json)
     try:
         validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
         location = ".".join(str(part) for part in exc.absolute_path) or "the top level"
-        first_line = exc.message.splitlines()[0]
-        raise CheckArgError(
-            f"invalid JSON Schema{where} at {location}: {first_line}", hint=_SCHEMA_HINT
-        ) from None
+        return location, exc.message.splitlines()[0]
+    return None
 
 
 def first_schema_error(instance: Any, schema: Schema | dict[str, Any]) -> str | None:
