@@ -67,12 +67,12 @@ def load_schema(arg: Any, base_dir: Path, project: Project) -> Schema:
 
 
 def _read_ref(uri: str, path: Path) -> Any:
-    return _parse(uri, path, _read_text(uri, path))
+    return _read_schema_file(uri, path)
 
 
-def _read_text(given: str, path: Path) -> str:
+def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CheckArgError(
             f"schema file not found: {given} (looked in {path})",
@@ -80,10 +80,7 @@ def _read_text(given: str, path: Path) -> str:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CheckArgError(f"cannot read schema file {given}: {exc}") from None
-
-
-def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
-    data = _parse(given, path, _read_text(given, path))
+    data = _parse(given, path, text)
     if not isinstance(data, dict):
         raise CheckArgError(
             f"schema file {given} must hold a JSON Schema object, got {type(data).__name__}",

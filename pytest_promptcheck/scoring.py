@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.records import Completion
-from pytest_promptcheck.schemas import Schema, first_schema_error
+from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, CheckSpec, PromptSpec
 from pytest_promptcheck.verdict import NOT_JSON, SampleContext, Verdict
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.schemas import Schema
 
 # Chat models often wrap JSON in a Markdown fence; the fence is not part of the answer.
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
