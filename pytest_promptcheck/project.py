@@ -46,7 +46,12 @@ class Project:
 
     def confine(self, path: Path, given: str, *, tree: Path | None = None) -> Path:
         """``path`` resolved, if it lies under the rootdir (and under ``tree`` when given)."""
-        resolved = path.resolve()
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before 3.13)
+            raise OutsideProject(
+                f"{given} cannot be resolved: {exc}", hint="fix the symlink"
+            ) from None
         if not resolved.is_relative_to(self.root):
             raise OutsideProject(
                 f"{given} is outside the project (rootdir {self.root})", hint=_OUTSIDE_HINT

@@ -37,6 +37,13 @@ def test_confine_follows_symlinks_first(tmp_path: Path) -> None:
         Project.at(root).confine(root / "link" / "secret", "link/secret")
 
 
+def test_confine_refuses_a_symlink_loop(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(OutsideProject, match=r"^a cannot be resolved: .*loop"):
+        Project.at(tmp_path).confine(tmp_path / "a", "a")
+
+
 def test_confine_to_a_tree_refuses_a_sibling_folder(tmp_path: Path) -> None:
     with pytest.raises(OutsideProject, match="is outside the folder"):
         Project.at(tmp_path).confine(tmp_path / "b" / "x", "../b/x", tree=tmp_path / "a")
