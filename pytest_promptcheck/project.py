@@ -82,15 +82,16 @@ class Project:
                 return
             if spec.origin is None and spec.submodule_search_locations is not None:
                 continue  # a namespace package: no code of its own runs
-            self._check_file(target, name, spec.origin if spec.has_location else None)
+            origin = spec.origin if spec.has_location else None
+            self._check_file(target, f"module {name}", name, origin)
 
     def check_defined_in(self, target: str, module: str | None) -> None:
         """Refuse a function whose ``__module__`` is not allowed, e.g. a re-exported os.system."""
-        if module is not None and self._allowlisted(module):
-            return
-        loaded = sys.modules.get(module or "")
-        origin = getattr(loaded, "__file__", None)
-        self._check_file(target, str(module), origin, defined=True)
+        if module is None:
+            raise _refusal(target, "it belongs to no module", target.partition(":")[0])
+        if not self._allowlisted(module):
+            origin = getattr(sys.modules.get(module), "__file__", None)
+            self._check_file(target, f"it is defined in {module}, which", module, origin)
 
     def holds_code(self, file: Path) -> bool:
         """The file is the project's own: under the rootdir, not in an environment there."""
@@ -116,21 +117,22 @@ class Project:
     def _allowlisted(self, module: str) -> bool:
         return any(module == m or module.startswith(f"{m}.") for m in self.python_modules)
 
-    def _check_file(
-        self, target: str, module: str, origin: str | None, *, defined: bool = False
-    ) -> None:
+    def _check_file(self, target: str, subject: str, module: str, origin: str | None) -> None:
         if origin is not None and self.holds_code(Path(origin)):
             return
-        where = f"it is defined in {module}, which" if defined else f"module {module}"
         if origin is None:
-            why = f"{where} is built into Python"
+            why = f"{subject} is built into Python"
         elif Path(origin).resolve().is_relative_to(self.root):
-            why = f"{where} is installed in an environment inside the rootdir ({origin})"
+            why = f"{subject} is installed in an environment inside the rootdir ({origin})"
         else:
-            why = f"{where} is at {origin}, outside the rootdir {self.root}"
-        allow = (module or target).split(".")[0]
-        raise OutsideProject(
-            f"{target} is not the project's code: {why}",
-            hint=f"a prompt file may name only functions defined in modules under the rootdir; "
-            f"to trust {allow}, list it in the ini key {ALLOW_KEY} (one module per line)",
-        )
+            why = f"{subject} is at {origin}, outside the rootdir {self.root}"
+        raise _refusal(target, why, module)
+
+
+def _refusal(target: str, why: str, module: str) -> OutsideProject:
+    trust = module.split(".")[0]
+    return OutsideProject(
+        f"{target} is not the project's code: {why}",
+        hint="a prompt file may name only functions defined in modules under the rootdir; "
+        f"to trust {trust}, list it in the ini key {ALLOW_KEY} (one module per line)",
+    )
