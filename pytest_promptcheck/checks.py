@@ -63,14 +63,14 @@ class CheckRegistry:
 
     def compile(self, kind: str, arg: Any, base_dir: Path) -> CheckFn:
         base = kind.removeprefix("not_")
-        if kind not in self._factories and (base == kind or base not in self._factories):
-            raise self._unknown(kind, base)
         try:
             if kind in self._factories:
                 return self._factories[kind](arg, base_dir)
-            return _negated(base, self._factories[base](arg, base_dir))
-        except OutsideProject as exc:  # from a plugin's own registry.project.confine
+            if base != kind and base in self._factories:
+                return _negated(base, self._factories[base](arg, base_dir))
+        except OutsideProject as exc:  # e.g. a plugin's registry.project.confine refused a path
             raise CheckArgError(exc.message, hint=exc.hint) from None
+        raise self._unknown(kind, base)
 
     def _unknown(self, kind: str, base: str) -> CheckArgError:
         known = f"known checks: {', '.join(self.names())} (each also as not_<check>)"
@@ -463,10 +463,8 @@ def _import_function(target: str, project: Project) -> Callable[..., Any]:
         raise CheckArgError(message, hint=_PYTHON_HINT) from None
     if not callable(found):
         raise CheckArgError(f"{target} is not a function", hint=_PYTHON_EXAMPLE)
-    try:  # an allowed module can still hand out another's function (mycheck = os.system)
-        project.check_defined_in(target, getattr(found, "__module__", None))
-    except OutsideProject as exc:
-        raise CheckArgError(exc.message, hint=exc.hint) from None
+    # an allowed module can still hand out another's function (mycheck = os.system)
+    project.check_defined_in(target, getattr(found, "__module__", None))
     return found  # type: ignore[no-any-return]
 
 
