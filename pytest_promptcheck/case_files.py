@@ -14,6 +14,7 @@ from pytest_promptcheck.documents import (
     Document,
     LineMaps,
     PathKey,
+    json_error,
     load_document,
     read_text,
 )
@@ -78,30 +79,44 @@ def _from_file(doc: Document, name: str, key: PathKey) -> Iterator[RawCase]:
         yield RawCase(item, case_doc, (index,), doc.path.parent)
 
 
+def _with_cases(doc: Document) -> Document:
+    """An empty case file is a mistake (a truncated export, a wrong path), not zero tests."""
+    if doc.data:
+        return doc
+    raise SpecError(
+        doc.path,
+        "the case file has no cases: nothing to run",
+        line=1,
+        hint="add cases (one per line in .jsonl, one per row below the header in .csv,"
+        " '- id: ...' items in .yaml/.json), or remove its '- file:' entry",
+    )
+
+
 def _jsonl(path: Path) -> Document:
     items: list[Any] = []
     lines: dict[PathKey, int] = {}
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    # split on newlines only: str.splitlines() also splits at U+2028 and other separators,
+    # which JSON allows unescaped inside strings
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
             raise SpecError(
                 path,
-                f"invalid JSON: {exc.msg} (column {exc.colno})",
+                json_error(exc),
                 line=number,
                 hint='each line is one case: {"id": ..., "vars": {...}, "expect": [...]}',
             ) from None
         _require_mapping(path, item, number)
         lines[(len(items),)] = number
         items.append(item)
-    return Document(path, items, lines)
+    return _with_cases(Document(path, items, lines))
 
 
 def _csv(path: Path) -> Document:
-    # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte-order mark
-    reader = csv.DictReader(io.StringIO(read_text(path, "utf-8-sig"), newline=""))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     if not reader.fieldnames:
         raise SpecError(
             path,
@@ -112,16 +127,28 @@ def _csv(path: Path) -> Document:
     items: list[Any] = []
     lines: dict[PathKey, int] = {}
     for row in reader:
-        if None in row:
-            raise SpecError(
-                path,
-                "row has more fields than the header",
-                line=reader.line_num,
-                hint="quote values that contain commas",
-            )
+        _check_row(path, row, len(reader.fieldnames), reader.line_num)
         lines[(len(items),)] = reader.line_num
         items.append(_csv_case(row))
-    return Document(path, items, lines)
+    return _with_cases(Document(path, items, lines))
+
+
+def _check_row(path: Path, row: dict[str | None, Any], columns: int, line: int) -> None:
+    if None in row:  # DictReader keeps the surplus under the key None
+        raise SpecError(
+            path,
+            f"row has more fields than the header ({columns} columns)",
+            line=line,
+            hint="quote values that contain commas",
+        )
+    if None in row.values():  # and fills missing fields with None, which would render "None"
+        given = sum(value is not None for value in row.values())
+        raise SpecError(
+            path,
+            f"row has fewer fields than the header ({given} of {columns})",
+            line=line,
+            hint="write every column; an empty value is an empty field (a,,c)",
+        )
 
 
 def _csv_case(row: dict[str, str]) -> dict[str, Any]:
@@ -138,6 +165,8 @@ def _csv_case(row: dict[str, str]) -> dict[str, Any]:
 
 def _listing(path: Path) -> Document:
     doc = load_document(path)
+    if doc.data is None:  # an empty YAML file, or one with comments only
+        return _with_cases(Document(path, []))
     if isinstance(doc.data, dict) and isinstance(doc.data.get("cases"), list):
         doc = Document(path, doc.data["cases"], text=doc.text, line_maps=_inside_cases(doc))
     if not isinstance(doc.data, list):
@@ -150,7 +179,7 @@ def _listing(path: Path) -> Document:
     for index, item in enumerate(doc.data):
         if not isinstance(item, dict):
             _require_mapping(path, item, doc.line_of((index,)))
-    return doc
+    return _with_cases(doc)
 
 
 def _inside_cases(doc: Document) -> Callable[[], LineMaps]:

@@ -64,15 +64,34 @@ class Document:
         return None
 
 
-def read_text(path: Path, encoding: str = "utf-8") -> str:
+def read_text(path: Path) -> str:
+    """The file's text, without a UTF-8 byte-order mark (editors and spreadsheet programs write
+    one; YAML and CSV readers skip it, JSON's does not), whatever the format."""
     try:
-        return path.read_text(encoding=encoding)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(
             path, "file not found", hint="check the path; paths are relative to the prompt file"
         ) from None
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SpecError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise _not_utf8(path, data, exc) from None
+
+
+def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> SpecError:
+    """Where the first bad byte is, as a line and a column (in characters) an editor can go to."""
+    line_start = data.rfind(b"\n", 0, exc.start) + 1
+    column = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
+    binary = b"\0" in data[:8192]
+    return SpecError(
+        path,
+        f"not UTF-8 text ({exc.reason} at column {column})",
+        line=data.count(b"\n", 0, exc.start) + 1,
+        hint="this looks like a binary file; prompt and case files are text"
+        if binary
+        else "save the file as UTF-8 (most editors have an 'encoding' menu)",
+    )
 
 
 def load_document(path: Path) -> Document:
@@ -218,15 +237,27 @@ def _walk_yaml(
 def _load_json(path: Path, text: str) -> Document:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
         raise SpecError(
             path,
-            f"invalid JSON: {exc.msg} (column {exc.colno})",
-            line=exc.lineno,
+            json_error(exc),
+            line=exc.lineno if isinstance(exc, json.JSONDecodeError) else _long_number_line(text),
             hint="check for a missing comma, quote or bracket near this line",
         ) from None
     # JSON is (nearly always) YAML, which gives line numbers for free
     return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
+
+
+def json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc.msg} (column {exc.colno})"
+    # Python refuses to convert integers this long (CVE-2020-10735): quadratic time
+    return "invalid JSON: a number has more than 4300 digits"
+
+
+def _long_number_line(text: str) -> int | None:
+    match = re.search(r"\d{4300}", text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
