@@ -65,22 +65,29 @@ def numbers_problem(value: Any, path: PathKey = ()) -> tuple[PathKey, str] | Non
     threshold is made a float. Checked everywhere in a file: params are sent to the model,
     check arguments are compared, and vars reach reports and cache keys.
     """
-    if type(value) is float:
-        return None if math.isfinite(value) else (path, f"is not a finite number ({value})")
-    if type(value) is int:
-        return None if -_FLOAT_LIMIT < value < _FLOAT_LIMIT else (path, "is too large a number")
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
         items = enumerate(value)
     else:
-        return None
+        return _number_problem(value, path)
     for name, item in items:
-        if type(item) in (str, bool) or item is None:
-            continue  # the common leaves, skipped without a call
+        kind = type(item)  # the common leaves are passed here, without a call (10k cases)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int and -_FLOAT_LIMIT < item < _FLOAT_LIMIT:
+            continue
         found = numbers_problem(item, (*path, name))
         if found is not None:
             return found
+    return None
+
+
+def _number_problem(value: Any, path: PathKey) -> tuple[PathKey, str] | None:
+    if type(value) is float and not math.isfinite(value):
+        return path, f"is not a finite number ({value})"
+    if type(value) is int and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
+        return path, "is too large a number"
     return None
 
 
