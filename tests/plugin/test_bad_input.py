@@ -78,3 +78,21 @@ def test_a_case_id_with_every_allowed_character_can_be_selected_by_node_id(
     # the shell-quoted node id that an accept command prints
     result = pytester.run("sh", "-c", f"{sys.executable} -m pytest 'p.prompt.yaml::{case_id}' -v")
     result.stdout.fnmatch_lines([f"*p.prompt.yaml::{case_id} PASSED*", "*1 passed*"])
+
+
+def test_a_prompt_without_cases_is_an_error_unless_only_python_runs_it(
+    pytester: pytest.Pytester, openai_env: LoopbackServer
+) -> None:
+    openai_env.set_model("m", rules({}, default="yes"))
+    (pytester.path / "prompts").mkdir()
+    (pytester.path / "prompts" / "ask.prompt.yaml").write_text("model: openai:m\nprompt: 'x'\n")
+    pytester.makepyfile(
+        test_flow="def test_flow(promptcheck):\n    assert promptcheck.run('ask').text == 'yes'\n"
+    )
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        ["*ask.prompt.yaml:1: no cases: nothing to run", "*hint: add cases*"]
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    pytester.makeconftest("collect_ignore = ['prompts']\n")
+    pytester.runpytest().assert_outcomes(passed=1)
