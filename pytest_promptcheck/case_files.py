@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,20 +117,43 @@ def _jsonl(path: Path) -> Document:
 
 def _csv(path: Path) -> Document:
     reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
-    if not reader.fieldnames:
+    items: list[Any] = []
+    lines: dict[PathKey, int] = {}
+    good = 0  # the last line read without error: a csv.Error is in the record after it
+    try:
+        columns = _header(path, reader.fieldnames)
+        good = reader.line_num
+        for row in reader:
+            _check_row(path, row, columns, reader.line_num)
+            lines[(len(items),)] = good = reader.line_num
+            items.append(_csv_case(row))
+    except csv.Error as exc:  # a field over csv.field_size_limit()
+        raise SpecError(
+            path,
+            f"invalid CSV: {exc}",
+            line=good + 1,
+            hint="put long or multi-line texts in a .jsonl case file",
+        ) from None
+    return _with_cases(Document(path, items, lines))
+
+
+def _header(path: Path, names: Sequence[str] | None) -> int:
+    if not names:
         raise SpecError(
             path,
             "the CSV file has no header row",
             line=1,
             hint="the first row names the vars; optional columns __id and __expected",
         )
-    items: list[Any] = []
-    lines: dict[PathKey, int] = {}
-    for row in reader:
-        _check_row(path, row, len(reader.fieldnames), reader.line_num)
-        lines[(len(items),)] = reader.line_num
-        items.append(_csv_case(row))
-    return _with_cases(Document(path, items, lines))
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:  # DictReader would keep the last column of that name and drop the others
+        raise SpecError(
+            path,
+            f"the header names column '{twice[0]}' more than once",
+            line=1,
+            hint="each column is one var; rename or remove the other",
+        )
+    return len(names)
 
 
 def _check_row(path: Path, row: dict[str | None, Any], columns: int, line: int) -> None:

@@ -98,15 +98,19 @@ def load_document(path: Path) -> Document:
     """Parse a prompt file or case file by its suffix."""
     text = read_text(path)
     suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return _load_yaml(path, text)
-    if suffix == ".json":
-        return _load_json(path, text)
-    if suffix == ".toml":
-        return _load_toml(path, text)
-    raise SpecError(
-        path, f"unsupported file type '{suffix}'", hint="use .yaml, .yml, .json or .toml"
-    )
+    loaders = {".yaml": _load_yaml, ".yml": _load_yaml, ".json": _load_json, ".toml": _load_toml}
+    if suffix not in loaders:
+        raise SpecError(
+            path, f"unsupported file type '{suffix}'", hint="use .yaml, .yml, .json or .toml"
+        )
+    try:
+        return loaders[suffix](path, text)
+    except ValueError as exc:  # int() of a literal longer than Python converts (YAML, TOML)
+        if "integer string conversion" not in str(exc):
+            raise
+        raise SpecError(
+            path, _LONG_NUMBER, line=_long_number_line(text), hint=_NUMBER_HINT
+        ) from None
 
 
 class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
@@ -251,8 +255,12 @@ def _load_json(path: Path, text: str) -> Document:
 def json_error(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"invalid JSON: {exc.msg} (column {exc.colno})"
-    # Python refuses to convert integers this long (CVE-2020-10735): quadratic time
-    return "invalid JSON: a number has more than 4300 digits"
+    return f"invalid JSON: {_LONG_NUMBER}"
+
+
+# Python refuses to convert integers this long (CVE-2020-10735: the conversion is quadratic)
+_LONG_NUMBER = "a number has more than 4300 digits"
+_NUMBER_HINT = "quote it to keep it as text"
 
 
 def _long_number_line(text: str) -> int | None:

@@ -2,15 +2,14 @@
 
 A quick look in plain Python passes the common well-formed file; anything else goes to the
 packaged JSON Schema (spec.schema.json), which words the error. What JSON Schema cannot say is
-checked here too, in one place each: numbers are finite (``numbers_problem``), integers are
-integers (not 2.0, not true), and a case id can be selected on the command line.
+checked here too, in one place each: values are JSON data with finite numbers (values.py),
+integers are integers (not 2.0, not true), and a case id can be selected on the command line.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from functools import cache
 from importlib import resources
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pytest_promptcheck.documents import Document, PathKey
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.values import value_problem
 
 if TYPE_CHECKING:
     import jsonschema
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def validate_file(doc: Document, data: dict[str, Any]) -> None:
     """Everything but the cases, which ``validate_case`` takes one at a time."""
-    _check_numbers(doc, {k: v for k, v in data.items() if k != "cases"}, (), ())
+    _check_values(doc, {k: v for k, v in data.items() if k != "cases"}, (), ())
     if not _plainly_valid_file(data):
         _validate(doc, data, (), None)
 
@@ -34,61 +34,22 @@ def validate_file(doc: Document, data: dict[str, Any]) -> None:
 def validate_case(doc: Document, data: dict[str, Any], key: PathKey) -> None:
     """One case, inline (``key`` is ``("cases", i)``) or from a case file (``key`` is ``(i,)``)."""
     label = key if key[:1] == ("cases",) else ()
-    _check_numbers(doc, data, key, label)
+    _check_values(doc, data, key, label)
     if not _plainly_valid_case(data):
         _validate(doc, data, key, "case", label)
 
 
-def _check_numbers(doc: Document, data: Any, key: PathKey, label: PathKey) -> None:
-    found = numbers_problem(data)
+def _check_values(doc: Document, data: Any, key: PathKey, label: PathKey) -> None:
+    found = value_problem(data)
     if found is None:
         return
-    path, problem = found
-    field = ".".join(map(str, (*label, *path)))
+    field = ".".join(map(str, (*label, *found.path)))
     raise SpecError(
         doc.path,
-        f"field '{field}' {problem}",
-        line=doc.line_of((*key, *path)),
-        hint="numbers must be finite (no NaN or infinity) and fit a float; "
-        'to mean the text, quote it ("nan")',
+        f"{f'field {field!r}' if field else 'the file'} {found.message}",
+        line=doc.line_of((*key, *found.path)),
+        hint=found.hint,
     )
-
-
-_FLOAT_LIMIT = 2**1024  # the smallest integer that float() cannot hold
-
-
-def numbers_problem(value: Any, path: PathKey = ()) -> tuple[PathKey, str] | None:
-    """The first number in ``value`` that cannot be compared, scored or written as JSON.
-
-    NaN compares false with everything (a threshold of NaN fails every sample, silently),
-    infinity is not JSON, and an integer beyond float range raises when a weight or a
-    threshold is made a float. Checked everywhere in a file: params are sent to the model,
-    check arguments are compared, and vars reach reports and cache keys.
-    """
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return _number_problem(value, path)
-    for name, item in items:
-        kind = type(item)  # the common leaves are passed here, without a call (10k cases)
-        if kind is str or kind is bool or item is None:
-            continue
-        if kind is int and -_FLOAT_LIMIT < item < _FLOAT_LIMIT:
-            continue
-        found = numbers_problem(item, (*path, name))
-        if found is not None:
-            return found
-    return None
-
-
-def _number_problem(value: Any, path: PathKey) -> tuple[PathKey, str] | None:
-    if type(value) is float and not math.isfinite(value):
-        return path, f"is not a finite number ({value})"
-    if type(value) is int and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
-        return path, "is too large a number"
-    return None
 
 
 @cache

@@ -729,3 +729,82 @@ def test_jsonl_string_may_hold_a_line_separator(tmp_path: Path) -> None:
     spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.jsonl\n")
     assert spec.cases[0].vars == {"x": "one\u2028two"}
     assert spec.cases[1].line == 2
+
+
+NOT_JSON_DATA = [
+    ("prompt: hi\nparams: {seed: 2024-01-02}\n", 2, "field 'params.seed' is a date (2024-01-02)"),
+    ("prompt: hi\nparams: {stop: !!set {a}}\n", 2, "field 'params.stop' is a set ({'a'})"),
+    (
+        "prompt: '{{ x }}'\ncases:\n  - vars: {x: !!binary aGk=}\n",
+        3,
+        "field 'cases.0.vars.x' is binary",
+    ),
+    ("prompt: hi\n1: 2\n", 1, "the file has a key that is not a string (1)"),
+    ("prompt: hi\ncases:\n  - on: x\n", 3, "field 'cases.0' has a key that is not a string (True)"),
+    (
+        "prompt: hi\ncases:\n  - expect:\n      - 1: a\n",
+        4,
+        "field 'cases.0.expect.0' has a key that is not a string (1)",
+    ),
+    (
+        "prompt: hi\nparams:\n  logit_bias: {50256: -100}\n",
+        3,
+        "field 'params.logit_bias' has a key",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"), NOT_JSON_DATA, ids=[n[2][:40] for n in NOT_JSON_DATA]
+)
+def test_value_that_is_not_json_data_is_an_error(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    _, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert error.line == line
+    assert error.message.startswith(message)
+
+
+def test_lone_surrogate_in_a_json_case_file_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.jsonl", '{"id": "a", "vars": {"x": "\\udc00"}}\n')
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert (error.path, error.line) == (cases, 1)
+    assert (
+        error.message
+        == "field 'vars.x' holds a lone surrogate ('\\udc00'), which is not Unicode text"
+    )
+
+
+def test_surrogate_pair_in_json_is_one_character(tmp_path: Path) -> None:
+    spec = load(
+        tmp_path,
+        "p.prompt.json",
+        '{"prompt": "\\ud83d\\ude00 {{ x }}", "cases": [{"vars": {"x": 1}}]}',
+    )
+    assert spec.cases[0].prompt == "\U0001f600 1"
+
+
+@pytest.mark.parametrize("name", ["p.prompt.yaml", "p.prompt.toml"])
+def test_integer_too_long_to_convert_is_an_error_at_its_line(tmp_path: Path, name: str) -> None:
+    text = (
+        "prompt: hi\nparams: {seed: X}\n" if name.endswith("yaml") else 'prompt = "hi"\nseed = X\n'
+    )
+    _, error = spec_error(tmp_path, name, text.replace("X", "9" * 5000))
+    assert (error.line, error.message) == (2, "a number has more than 4300 digits")
+
+
+def test_csv_header_naming_a_column_twice_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.csv", "x,y,x\n1,2,3\n")
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert (error.path, error.line, error.message) == (
+        cases,
+        1,
+        "the header names column 'x' more than once",
+    )
+
+
+def test_csv_field_over_the_size_limit_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.csv", "x\nshort\n" + "a" * 200_000 + "\n")
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert (error.path, error.line) == (cases, 3)
+    assert error.message == "invalid CSV: field larger than field limit (131072)"
