@@ -67,7 +67,11 @@ class Run:
 
 
 def run_pytest(project: Path, server: LoopbackServer, *args: str) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OPENAI_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "OPENAI_", "ANTHROPIC_"))
+    }
     env |= {"OPENAI_API_KEY": TEST_API_KEY, "OPENAI_BASE_URL": server.base_url}
     server.reset()
     started = time.monotonic()
