@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +13,11 @@ from pytest_promptcheck.documents import (
     Document,
     LineMaps,
     PathKey,
-    json_error,
     load_document,
     read_text,
 )
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.json_text import DUPLICATE_HINT, DuplicateJsonKey, json_error, parse_json
 
 CASE_FILE_TYPES = ".jsonl, .csv, .yaml, .yml, .json"
 
@@ -95,13 +94,14 @@ def _with_cases(doc: Document) -> Document:
 def _jsonl(path: Path) -> Document:
     items: list[Any] = []
     lines: dict[PathKey, int] = {}
-    # split on newlines only: str.splitlines() also splits at U+2028 and other separators,
-    # which JSON allows unescaped inside strings
-    for number, line in enumerate(read_text(path).split("\n"), start=1):
+    for number, line in enumerate(_lines(read_text(path)), start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = parse_json(line)
+        except DuplicateJsonKey as dup:
+            message = f"duplicate key '{dup.key}'"
+            raise SpecError(path, message, line=number, hint=DUPLICATE_HINT) from None
         except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
             raise SpecError(
                 path,
@@ -113,6 +113,12 @@ def _jsonl(path: Path) -> Document:
         lines[(len(items),)] = number
         items.append(item)
     return _with_cases(Document(path, items, lines))
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as an editor counts them (LF, CRLF or CR); not str.splitlines(), which also
+    splits at U+2028 and other separators that JSON allows unescaped inside strings."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _csv(path: Path) -> Document:

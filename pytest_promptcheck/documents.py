@@ -16,6 +16,15 @@ from typing import Any
 import yaml
 
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.json_text import (
+    DUPLICATE_HINT,
+    LONG_NUMBER,
+    NUMBER_HINT,
+    DuplicateJsonKey,
+    json_error,
+    long_number_line,
+    parse_json,
+)
 
 PathKey = tuple[str | int, ...]
 
@@ -108,9 +117,7 @@ def load_document(path: Path) -> Document:
     except ValueError as exc:  # int() of a literal longer than Python converts (YAML, TOML)
         if "integer string conversion" not in str(exc):
             raise
-        raise SpecError(
-            path, _LONG_NUMBER, line=_long_number_line(text), hint=_NUMBER_HINT
-        ) from None
+        raise SpecError(path, LONG_NUMBER, line=long_number_line(text), hint=NUMBER_HINT) from None
 
 
 class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
@@ -240,32 +247,40 @@ def _walk_yaml(
 
 def _load_json(path: Path, text: str) -> Document:
     try:
-        data = json.loads(text)
+        data = parse_json(text)
+    except DuplicateJsonKey as dup:
+        line = _duplicate_key_line(text)
+        raise SpecError(
+            path, f"duplicate key '{dup.key}'", line=line, hint=DUPLICATE_HINT
+        ) from None
     except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
         raise SpecError(
             path,
             json_error(exc),
-            line=exc.lineno if isinstance(exc, json.JSONDecodeError) else _long_number_line(text),
+            line=exc.lineno if isinstance(exc, json.JSONDecodeError) else long_number_line(text),
             hint="check for a missing comma, quote or bracket near this line",
         ) from None
     # JSON is (nearly always) YAML, which gives line numbers for free
     return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
 
 
-def json_error(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"invalid JSON: {exc.msg} (column {exc.colno})"
-    return f"invalid JSON: {_LONG_NUMBER}"
-
-
-# Python refuses to convert integers this long (CVE-2020-10735: the conversion is quadratic)
-_LONG_NUMBER = "a number has more than 4300 digits"
-_NUMBER_HINT = "quote it to keep it as text"
-
-
-def _long_number_line(text: str) -> int | None:
-    match = re.search(r"\d{4300}", text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+def _duplicate_key_line(text: str) -> int | None:
+    """The line of the second of two equal keys, found by reading the JSON as YAML."""
+    try:
+        nodes = [yaml.compose(text, Loader=_Loader)]
+    except yaml.YAMLError:
+        return None
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.MappingNode):
+            try:
+                _check_unique_keys(node)
+            except _DuplicateKey as dup:
+                return dup.line
+            nodes.extend(value for _, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
+    return None
 
 
 _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")

@@ -304,3 +304,10 @@ def test_yaml_aliases_are_the_same_object(tmp_path: Path) -> None:
 def test_a_complex_yaml_key_is_a_clear_error(tmp_path: Path) -> None:
     error = load_error(tmp_path, "p.yaml", "? [a, b]\n: 1\n")
     assert "invalid YAML: found unhashable key" in str(error)
+
+
+def test_duplicate_json_key_is_an_error_at_the_second_one(tmp_path: Path) -> None:
+    text = '{\n  "cases": [{"id": "a"}, {"id": "b"}],\n  "prompt": "x",\n  "prompt": "y"\n}'
+    error = load_error(tmp_path, "a.json", text)
+    assert (error.line, error.message) == (4, "duplicate key 'prompt'")
+    assert error.hint == "remove one of them; a JSON reader would silently keep only the last"

@@ -808,3 +808,15 @@ def test_csv_field_over_the_size_limit_is_an_error(tmp_path: Path) -> None:
     _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
     assert (error.path, error.line) == (cases, 3)
     assert error.message == "invalid CSV: field larger than field limit (131072)"
+
+
+def test_duplicate_key_in_a_jsonl_case_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.jsonl", '{"id": "a"}\n{"id": "b", "vars": {"x": 1, "x": 2}}\n')
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert (error.path, error.line, error.message) == (cases, 2, "duplicate key 'x'")
+
+
+def test_jsonl_lines_may_end_in_cr_lf_or_cr(tmp_path: Path) -> None:
+    (tmp_path / "c.jsonl").write_bytes(b'{"id": "a"}\r\n{"id": "b"}\r{"id": "c"}\n')
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert [(c.id, c.line) for c in spec.cases] == [("a", 1), ("b", 2), ("c", 3)]
