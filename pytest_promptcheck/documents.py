@@ -22,6 +22,7 @@ from pytest_promptcheck.json_text import (
     NUMBER_HINT,
     DuplicateJsonKey,
     json_error,
+    lone_surrogate_line,
     long_number_line,
     parse_json,
 )
@@ -260,6 +261,14 @@ def _load_json(path: Path, text: str) -> Document:
             line=exc.lineno if isinstance(exc, json.JSONDecodeError) else long_number_line(text),
             hint="check for a missing comma, quote or bracket near this line",
         ) from None
+    surrogate = lone_surrogate_line(text)
+    if surrogate is not None:  # YAML cannot read it, so the line maps below would be empty
+        raise SpecError(
+            path,
+            "a string holds a lone surrogate escape, which is not Unicode text",
+            line=surrogate,
+            hint="write the character itself, or both halves of its surrogate pair",
+        )
     # JSON is (nearly always) YAML, which gives line numbers for free
     return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
 

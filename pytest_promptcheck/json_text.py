@@ -43,6 +43,24 @@ def json_error(exc: ValueError) -> str:
     return f"invalid JSON: {LONG_NUMBER}"
 
 
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def lone_surrogate_line(text: str) -> int | None:
+    """The line of a \\uD800-\\uDFFF escape that is not half of a pair: it decodes to a str
+    that cannot be encoded (the value check refuses it; this finds the line for it)."""
+    for match in _LONE_SURROGATE.finditer(text):
+        before = match.start() - 1
+        while before >= 0 and text[before] == "\\":
+            before -= 1
+        if (match.start() - 1 - before) % 2 == 0:  # not "\\ud800": an escaped backslash
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
 def long_number_line(text: str) -> int | None:
     match = re.search(r"\d{4300}", text)
     return text.count("\n", 0, match.start()) + 1 if match else None

@@ -311,3 +311,12 @@ def test_duplicate_json_key_is_an_error_at_the_second_one(tmp_path: Path) -> Non
     error = load_error(tmp_path, "a.json", text)
     assert (error.line, error.message) == (4, "duplicate key 'prompt'")
     assert error.hint == "remove one of them; a JSON reader would silently keep only the last"
+
+
+def test_lone_surrogate_escape_in_json_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = '{\n  "ok": "\\ud83d\\ude00 and \\\\ud800",\n  "bad": "x\\ud800"\n}'
+    error = load_error(tmp_path, "a.json", text)
+    assert (error.line, error.message) == (
+        3,
+        "a string holds a lone surrogate escape, which is not Unicode text",
+    )
