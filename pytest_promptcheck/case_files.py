@@ -14,10 +14,10 @@ from pytest_promptcheck.documents import (
     LineMaps,
     PathKey,
     load_document,
-    read_text,
 )
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.json_text import DUPLICATE_HINT, DuplicateJsonKey, json_error, parse_json
+from pytest_promptcheck.text_files import read_text
 
 CASE_FILE_TYPES = ".jsonl, .csv, .yaml, .yml, .json"
 
