@@ -92,6 +92,8 @@ def _validate(
         key = (*prefix, *error.absolute_path)
         if error.validator == "additionalProperties":
             key = (*key, _unknown_fields(error)[0])
+        elif error.validator == "not" and key[-1:] == ("params",):  # a reserved param's name
+            key = (*key, str(error.instance))
         return doc.line_of(key) or 0
 
     first = min(errors, key=where)
@@ -122,6 +124,12 @@ def _describe(error: jsonschema.ValidationError, label: PathKey) -> tuple[str, s
         return (
             f"field '{field}' is {error.instance!r}: {rule}",
             "see the prompt file format in the README",
+        )
+    if error.validator == "not" and field == "params":
+        return (
+            f"params: '{error.instance}' is set by promptcheck, not by params",
+            "the model is the file's 'model:' (or --promptcheck-model); messages and prompt are"
+            " the template; responses are read whole (no stream)",
         )
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in cast(list[Any], error.validator_value))
@@ -192,6 +200,8 @@ _FILE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "expect": list,
     "cases": list,
 }
+# what a request is made of: a param of the same name would replace it silently
+_RESERVED_PARAMS = frozenset(("model", "messages", "prompt", "stream"))
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _MODEL = re.compile(r"[A-Za-z0-9_-]+:.+")
 
@@ -211,6 +221,7 @@ def _plainly_valid_file(data: dict[str, Any]) -> bool:
         and all(_plain_message(m) for m in data.get("messages", [None]))
         and set(fmt) <= {"type", "schema"}
         and fmt.get("type", "text") in ("text", "json")
+        and _RESERVED_PARAMS.isdisjoint(data.get("params", {}))
         and isinstance(fmt.get("schema", ""), str | dict)
         and 1 <= data.get("samples", 1) <= 1000
         and 0 <= data.get("min_pass_rate", 0) <= 1

@@ -820,3 +820,12 @@ def test_jsonl_lines_may_end_in_cr_lf_or_cr(tmp_path: Path) -> None:
     (tmp_path / "c.jsonl").write_bytes(b'{"id": "a"}\r\n{"id": "b"}\r{"id": "c"}\n')
     spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
     assert [(c.id, c.line) for c in spec.cases] == [("a", 1), ("b", 2), ("c", 3)]
+
+
+@pytest.mark.parametrize("name", ["model", "messages", "prompt", "stream"])
+def test_param_that_promptcheck_sets_is_an_error(tmp_path: Path, name: str) -> None:
+    text = f"prompt: hi\nparams:\n  temperature: 0\n  {name}: x\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(
+        f"{path}:4: params: '{name}' is set by promptcheck, not by params\n  hint: the model is"
+    )
