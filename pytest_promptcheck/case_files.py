@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,11 @@ from pytest_promptcheck.documents import (
     LineMaps,
     PathKey,
     load_document,
-    read_text,
 )
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.json_text import DUPLICATE_HINT, DuplicateJsonKey, json_error, parse_json
 from pytest_promptcheck.project import OutsideProject, Project
+from pytest_promptcheck.text_files import read_text
 
 CASE_FILE_TYPES = ".jsonl, .csv, .yaml, .yml, .json"
 
@@ -84,50 +84,106 @@ def _from_file(doc: Document, name: str, key: PathKey, project: Project) -> Iter
         yield RawCase(item, case_doc, (index,), doc.path.parent)
 
 
+def _with_cases(doc: Document) -> Document:
+    """An empty case file is a mistake (a truncated export, a wrong path), not zero tests."""
+    if doc.data:
+        return doc
+    raise SpecError(
+        doc.path,
+        "the case file has no cases: nothing to run",
+        line=1,
+        hint="add cases (one per line in .jsonl, one per row below the header in .csv,"
+        " '- id: ...' items in .yaml/.json), or remove its '- file:' entry",
+    )
+
+
 def _jsonl(path: Path) -> Document:
     items: list[Any] = []
     lines: dict[PathKey, int] = {}
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(_lines(read_text(path)), start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
+            item = parse_json(line)
+        except DuplicateJsonKey as dup:
+            message = f"duplicate key '{dup.key}'"
+            raise SpecError(path, message, line=number, hint=DUPLICATE_HINT) from None
+        except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
             raise SpecError(
                 path,
-                f"invalid JSON: {exc.msg} (column {exc.colno})",
+                json_error(exc),
                 line=number,
                 hint='each line is one case: {"id": ..., "vars": {...}, "expect": [...]}',
             ) from None
         _require_mapping(path, item, number)
         lines[(len(items),)] = number
         items.append(item)
-    return Document(path, items, lines)
+    return _with_cases(Document(path, items, lines))
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as an editor counts them (LF, CRLF or CR); not str.splitlines(), which also
+    splits at U+2028 and other separators that JSON allows unescaped inside strings."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _csv(path: Path) -> Document:
-    # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte-order mark
-    reader = csv.DictReader(io.StringIO(read_text(path, "utf-8-sig"), newline=""))
-    if not reader.fieldnames:
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    items: list[Any] = []
+    lines: dict[PathKey, int] = {}
+    good = 0  # the last line read without error: a csv.Error is in the record after it
+    try:
+        columns = _header(path, reader.fieldnames)
+        good = reader.line_num
+        for row in reader:
+            _check_row(path, row, columns, reader.line_num)
+            lines[(len(items),)] = good = reader.line_num
+            items.append(_csv_case(row))
+    except csv.Error as exc:  # a field over csv.field_size_limit()
+        raise SpecError(
+            path,
+            f"invalid CSV: {exc}",
+            line=good + 1,
+            hint="put long or multi-line texts in a .jsonl case file",
+        ) from None
+    return _with_cases(Document(path, items, lines))
+
+
+def _header(path: Path, names: Sequence[str] | None) -> int:
+    if not names:
         raise SpecError(
             path,
             "the CSV file has no header row",
             line=1,
             hint="the first row names the vars; optional columns __id and __expected",
         )
-    items: list[Any] = []
-    lines: dict[PathKey, int] = {}
-    for row in reader:
-        if None in row:
-            raise SpecError(
-                path,
-                "row has more fields than the header",
-                line=reader.line_num,
-                hint="quote values that contain commas",
-            )
-        lines[(len(items),)] = reader.line_num
-        items.append(_csv_case(row))
-    return Document(path, items, lines)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:  # DictReader would keep the last column of that name and drop the others
+        raise SpecError(
+            path,
+            f"the header names column '{twice[0]}' more than once",
+            line=1,
+            hint="each column is one var; rename or remove the other",
+        )
+    return len(names)
+
+
+def _check_row(path: Path, row: dict[str | None, Any], columns: int, line: int) -> None:
+    if None in row:  # DictReader keeps the surplus under the key None
+        raise SpecError(
+            path,
+            f"row has more fields than the header ({columns} columns)",
+            line=line,
+            hint="quote values that contain commas",
+        )
+    if None in row.values():  # and fills missing fields with None, which would render "None"
+        given = sum(value is not None for value in row.values())
+        raise SpecError(
+            path,
+            f"row has fewer fields than the header ({given} of {columns})",
+            line=line,
+            hint="write every column; an empty value is an empty field (a,,c)",
+        )
 
 
 def _csv_case(row: dict[str, str]) -> dict[str, Any]:
@@ -144,6 +200,8 @@ def _csv_case(row: dict[str, str]) -> dict[str, Any]:
 
 def _listing(path: Path) -> Document:
     doc = load_document(path)
+    if doc.data is None:  # an empty YAML file, or one with comments only
+        return _with_cases(Document(path, []))
     if isinstance(doc.data, dict) and isinstance(doc.data.get("cases"), list):
         doc = Document(path, doc.data["cases"], text=doc.text, line_maps=_inside_cases(doc))
     if not isinstance(doc.data, list):
@@ -156,7 +214,7 @@ def _listing(path: Path) -> Document:
     for index, item in enumerate(doc.data):
         if not isinstance(item, dict):
             _require_mapping(path, item, doc.line_of((index,)))
-    return doc
+    return _with_cases(doc)
 
 
 def _inside_cases(doc: Document) -> Callable[[], LineMaps]:

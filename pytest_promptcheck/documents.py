@@ -16,6 +16,17 @@ from typing import Any
 import yaml
 
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.json_text import (
+    DUPLICATE_HINT,
+    LONG_NUMBER,
+    NUMBER_HINT,
+    DuplicateJsonKey,
+    json_error,
+    lone_surrogate_line,
+    long_number_line,
+    parse_json,
+)
+from pytest_promptcheck.text_files import read_text
 
 PathKey = tuple[str | int, ...]
 
@@ -64,30 +75,21 @@ class Document:
         return None
 
 
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    try:
-        return path.read_text(encoding=encoding)
-    except FileNotFoundError:
-        raise SpecError(
-            path, "file not found", hint="check the path; paths are relative to the prompt file"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
 def load_document(path: Path) -> Document:
     """Parse a prompt file or case file by its suffix."""
     text = read_text(path)
     suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return _load_yaml(path, text)
-    if suffix == ".json":
-        return _load_json(path, text)
-    if suffix == ".toml":
-        return _load_toml(path, text)
-    raise SpecError(
-        path, f"unsupported file type '{suffix}'", hint="use .yaml, .yml, .json or .toml"
-    )
+    loaders = {".yaml": _load_yaml, ".yml": _load_yaml, ".json": _load_json, ".toml": _load_toml}
+    if suffix not in loaders:
+        raise SpecError(
+            path, f"unsupported file type '{suffix}'", hint="use .yaml, .yml, .json or .toml"
+        )
+    try:
+        return loaders[suffix](path, text)
+    except ValueError as exc:  # int() of a literal longer than Python converts (YAML, TOML)
+        if "integer string conversion" not in str(exc):
+            raise
+        raise SpecError(path, LONG_NUMBER, line=long_number_line(text), hint=NUMBER_HINT) from None
 
 
 class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
@@ -217,16 +219,48 @@ def _walk_yaml(
 
 def _load_json(path: Path, text: str) -> Document:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = parse_json(text)
+    except DuplicateJsonKey as dup:
+        line = _duplicate_key_line(text)
+        raise SpecError(
+            path, f"duplicate key '{dup.key}'", line=line, hint=DUPLICATE_HINT
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
         raise SpecError(
             path,
-            f"invalid JSON: {exc.msg} (column {exc.colno})",
-            line=exc.lineno,
+            json_error(exc),
+            line=exc.lineno if isinstance(exc, json.JSONDecodeError) else long_number_line(text),
             hint="check for a missing comma, quote or bracket near this line",
         ) from None
+    surrogate = lone_surrogate_line(text)
+    if surrogate is not None:  # YAML cannot read it, so the line maps below would be empty
+        raise SpecError(
+            path,
+            "a string holds a lone surrogate escape, which is not Unicode text",
+            line=surrogate,
+            hint="write the character itself, or both halves of its surrogate pair",
+        )
     # JSON is (nearly always) YAML, which gives line numbers for free
     return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
+
+
+def _duplicate_key_line(text: str) -> int | None:
+    """The line of the second of two equal keys, found by reading the JSON as YAML."""
+    try:
+        nodes = [yaml.compose(text, Loader=_Loader)]
+    except yaml.YAMLError:
+        return None
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.MappingNode):
+            try:
+                _check_unique_keys(node)
+            except _DuplicateKey as dup:
+                return dup.line
+            nodes.extend(value for _, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
+    return None
 
 
 _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")

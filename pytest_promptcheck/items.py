@@ -97,7 +97,7 @@ class PromptFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         session = get_session(self.config)
         try:
-            spec = load_spec(self.path, session.registry)
+            spec = load_spec(self.path, session.registry, require_cases=True)
             models = self._models(session, spec)
             baseline = session.baseline(spec)
         except SpecError as exc:

@@ -6,14 +6,10 @@ collection error (``file:line: what is wrong`` + a hint) and never a traceback l
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
 from dataclasses import dataclass, field, replace
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from pytest_promptcheck.canonical import canonical_json, sha256_of
 from pytest_promptcheck.case_files import RawCase, expand_cases
@@ -30,11 +26,8 @@ from pytest_promptcheck.render import (
     make_environment,
 )
 from pytest_promptcheck.schemas import Schema, load_schema
+from pytest_promptcheck.validation import validate_case, validate_file
 from pytest_promptcheck.verdict import CheckFn
-
-if TYPE_CHECKING:
-    import jsonschema
-    from jsonschema.protocols import Validator
 
 
 @dataclass(frozen=True)
@@ -106,28 +99,9 @@ class PromptSpec:
         return {"type": self.format_type, "schema": schema}
 
 
-@cache
-def spec_schema() -> dict[str, Any]:
-    text = resources.files("pytest_promptcheck").joinpath("spec.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@cache
-def _validator(definition: str | None) -> Validator:
-    import jsonschema  # only a file that fails the quick look needs it
-
-    schema = spec_schema()
-    if definition is None:
-        top = json.loads(json.dumps(schema))
-        top["properties"]["cases"]["items"] = {"type": ["object"]}
-        return jsonschema.Draft202012Validator(top)
-    return jsonschema.Draft202012Validator(
-        {"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]}
-    )
-
-
-def load_spec(path: Path, registry: CheckRegistry) -> PromptSpec:
+def load_spec(path: Path, registry: CheckRegistry, *, require_cases: bool = False) -> PromptSpec:
+    """``require_cases``: a collected file must have cases to run; the ``promptcheck`` fixture
+    runs a prompt with vars of its own, so a prompt meant for it needs none."""
     doc = load_document(path)
     if not isinstance(doc.data, dict):
         raise SpecError(
@@ -136,9 +110,18 @@ def load_spec(path: Path, registry: CheckRegistry) -> PromptSpec:
             line=1,
             hint="start with e.g. 'prompt: ...' and 'cases: [...]'",
         )
-    if not _plainly_valid_file(doc.data):
-        _validate(doc, doc.data, (), None)
-    return _build(doc, doc.data, registry)
+    validate_file(doc, doc.data)
+    spec = _build(doc, doc.data, registry)
+    if require_cases and not spec.cases:
+        raise SpecError(
+            path,
+            "no cases: nothing to run",
+            line=doc.line_of(("cases",)),
+            hint="add cases, e.g. 'cases: [{id: first, vars: {x: 1}}]' or '- file: cases.jsonl';"
+            " a prompt run only from Python (the promptcheck fixture) belongs in a folder that"
+            " pytest does not collect",
+        )
+    return spec
 
 
 def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> PromptSpec:
@@ -181,99 +164,6 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
 
 def _with_threshold(case: Case, threshold: float) -> Case:
     return replace(case, threshold=threshold)
-
-
-def _validate(doc: Document, data: Any, prefix: PathKey, definition: str | None) -> None:
-    errors = list(_validator(definition).iter_errors(data))
-    if not errors:
-        return
-
-    def where(error: jsonschema.ValidationError) -> int:
-        key = (*prefix, *error.absolute_path)
-        if error.validator == "additionalProperties":
-            key = (*key, _unknown_fields(error)[0])
-        return doc.line_of(key) or 0
-
-    first = min(errors, key=where)
-    message, hint = _describe(first, definition)
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    raise SpecError(doc.path, message + more, line=where(first) or None, hint=hint)
-
-
-def _describe(error: jsonschema.ValidationError, definition: str | None) -> tuple[str, str]:
-    field = ".".join(str(p) for p in error.absolute_path) or "the file"
-    if error.validator == "additionalProperties":
-        allowed = _allowed_fields(error)
-        unknown = _unknown_fields(error)
-        close = difflib.get_close_matches(unknown[0], allowed, n=1)
-        where = "" if not error.absolute_path else f" in {field}"
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        return f"unknown field '{unknown[0]}'{where}", f"{hint}allowed fields: {', '.join(allowed)}"
-    if error.validator == "required":
-        return f"{field}: {error.message}", "add the missing field"
-    if error.validator == "type":
-        expected = error.validator_value
-        names = expected if isinstance(expected, list) else [expected]
-        kinds = " or ".join(_SCHEMA_TYPES.get(str(n), str(n)) for n in names)
-        return f"field '{field}' must be {kinds}, got {_kind(error.instance)}", _type_hint(field)
-    if error.validator == "pattern":
-        leaf = str(error.absolute_path[-1]) if error.absolute_path else ""
-        rule = _PATTERN_RULES.get(leaf, f"must match {error.validator_value}")
-        return (
-            f"field '{field}' is {error.instance!r}: {rule}",
-            "see the prompt file format in the README",
-        )
-    if error.validator == "enum":
-        options = ", ".join(repr(v) for v in cast(list[Any], error.validator_value))
-        return (
-            f"field '{field}' is {error.instance!r}, expected one of {options}",
-            f"use one of {options}",
-        )
-    return f"field '{field}': {error.message}", "see the prompt file format in the README"
-
-
-def _allowed_fields(error: jsonschema.ValidationError) -> list[str]:
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    return sorted(schema.get("properties", {}))
-
-
-def _unknown_fields(error: jsonschema.ValidationError) -> list[str]:
-    instance = error.instance if isinstance(error.instance, dict) else {}
-    return sorted(set(instance) - set(_allowed_fields(error)))
-
-
-_SCHEMA_TYPES = {
-    "object": "a mapping",
-    "array": "a list",
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "true or false",
-}
-_PATTERN_RULES = {
-    "model": "a model id is 'provider:model', e.g. openai:gpt-4.1-mini",
-    "name": "use letters, digits, '_', '.' and '-' only",
-    "id": "a case id is one line of text",
-}
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "nothing (null)"
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
-def _type_hint(field: str) -> str:
-    examples = {
-        "params": "params: {temperature: 0, max_tokens: 100}",
-        "vars": 'vars: {ticket: "..."}',
-        "expect": "expect: [{contains: refund}]",
-        "cases": "cases: [{id: one, vars: {...}}]",
-        "samples": "samples: 5",
-    }
-    leaf = field.rsplit(".", 1)[-1]
-    return f"e.g. {examples[leaf]}" if leaf in examples else "fix the value's type"
 
 
 def _template(doc: Document, data: dict[str, Any]) -> PromptTemplate:
@@ -386,8 +276,7 @@ def _cases(
     cases: list[Case] = []
     seen: dict[str, Case] = {}
     for number, raw in enumerate(expand_cases(doc, registry.project), start=1):
-        if not _plainly_valid_case(raw.data):
-            _validate(raw.doc, raw.data, raw.key, "case")
+        validate_case(raw.doc, raw.data, raw.key)
         case = _case(raw, number, template, file_checks, registry)
         if case.id in seen:
             first = seen[case.id]
@@ -400,84 +289,6 @@ def _cases(
         seen[case.id] = case
         cases.append(case)
     return tuple(cases)
-
-
-_FILE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "name": str,
-    "version": (str, int, float),
-    "description": str,
-    "model": str,
-    "params": dict,
-    "messages": list,
-    "prompt": str,
-    "format": dict,
-    "samples": int,
-    "min_pass_rate": (int, float),
-    "threshold": (int, float),
-    "expect": list,
-    "cases": list,
-}
-_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_MODEL = re.compile(r"[A-Za-z0-9_-]+:.+")
-
-
-def _plainly_valid_file(data: dict[str, Any]) -> bool:
-    """The common well-formed file, checked without the JSON Schema (slow to import and run);
-    anything else goes to the schema, which words the error."""
-    for name, value in data.items():
-        kind = _FILE_FIELD_TYPES.get(name)
-        if kind is None or not isinstance(value, kind) or isinstance(value, bool):
-            return False
-    fmt = data.get("format", {})
-    return (
-        _NAME.fullmatch(data.get("name", "n")) is not None
-        and _MODEL.fullmatch(data.get("model", "p:m")) is not None
-        and data.get("messages", [None]) != []
-        and all(_plain_message(m) for m in data.get("messages", [None]))
-        and set(fmt) <= {"type", "schema"}
-        and fmt.get("type", "text") in ("text", "json")
-        and isinstance(fmt.get("schema", ""), str | dict)
-        and 1 <= data.get("samples", 1) <= 1000
-        and 0 <= data.get("min_pass_rate", 0) <= 1
-        and 0 <= data.get("threshold", 0) <= 1
-        and all(isinstance(c, dict) and c for c in data.get("expect", []))
-        and all(isinstance(c, dict) for c in data.get("cases", []))
-    )
-
-
-def _plain_message(message: Any) -> bool:
-    if message is None:  # no messages: nothing to check
-        return True
-    return (
-        isinstance(message, dict)
-        and set(message) == {"role", "content"}
-        and message["role"] in ("system", "user", "assistant", "developer")
-        and isinstance(message["content"], str)
-    )
-
-
-_CASE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "id": (str, int),
-    "description": str,
-    "vars": dict,
-    "expect": list,
-    "threshold": (int, float),
-}
-
-
-def _plainly_valid_case(data: dict[str, Any]) -> bool:
-    """A quick look that passes the common case; anything unusual goes to the JSON Schema,
-    which also words the error. Checks inside ``expect`` are validated when compiled."""
-    for name, value in data.items():
-        kind = _CASE_FIELD_TYPES.get(name)
-        if kind is None or not isinstance(value, kind) or isinstance(value, bool):
-            return False
-    case_id = data.get("id")
-    if isinstance(case_id, str) and (not case_id or "\n" in case_id or "\r" in case_id):
-        return False
-    threshold = data.get("threshold", 0)
-    checks = data.get("expect", [])
-    return 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
 
 
 def _case(

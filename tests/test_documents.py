@@ -226,13 +226,43 @@ def test_toml_message_does_not_repeat_the_position(tmp_path: Path) -> None:
 # unreadable files
 
 
-def test_non_utf8_file_is_an_error(tmp_path: Path) -> None:
+def test_non_utf8_file_is_an_error_at_its_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "a.yaml"
-    path.write_bytes(b"a: caf\xe9\n")
+    path.write_bytes("a: ok\nb: été caf".encode() + b"\xe9\n")
     with pytest.raises(SpecError) as info:
         load_document(path)
-    assert info.value.line is None
-    assert str(info.value) == f"{path}: not UTF-8 text (invalid continuation byte at byte 6)"
+    assert str(info.value).startswith(
+        f"{path}:2: not UTF-8 text (invalid continuation byte at column 11)\n  hint: save the file"
+    )
+
+
+def test_binary_file_is_an_error_that_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "a.prompt.json"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert (info.value.line, info.value.message) == (
+        1,
+        "not UTF-8 text (invalid start byte at column 1)",
+    )
+    assert info.value.hint == "this looks like a binary file; prompt and case files are text"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("a.json", '{"k": "v"}'), ("a.yaml", "k: v\n"), ("a.toml", 'k = "v"\n')],
+)
+def test_utf8_byte_order_mark_is_accepted_in_every_format(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_document(path).data == {"k": "v"}
+
+
+def test_json_integer_too_long_to_convert_is_an_error_at_its_line(tmp_path: Path) -> None:
+    error = load_error(tmp_path, "a.json", '{\n  "k":\n  ' + "9" * 5000 + "\n}")
+    assert (error.line, error.message) == (3, "invalid JSON: a number has more than 4300 digits")
 
 
 def test_missing_file_is_an_error_with_hint(tmp_path: Path) -> None:
@@ -274,3 +304,19 @@ def test_yaml_aliases_are_the_same_object(tmp_path: Path) -> None:
 def test_a_complex_yaml_key_is_a_clear_error(tmp_path: Path) -> None:
     error = load_error(tmp_path, "p.yaml", "? [a, b]\n: 1\n")
     assert "invalid YAML: found unhashable key" in str(error)
+
+
+def test_duplicate_json_key_is_an_error_at_the_second_one(tmp_path: Path) -> None:
+    text = '{\n  "cases": [{"id": "a"}, {"id": "b"}],\n  "prompt": "x",\n  "prompt": "y"\n}'
+    error = load_error(tmp_path, "a.json", text)
+    assert (error.line, error.message) == (4, "duplicate key 'prompt'")
+    assert error.hint == "remove one of them; a JSON reader would silently keep only the last"
+
+
+def test_lone_surrogate_escape_in_json_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = '{\n  "ok": "\\ud83d\\ude00 and \\\\ud800",\n  "bad": "x\\ud800"\n}'
+    error = load_error(tmp_path, "a.json", text)
+    assert (error.line, error.message) == (
+        3,
+        "a string holds a lone surrogate escape, which is not Unicode text",
+    )

@@ -546,3 +546,289 @@ def test_files_the_quick_look_passes_on_are_still_validated(
 ) -> None:
     _, error = spec_error(tmp_path, "x.prompt.yaml", text)
     assert error.message.startswith(message), error.message
+
+
+# values that would be silent outcomes
+
+
+NOT_FINITE = [
+    ("min_pass_rate: .nan\n" + "prompt: hi\n", "min_pass_rate", 1, "nan"),
+    ("prompt: hi\nthreshold: .inf\n", "threshold", 2, "inf"),
+    ("prompt: hi\ncases:\n  - id: a\n    threshold: -.inf\n", "cases.0.threshold", 4, "-inf"),
+    (
+        "prompt: hi\ncases:\n  - expect:\n      - contains: h\n        weight: .nan\n",
+        "cases.0.expect.0.weight",
+        5,
+        "nan",
+    ),
+    ("prompt: hi\nparams: {temperature: -.inf}\n", "params.temperature", 2, "-inf"),
+    ("prompt: hi\nparams:\n  logit_bias:\n    '7': .nan\n", "params.logit_bias.7", 4, "nan"),
+    ("prompt: hi\nexpect:\n  - max_latency_ms: .nan\n", "expect.0.max_latency_ms", 3, "nan"),
+    ("prompt: hi\nexpect:\n  - max_cost_usd: .inf\n", "expect.0.max_cost_usd", 3, "inf"),
+    ("prompt: hi\nexpect:\n  - max_tokens: .inf\n", "expect.0.max_tokens", 3, "inf"),
+    (
+        "prompt: hi\nexpect:\n  - python: {function: m:f, min: .nan}\n",
+        "expect.0.python.min",
+        3,
+        "nan",
+    ),
+    ("prompt: '{{ x }}'\ncases:\n  - vars: {x: .nan}\n", "cases.0.vars.x", 3, "nan"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "line", "value"), NOT_FINITE, ids=[n[1] for n in NOT_FINITE]
+)
+def test_non_finite_number_is_an_error_naming_field_and_line(
+    tmp_path: Path, text: str, field: str, line: int, value: str
+) -> None:
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(
+        f"{path}:{line}: field '{field}' is not a finite number ({value})\n  hint: numbers must"
+    )
+
+
+def test_json_nan_and_toml_inf_are_errors_too(tmp_path: Path) -> None:
+    _, error = spec_error(tmp_path, "p.prompt.json", '{"prompt": "hi",\n "threshold": NaN}')
+    assert (error.line, error.message) == (2, "field 'threshold' is not a finite number (nan)")
+    _, error = spec_error(tmp_path, "p.prompt.toml", 'prompt = "hi"\nmin_pass_rate = inf\n')
+    assert (error.line, error.message) == (2, "field 'min_pass_rate' is not a finite number (inf)")
+
+
+def test_non_finite_number_in_a_case_file_names_that_file(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.jsonl", '{"id": "a"}\n{"id": "b", "threshold": Infinity}\n')
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert (error.path, error.line) == (cases, 2)
+    assert error.message == "field 'threshold' is not a finite number (inf)"
+
+
+def test_integer_beyond_float_range_is_an_error(tmp_path: Path) -> None:
+    text = f"prompt: hi\ncases:\n  - expect:\n      - contains: h\n        weight: {10**400}\n"
+    _, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert (error.line, error.message) == (
+        5,
+        "field 'cases.0.expect.0.weight' is too large a number",
+    )
+
+
+@pytest.mark.parametrize(("value", "kind"), [("2.0", "a float"), ("true", "a boolean")])
+def test_samples_must_be_an_integer(tmp_path: Path, value: str, kind: str) -> None:
+    path, error = spec_error(tmp_path, "p.prompt.yaml", f"prompt: hi\nsamples: {value}\n")
+    assert (
+        str(error)
+        == f"{path}:2: field 'samples' must be an integer, got {kind}\n  hint: e.g. samples: 5"
+    )
+
+
+def test_float_case_id_is_an_error(tmp_path: Path) -> None:
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - id: 1.0\n")
+    assert error.message == "field 'cases.0.id' must be a string or an integer, got a float"
+
+
+def test_csv_row_with_fewer_fields_than_the_header_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.csv", "x,y,__id\n1,2,a\n3\n")
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert (error.path, error.line) == (cases, 3)
+    assert error.message == "row has fewer fields than the header (1 of 3)"
+
+
+def test_csv_empty_fields_are_empty_strings(tmp_path: Path) -> None:
+    write(tmp_path, "c.csv", "x,y\n1,\n")
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert spec.cases[0].vars == {"x": "1", "y": ""}
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("c.jsonl", ""),
+        ("c.jsonl", "\n  \n"),
+        ("c.csv", "x,__id\n"),
+        ("c.yaml", "# nothing yet\n"),
+        ("c.yaml", "cases: []\n"),
+        ("c.json", "[]"),
+    ],
+    ids=[
+        "empty jsonl",
+        "blank jsonl",
+        "header-only csv",
+        "comment-only yaml",
+        "cases-[]",
+        "json-[]",
+    ],
+)
+def test_case_file_without_cases_is_an_error(tmp_path: Path, name: str, text: str) -> None:
+    cases = write(tmp_path, name, text)
+    _, error = spec_error(tmp_path, "p.prompt.yaml", f"prompt: hi\ncases:\n  - file: {name}\n")
+    assert (error.path, error.line) == (cases, 1)
+    assert error.message == "the case file has no cases: nothing to run"
+
+
+@pytest.mark.parametrize("text", ["prompt: hi\n", "prompt: hi\ncases: []\n"])
+def test_a_collected_prompt_file_without_cases_is_an_error(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "p.prompt.yaml", text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path, builtin_registry(Project.at(tmp_path)), require_cases=True)
+    assert info.value.message == "no cases: nothing to run"
+    assert info.value.hint is not None and "cases: [{id: first" in info.value.hint
+    # the promptcheck fixture needs none
+    assert load_spec(path, builtin_registry(Project.at(tmp_path))).cases == ()
+
+
+BAD_IDS = [
+    "a::b",
+    "a[1]",
+    "it's",
+    'say "hi"',
+    "tab\there",
+    "bell\a",
+    " lead",
+    "trail ",
+    "x\n",
+    "$(x)",
+]
+
+
+@pytest.mark.parametrize("case_id", BAD_IDS)
+def test_case_id_that_cannot_be_selected_is_an_error(tmp_path: Path, case_id: str) -> None:
+    text = f"prompt: hi\ncases:\n  - id: {json.dumps(case_id)}\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:3: field 'cases.0.id' is {case_id!r}: a case id is")
+
+
+@pytest.mark.parametrize("case_id", ["a::b", "a[1]", "it's"])
+def test_case_id_rule_holds_in_jsonl_and_csv(tmp_path: Path, case_id: str) -> None:
+    jsonl = write(tmp_path, "c.jsonl", '{"id": "ok"}\n' + json.dumps({"id": case_id}) + "\n")
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert (error.path, error.line) == (jsonl, 2)
+    assert error.message.startswith(f"field 'id' is {case_id!r}: a case id is")
+    csv_file = write(tmp_path, "c.csv", f'x,__id\n1,"{case_id}"\n')
+    _, error = spec_error(tmp_path, "q.prompt.yaml", "prompt: hi\ncases:\n  - file: c.csv\n")
+    assert (error.path, error.line) == (csv_file, 2)
+
+
+def test_allowed_case_id_characters(tmp_path: Path) -> None:
+    ids = ["refund 2 (EUR)", "a.b-c_d,e:f/g+h", "été", "7"]
+    text = "prompt: hi\ncases:\n" + "".join(f"  - id: {json.dumps(i)}\n" for i in ids)
+    assert [c.id for c in load(tmp_path, "p.prompt.yaml", text).cases] == ids
+
+
+def test_utf8_byte_order_mark_is_accepted_in_json_prompt_and_case_files(tmp_path: Path) -> None:
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "c.jsonl").write_bytes(bom + b'{"id": "a", "vars": {"x": 1}}\n')
+    (tmp_path / "c.json").write_bytes(bom + b'[{"id": "b", "vars": {"x": 2}}]')
+    prompt = '{"prompt": "{{ x }}", "cases": [{"file": "c.jsonl"}, {"file": "c.json"}]}'
+    (tmp_path / "p.prompt.json").write_bytes(bom + prompt.encode())
+    spec = load_spec(tmp_path / "p.prompt.json", builtin_registry(Project.at(tmp_path)))
+    assert [(c.id, c.prompt) for c in spec.cases] == [("a", "1"), ("b", "2")]
+
+
+def test_jsonl_string_may_hold_a_line_separator(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "c.jsonl",
+        '{"id": "a", "vars": {"x": "one\u2028two"}}\n{"id": "b", "vars": {"x": 2}}\n',
+    )
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.jsonl\n")
+    assert spec.cases[0].vars == {"x": "one\u2028two"}
+    assert spec.cases[1].line == 2
+
+
+NOT_JSON_DATA = [
+    ("prompt: hi\nparams: {seed: 2024-01-02}\n", 2, "field 'params.seed' is a date (2024-01-02)"),
+    ("prompt: hi\nparams: {stop: !!set {a}}\n", 2, "field 'params.stop' is a set ({'a'})"),
+    (
+        "prompt: '{{ x }}'\ncases:\n  - vars: {x: !!binary aGk=}\n",
+        3,
+        "field 'cases.0.vars.x' is binary",
+    ),
+    ("prompt: hi\n1: 2\n", 1, "the file has a key that is not a string (1)"),
+    ("prompt: hi\ncases:\n  - on: x\n", 3, "field 'cases.0' has a key that is not a string (True)"),
+    (
+        "prompt: hi\ncases:\n  - expect:\n      - 1: a\n",
+        4,
+        "field 'cases.0.expect.0' has a key that is not a string (1)",
+    ),
+    (
+        "prompt: hi\nparams:\n  logit_bias: {50256: -100}\n",
+        3,
+        "field 'params.logit_bias' has a key",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"), NOT_JSON_DATA, ids=[n[2][:40] for n in NOT_JSON_DATA]
+)
+def test_value_that_is_not_json_data_is_an_error(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    _, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert error.line == line
+    assert error.message.startswith(message)
+
+
+def test_lone_surrogate_in_a_json_case_file_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.jsonl", '{"id": "a", "vars": {"x": "\\udc00"}}\n')
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert (error.path, error.line) == (cases, 1)
+    assert (
+        error.message
+        == "field 'vars.x' holds a lone surrogate ('\\udc00'), which is not Unicode text"
+    )
+
+
+def test_surrogate_pair_in_json_is_one_character(tmp_path: Path) -> None:
+    spec = load(
+        tmp_path,
+        "p.prompt.json",
+        '{"prompt": "\\ud83d\\ude00 {{ x }}", "cases": [{"vars": {"x": 1}}]}',
+    )
+    assert spec.cases[0].prompt == "\U0001f600 1"
+
+
+@pytest.mark.parametrize("name", ["p.prompt.yaml", "p.prompt.toml"])
+def test_integer_too_long_to_convert_is_an_error_at_its_line(tmp_path: Path, name: str) -> None:
+    text = (
+        "prompt: hi\nparams: {seed: X}\n" if name.endswith("yaml") else 'prompt = "hi"\nseed = X\n'
+    )
+    _, error = spec_error(tmp_path, name, text.replace("X", "9" * 5000))
+    assert (error.line, error.message) == (2, "a number has more than 4300 digits")
+
+
+def test_csv_header_naming_a_column_twice_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.csv", "x,y,x\n1,2,3\n")
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert (error.path, error.line, error.message) == (
+        cases,
+        1,
+        "the header names column 'x' more than once",
+    )
+
+
+def test_csv_field_over_the_size_limit_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.csv", "x\nshort\n" + "a" * 200_000 + "\n")
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n  - file: c.csv\n")
+    assert (error.path, error.line) == (cases, 3)
+    assert error.message == "invalid CSV: field larger than field limit (131072)"
+
+
+def test_duplicate_key_in_a_jsonl_case_is_an_error(tmp_path: Path) -> None:
+    cases = write(tmp_path, "c.jsonl", '{"id": "a"}\n{"id": "b", "vars": {"x": 1, "x": 2}}\n')
+    _, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert (error.path, error.line, error.message) == (cases, 2, "duplicate key 'x'")
+
+
+def test_jsonl_lines_may_end_in_cr_lf_or_cr(tmp_path: Path) -> None:
+    (tmp_path / "c.jsonl").write_bytes(b'{"id": "a"}\r\n{"id": "b"}\r{"id": "c"}\n')
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n  - file: c.jsonl\n")
+    assert [(c.id, c.line) for c in spec.cases] == [("a", 1), ("b", 2), ("c", 3)]
+
+
+@pytest.mark.parametrize("name", ["model", "messages", "prompt", "stream"])
+def test_param_that_promptcheck_sets_is_an_error(tmp_path: Path, name: str) -> None:
+    text = f"prompt: hi\nparams:\n  temperature: 0\n  {name}: x\n"
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(
+        f"{path}:4: params: '{name}' is set by promptcheck, not by params\n  hint: the model is"
+    )

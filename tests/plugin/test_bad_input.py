@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.loopback import LoopbackServer, rules
@@ -64,3 +66,33 @@ def test_other_files_run_with_continue_on_collection_errors(
     pytester.makefile(".prompt.yaml", good=good)
     result = pytester.runpytest("--continue-on-collection-errors")
     result.assert_outcomes(passed=1, errors=len(BAD_FILES) + 1)
+
+
+def test_a_case_id_with_every_allowed_character_can_be_selected_by_node_id(
+    pytester: pytest.Pytester, openai_env: LoopbackServer
+) -> None:
+    openai_env.set_model("m", rules({}, default="yes"))
+    case_id = "Refund 2 (EUR),a.b-c_d:e/f+g été"
+    cases = f"cases:\n  - id: {case_id!r}\n  - id: other\n"
+    pytester.makefile(".prompt.yaml", p=f"prompt: 'x'\nmodel: openai:m\n{cases}")
+    # the shell-quoted node id that an accept command prints
+    result = pytester.run("sh", "-c", f"{sys.executable} -m pytest 'p.prompt.yaml::{case_id}' -v")
+    result.stdout.fnmatch_lines([f"*p.prompt.yaml::{case_id} PASSED*", "*1 passed*"])
+
+
+def test_a_prompt_without_cases_is_an_error_unless_only_python_runs_it(
+    pytester: pytest.Pytester, openai_env: LoopbackServer
+) -> None:
+    openai_env.set_model("m", rules({}, default="yes"))
+    (pytester.path / "prompts").mkdir()
+    (pytester.path / "prompts" / "ask.prompt.yaml").write_text("model: openai:m\nprompt: 'x'\n")
+    pytester.makepyfile(
+        test_flow="def test_flow(promptcheck):\n    assert promptcheck.run('ask').text == 'yes'\n"
+    )
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        ["*ask.prompt.yaml:1: no cases: nothing to run", "*hint: add cases*"]
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    pytester.makeconftest("collect_ignore = ['prompts']\n")
+    pytester.runpytest().assert_outcomes(passed=1)
