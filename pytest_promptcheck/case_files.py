@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.bounds import json_hint, loads_json
 from pytest_promptcheck.documents import (
     Document,
     LineMaps,
     PathKey,
     load_document,
     read_text,
+    refuse_large,
 )
 from pytest_promptcheck.errors import SpecError
 
 CASE_FILE_TYPES = ".jsonl, .csv, .yaml, .yml, .json"
+_JSONL_HINT = 'each line is one case: {"id": ..., "vars": {...}, "expect": [...]}'
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,18 @@ def _from_file(doc: Document, name: str, key: PathKey) -> Iterator[RawCase]:
 def _jsonl(path: Path) -> Document:
     items: list[Any] = []
     lines: dict[PathKey, int] = {}
+    refuse_large(path)
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = loads_json(line)
         except json.JSONDecodeError as exc:
             raise SpecError(
                 path,
                 f"invalid JSON: {exc.msg} (column {exc.colno})",
                 line=number,
-                hint='each line is one case: {"id": ..., "vars": {...}, "expect": [...]}',
+                hint=json_hint(exc, _JSONL_HINT),
             ) from None
         _require_mapping(path, item, number)
         lines[(len(items),)] = number
@@ -100,6 +104,7 @@ def _jsonl(path: Path) -> Document:
 
 
 def _csv(path: Path) -> Document:
+    refuse_large(path)
     # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte-order mark
     reader = csv.DictReader(io.StringIO(read_text(path, "utf-8-sig"), newline=""))
     if not reader.fieldnames:

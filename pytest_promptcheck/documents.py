@@ -15,6 +15,15 @@ from typing import Any
 
 import yaml
 
+from pytest_promptcheck.bounds import (
+    DEPTH_HINT,
+    DEPTH_PROBLEM,
+    MAX_DEPTH,
+    file_too_large,
+    json_hint,
+    loads_json,
+    too_deep,
+)
 from pytest_promptcheck.errors import SpecError
 
 PathKey = tuple[str | int, ...]
@@ -75,8 +84,16 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
         raise SpecError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def refuse_large(path: Path) -> None:
+    """Refuse a file above the size limit before reading it whole."""
+    problem = file_too_large(path)
+    if problem is not None:
+        raise SpecError(path, problem, hint="split it into several smaller files")
+
+
 def load_document(path: Path) -> Document:
     """Parse a prompt file or case file by its suffix."""
+    refuse_large(path)
     text = read_text(path)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
@@ -98,14 +115,57 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
-class _DuplicateKey(Exception):
+class YamlRefused(Exception):
+    """YAML that is refused: a repeated key, or what could cause unbounded work (aliases, depth)."""
+
+    def __init__(self, problem: str, line: int | None, hint: str) -> None:
+        super().__init__(problem)
+        self.problem, self.line, self.hint = problem, line, hint
+
+
+class _DuplicateKey(YamlRefused):
     def __init__(self, key: str, first: int, line: int) -> None:
-        super().__init__(key)
-        self.key, self.first, self.line = key, first, line
+        hint = "remove one of them; YAML would silently keep only the last"
+        super().__init__(f"duplicate key '{key}' (first at line {first})", line, hint)
 
 
 _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
 _MERGE = "tag:yaml.org,2002:merge"
+# Anything that could be an anchor (&a) or alias (*a) token: the exact check (a scan of
+# events) is only paid by texts that match, e.g. Markdown with **bold**.
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,])[&*][^\s\[\]{},]", re.MULTILINE)
+_ALIAS_HINT = (
+    "write the value out in full: aliases and anchors are not allowed in prompt, case and "
+    "schema files (a few nested aliases expand to billions of values)"
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` without aliases or anchors and at most MAX_DEPTH levels deep.
+
+    Raises YamlRefused for those and for a repeated key, yaml.YAMLError for invalid YAML.
+    """
+    _refuse_anchors(text)
+    try:
+        return _parse_yaml(text)
+    except RecursionError:  # only pure-Python PyYAML composes recursively; LibYAML stops at 1000
+        raise YamlRefused(DEPTH_PROBLEM, None, DEPTH_HINT) from None
+
+
+def _refuse_anchors(text: str) -> None:
+    """Find aliases in the event stream, so nothing is ever expanded to find them."""
+    if not _MAYBE_ANCHOR.search(text):
+        return
+    anchor: YamlRefused | None = None
+    for event in yaml.parse(text, Loader=_Loader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlRefused(f"YAML alias *{event.anchor} is not allowed", line, _ALIAS_HINT)
+        name = getattr(event, "anchor", None)
+        if anchor is None and name:
+            anchor = YamlRefused(f"YAML anchor &{name} is not allowed", line, _ALIAS_HINT)
+    if anchor is not None:  # an anchor without an alias does no harm yet, but invites one
+        raise anchor
 
 
 def _parse_yaml(text: str) -> Any:
@@ -118,29 +178,40 @@ def _parse_yaml(text: str) -> Any:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        return None if node is None else _construct(loader, node, {})
+        return None if node is None else _construct(loader, node, 0)
     finally:
         loader.dispose()
 
 
-def _construct(loader: _Loader, node: yaml.Node, built: dict[int, Any]) -> Any:
-    if id(node) in built:  # an alias: the same object, as PyYAML makes it
-        return built[id(node)]
+def _construct(loader: _Loader, node: yaml.Node, depth: int) -> Any:
     if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
         return node.value
+    if depth >= MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
+        raise YamlRefused(DEPTH_PROBLEM, node.start_mark.line + 1, DEPTH_HINT)
     if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        items: list[Any] = []
-        built[id(node)] = items
-        items.extend(_construct(loader, child, built) for child in node.value)
-        return items
+        return [_construct(loader, child, depth + 1) for child in node.value]
     if isinstance(node, yaml.MappingNode) and node.tag == _MAP and _plain_keys(node):
-        mapping: dict[Any, Any] = {}
-        built[id(node)] = mapping
         _check_unique_keys(node)
-        for key, value in node.value:
-            mapping[_construct(loader, key, built)] = _construct(loader, value, built)
-        return mapping
+        return {
+            _construct(loader, key, depth + 1): _construct(loader, value, depth + 1)
+            for key, value in node.value
+        }
+    _check_depth(node, depth)
     return loader.construct_object(node, deep=True)
+
+
+def _check_depth(node: yaml.Node, depth: int) -> None:
+    """The depth of a subtree PyYAML builds (recursively, so it is checked first)."""
+    stack = [(node, depth)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if depth >= MAX_DEPTH:
+            raise YamlRefused(DEPTH_PROBLEM, node.start_mark.line + 1, DEPTH_HINT)
+        for child in node.value:  # a mapping's items are (key, value) pairs
+            parts = child if isinstance(child, tuple) else (child,)
+            stack.extend((part, depth + 1) for part in parts)
 
 
 def _plain_keys(node: yaml.MappingNode) -> bool:
@@ -160,14 +231,9 @@ def _check_unique_keys(node: yaml.MappingNode) -> None:
 
 def _load_yaml(path: Path, text: str) -> Document:
     try:
-        data = _parse_yaml(text)
-    except _DuplicateKey as dup:
-        raise SpecError(
-            path,
-            f"duplicate key '{dup.key}' (first at line {dup.first})",
-            line=dup.line,
-            hint="remove one of them; YAML would silently keep only the last",
-        ) from None
+        data = parse_yaml(text)
+    except YamlRefused as refused:
+        raise SpecError(path, refused.problem, line=refused.line, hint=refused.hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -217,13 +283,13 @@ def _walk_yaml(
 
 def _load_json(path: Path, text: str) -> Document:
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         raise SpecError(
             path,
             f"invalid JSON: {exc.msg} (column {exc.colno})",
             line=exc.lineno,
-            hint="check for a missing comma, quote or bracket near this line",
+            hint=json_hint(exc, "check for a missing comma, quote or bracket near this line"),
         ) from None
     # JSON is (nearly always) YAML, which gives line numbers for free
     return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
@@ -235,6 +301,8 @@ _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
 def _load_toml(path: Path, text: str) -> Document:
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise SpecError(path, DEPTH_PROBLEM, hint=DEPTH_HINT) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)
@@ -246,7 +314,12 @@ def _load_toml(path: Path, text: str) -> Document:
             line=line,
             hint="check quoting and table headers near this line",
         ) from None
-    return Document(path, data, _toml_lines(text, data), text)
+    lines = _toml_lines(text, data)
+    deep = too_deep(data)
+    if deep is not None:
+        document = Document(path, data, lines, text)
+        raise SpecError(path, DEPTH_PROBLEM, line=document.line_of(deep), hint=DEPTH_HINT)
+    return Document(path, data, lines, text)
 
 
 def _toml_lines(text: str, data: Any) -> dict[PathKey, int]:

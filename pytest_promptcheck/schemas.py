@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from pytest_promptcheck.bounds import file_too_large, loads_json
 from pytest_promptcheck.canonical import canonical_json
+from pytest_promptcheck.documents import YamlRefused, parse_yaml
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.jsonpath import clip, format_path, output_json
 from pytest_promptcheck.verdict import CheckFn, SampleContext, Verdict
@@ -41,6 +43,9 @@ def load_schema(arg: Any, base_dir: Path) -> dict[str, Any]:
 
 
 def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
+    too_large = file_too_large(path)
+    if too_large is not None:
+        raise CheckArgError(f"schema file {given}: {too_large}", hint="split the schema")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -62,14 +67,19 @@ def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
 def _parse(given: str, path: Path, text: str) -> Any:
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            return yaml.safe_load(text)
+            return parse_yaml(text)
+        except YamlRefused as refused:
+            line = f":{refused.line}" if refused.line else ""
+            raise CheckArgError(
+                f"cannot use schema file {given}{line}: {refused.problem}", hint=refused.hint
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise CheckArgError(f"cannot parse schema file {given}{line}: {problem}") from None
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         raise CheckArgError(
             f"cannot parse schema file {given}:{exc.lineno}: {exc.msg} (column {exc.colno})"

@@ -1,0 +1,80 @@
+"""Limits on the work that untrusted input (prompt files, case files, model output) may cause.
+
+Each limit is far above what a real prompt or answer needs and far below what exhausts memory or
+the stack: a file larger than MAX_FILE_BYTES is refused before it is read, data nested deeper than
+MAX_DEPTH is refused before anything recursive (json, jsonschema, canonical JSON) walks it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 100
+DEPTH_PROBLEM = f"nested deeper than {MAX_DEPTH} levels"
+DEPTH_HINT = f"flatten the data: at most {MAX_DEPTH} levels of lists and mappings"
+
+# A JSON string (possibly unterminated) or a bracket: strings are skipped whole, so brackets
+# inside them do not count.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]')
+
+
+def file_too_large(path: Path) -> str | None:
+    """Why ``path`` is refused unread (it is larger than the limit), or None."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # the read that follows reports a missing or unreadable file
+    if size <= MAX_FILE_BYTES:
+        return None
+    return f"file is {size / 2**20:.1f} MB, larger than the limit of {MAX_FILE_BYTES // 2**20} MB"
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` that refuses nesting deeper than MAX_DEPTH with a JSONDecodeError.
+
+    json.loads itself recurses: 10,000 levels are a RecursionError, not a parse error. Counting
+    brackets first keeps every caller's JSONDecodeError handling (line and column) as it is.
+    """
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # cheap: fewer openers cannot nest deeper
+        _check_json_depth(text)
+    return json.loads(text)
+
+
+def _check_json_depth(text: str) -> None:
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        first = text[token.start()]
+        if first == '"':
+            continue
+        depth += 1 if first in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise json.JSONDecodeError(DEPTH_PROBLEM, text, token.start())
+
+
+def json_hint(error: json.JSONDecodeError, usual: str) -> str:
+    """The hint for a JSON error: the usual one, unless the JSON was refused for its depth."""
+    return DEPTH_HINT if error.msg == DEPTH_PROBLEM else usual
+
+
+def too_deep(data: Any) -> tuple[str | int, ...] | None:
+    """The path of the first list or mapping nested deeper than MAX_DEPTH, or None.
+
+    Iterative, so it cannot itself overflow the stack on the data it guards against.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            children = [(child, (*path, str(key))) for key, child in value.items()]
+        elif isinstance(value, list):
+            children = [(child, (*path, index)) for index, child in enumerate(value)]
+        else:
+            continue
+        if len(path) >= MAX_DEPTH:
+            return path
+        stack.extend(children)
+    return None
