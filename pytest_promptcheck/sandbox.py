@@ -108,7 +108,7 @@ def _length(value: Any) -> int:
 
 
 # '%-010.5d', '%(name)*s': the numbers of a %-format; '{:>10}': the spec of a {}-format
-_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\d*|\*)(?:\.(\d*|\*))?")
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d*)(?:\.(\*|\d*))?")
 _BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*)(\{?)")
 
 
@@ -205,6 +205,8 @@ class BoundedEnvironment(SandboxedEnvironment):
         return budget.checked(result)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, str) and attribute in ("format", "format_map"):
+            _check_format(obj)  # the sandbox hands out a wrapper of str.format, not the method
         return checked(super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:

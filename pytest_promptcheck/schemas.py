@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from pytest_promptcheck.bounds import file_too_large, loads_json
+from pytest_promptcheck.bounds import file_too_large, json_hint, loads_json
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.documents import YamlRefused, parse_yaml
 from pytest_promptcheck.errors import CheckArgError
@@ -82,7 +82,8 @@ def _parse(given: str, path: Path, text: str) -> Any:
         return loads_json(text)
     except json.JSONDecodeError as exc:
         raise CheckArgError(
-            f"cannot parse schema file {given}:{exc.lineno}: {exc.msg} (column {exc.colno})"
+            f"cannot parse schema file {given}:{exc.lineno}: {exc.msg} (column {exc.colno})",
+            hint=json_hint(exc, "check for a missing comma, quote or bracket near this line"),
         ) from None
 
 

@@ -183,7 +183,9 @@ def test_prompt_template_renders_chat_messages() -> None:
 # bounded work (issue 8, point 5): each of these hung or exhausted memory before
 
 HOSTILE = {
-    "nested loops": "{% for a in range(100000) %}{% for b in range(100000) %}.{% endfor %}{% endfor %}",
+    "nested loops": (
+        "{% for a in range(100000) %}{% for b in range(100000) %}.{% endfor %}{% endfor %}"
+    ),
     "power folded at compile time": "{{ 7 ** (10 ** 8) }}",
     "repeated string": "{{ 'x' * 10 ** 10 }}",
     "repeated list": "{{ [1] * 10 ** 10 }}",
