@@ -215,6 +215,18 @@ HOSTILE = {
     "join of a generator": "{{ range(100000) | map('center', 1000000) | join }}",
     "replace": "{{ ('x' * 1000000) | replace('x', 'yy') }}",
     "output": "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+    "shared references": "{% set a = [1] * 1000 %}{% set b = [a] * 1000 %}{{ b }}",
+    "shared references in a literal": (
+        "{% set a = [1] * 600000 %}{% set b = [a, a] %}{{ b | tojson }}"
+    ),
+    "sum of lists": "{{ ([[1] * 1000] * 1000) | sum(start=[]) }}",
+    "indent with a text width": "{{ ('\\n' * 1000) | indent('x' * 1000, true) }}",
+    "wordwrap with a long wrapstring": "{{ ('x ' * 100000) | wordwrap(2, wrapstring='y' * 1000) }}",
+    "expandtabs": "{{ ('\\t' * 1000000).expandtabs(1000000) }}",
+    "translate": "{{ ('x' * 1000000).translate({120: 'y' * 1000}) }}",
+    "bytes replace": "{{ ('x' * 1000000).encode().replace('x'.encode(), 'yy'.encode()) }}",
+    "str.join of a generator": "{{ ''.join(range(100000) | map('center', 1000000)) }}",
+    "urlize": "{{ ('http://a.b ' * 1000) | urlize(target='x' * 1000) }}",
 }
 
 
