@@ -15,10 +15,10 @@ import yaml
 
 from pytest_promptcheck.bounds import file_too_large, json_hint, loads_json
 from pytest_promptcheck.canonical import canonical_json
-from pytest_promptcheck.documents import YamlRefused, parse_yaml
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.jsonpath import clip, format_path, output_json
 from pytest_promptcheck.verdict import CheckFn, SampleContext, Verdict
+from pytest_promptcheck.yaml_loader import YamlRefused, parse_yaml
 
 if TYPE_CHECKING:
     import jsonschema
