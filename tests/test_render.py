@@ -273,3 +273,14 @@ def test_each_render_has_its_own_budget() -> None:
         "{% for j in range(4) %}{% for i in range(100000) %}{% endfor %}{% endfor %}ok"
     )
     assert [template.render({}) for _ in range(3)] == ["ok", "ok", "ok"]
+
+
+def test_counted_loops_keep_loop_variables_and_recursion() -> None:
+    source = (
+        "{% for x in items %}{{ loop.index }}/{{ loop.length }}{% if loop.last %}!{% endif %} "
+        "{% else %}none{% endfor %}|{% for n in tree recursive %}{{ n.name }}({{ loop(n.kids) }})"
+        "{% endfor %}"
+    )
+    tree = [{"name": "r", "kids": [{"name": "c", "kids": []}]}]
+    assert render(source, items=["p", "q"], tree=tree) == "1/2 2/2! |r(c())"
+    assert render(source, items=[], tree=[]) == "none|"
