@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.bounds import json_hint
 from pytest_promptcheck.documents import (
     Document,
     LineMaps,
@@ -21,6 +22,7 @@ from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.text_files import read_text
 
 CASE_FILE_TYPES = ".jsonl, .csv, .yaml, .yml, .json"
+_JSONL_HINT = 'each line is one case: {"id": ..., "vars": {...}, "expect": [...]}'
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def _jsonl(path: Path) -> Document:
                 path,
                 json_error(exc),
                 line=number,
-                hint='each line is one case: {"id": ..., "vars": {...}, "expect": [...]}',
+                hint=json_hint(exc, _JSONL_HINT),
             ) from None
         _require_mapping(path, item, number)
         lines[(len(items),)] = number

@@ -30,6 +30,7 @@ from pytest_promptcheck.jsonpath import (
     json_path_check,
     output_json,
 )
+from pytest_promptcheck.patterns import RegexGaveUp
 from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import schema_check
@@ -205,13 +206,19 @@ def _starts_with(arg: Any, base_dir: Path) -> CheckFn:
 
 
 def _regex(arg: Any, base_dir: Path) -> CheckFn:
-    """``regex: P``: ``re.search`` of P in the raw output; use ``(?i)`` etc. for flags."""
+    """``regex: P``: ``re.search`` of P in the raw output; use ``(?i)`` etc. for flags.
+
+    A search that runs past the time limit fails the sample (see patterns.py).
+    """
     pattern = compile_regex(text_arg(arg, r"regex: '^\d+$'"))
 
     label = f"regex {compact(pattern.pattern, 40)}"
 
     def run(ctx: SampleContext) -> Verdict:
-        found = pattern.search(ctx.text)
+        try:
+            found = pattern.search(ctx.text)
+        except RegexGaveUp as exc:
+            return Verdict(False, 0.0, f"{label}: {exc}", evaluated=False)
         if found:
             matched = compact(found.group(), 40)
             return _verdict(True, f"{label}: matched {matched} at {found.start()}")

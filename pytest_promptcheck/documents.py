@@ -15,6 +15,12 @@ from typing import Any
 
 import yaml
 
+from pytest_promptcheck.bounds import (
+    DEPTH_HINT,
+    DEPTH_PROBLEM,
+    json_hint,
+    too_deep,
+)
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.json_text import (
     DUPLICATE_HINT,
@@ -27,6 +33,7 @@ from pytest_promptcheck.json_text import (
     parse_json,
 )
 from pytest_promptcheck.text_files import read_text
+from pytest_promptcheck.yaml_loader import Loader, YamlRefused, duplicate_key_line, parse_yaml
 
 PathKey = tuple[str | int, ...]
 
@@ -92,84 +99,11 @@ def load_document(path: Path) -> Document:
         raise SpecError(path, LONG_NUMBER, line=long_number_line(text), hint=NUMBER_HINT) from None
 
 
-class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML (LibYAML when present) that refuses duplicate keys instead of keeping the last."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        _check_unique_keys(node)
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str, first: int, line: int) -> None:
-        super().__init__(key)
-        self.key, self.first, self.line = key, first, line
-
-
-_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-def _parse_yaml(text: str) -> Any:
-    """``yaml.load`` with the same result, several times faster on large files.
-
-    LibYAML composes the node tree in C, but PyYAML's constructor then spends more time than
-    that walking it in Python. Plain strings, lists and mappings (the bulk of a case list) are
-    built here directly; every other node (ints, dates, merge keys, tags) goes to PyYAML.
-    """
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        return None if node is None else _construct(loader, node, {})
-    finally:
-        loader.dispose()
-
-
-def _construct(loader: _Loader, node: yaml.Node, built: dict[int, Any]) -> Any:
-    if id(node) in built:  # an alias: the same object, as PyYAML makes it
-        return built[id(node)]
-    if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
-        return node.value
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        items: list[Any] = []
-        built[id(node)] = items
-        items.extend(_construct(loader, child, built) for child in node.value)
-        return items
-    if isinstance(node, yaml.MappingNode) and node.tag == _MAP and _plain_keys(node):
-        mapping: dict[Any, Any] = {}
-        built[id(node)] = mapping
-        _check_unique_keys(node)
-        for key, value in node.value:
-            mapping[_construct(loader, key, built)] = _construct(loader, value, built)
-        return mapping
-    return loader.construct_object(node, deep=True)
-
-
-def _plain_keys(node: yaml.MappingNode) -> bool:
-    """Scalar keys and no merge key (``<<``): the mappings PyYAML builds without surprises."""
-    return all(isinstance(key, yaml.ScalarNode) and key.tag != _MERGE for key, _ in node.value)
-
-
-def _check_unique_keys(node: yaml.MappingNode) -> None:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
-            key, line = key_node.value, key_node.start_mark.line + 1
-            if key in seen:
-                raise _DuplicateKey(key, seen[key], line)
-            seen[key] = line
-
-
 def _load_yaml(path: Path, text: str) -> Document:
     try:
-        data = _parse_yaml(text)
-    except _DuplicateKey as dup:
-        raise SpecError(
-            path,
-            f"duplicate key '{dup.key}' (first at line {dup.first})",
-            line=dup.line,
-            hint="remove one of them; YAML would silently keep only the last",
-        ) from None
+        data = parse_yaml(text)
+    except YamlRefused as refused:
+        raise SpecError(path, refused.problem, line=refused.line, hint=refused.hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -186,7 +120,7 @@ def _yaml_line_maps(text: str) -> LineMaps:
     lines: dict[PathKey, int] = {}
     content: dict[PathKey, int] = {}
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
         return lines, content
     if node is not None:
@@ -217,21 +151,23 @@ def _walk_yaml(
             _walk_yaml(item, (*key, index), lines, content)
 
 
+_JSON_HINT = "check for a missing comma, quote or bracket near this line"
+
+
 def _load_json(path: Path, text: str) -> Document:
     try:
         data = parse_json(text)
     except DuplicateJsonKey as dup:
-        line = _duplicate_key_line(text)
+        line = duplicate_key_line(text)
         raise SpecError(
             path, f"duplicate key '{dup.key}'", line=line, hint=DUPLICATE_HINT
         ) from None
     except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
-        raise SpecError(
-            path,
-            json_error(exc),
-            line=exc.lineno if isinstance(exc, json.JSONDecodeError) else long_number_line(text),
-            hint="check for a missing comma, quote or bracket near this line",
-        ) from None
+        if isinstance(exc, json.JSONDecodeError):
+            line, hint = exc.lineno, json_hint(exc, _JSON_HINT)
+        else:
+            line, hint = long_number_line(text), NUMBER_HINT
+        raise SpecError(path, json_error(exc), line=line, hint=hint) from None
     surrogate = lone_surrogate_line(text)
     if surrogate is not None:  # YAML cannot read it, so the line maps below would be empty
         raise SpecError(
@@ -244,31 +180,14 @@ def _load_json(path: Path, text: str) -> Document:
     return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
 
 
-def _duplicate_key_line(text: str) -> int | None:
-    """The line of the second of two equal keys, found by reading the JSON as YAML."""
-    try:
-        nodes = [yaml.compose(text, Loader=_Loader)]
-    except yaml.YAMLError:
-        return None
-    while nodes:
-        node = nodes.pop()
-        if isinstance(node, yaml.MappingNode):
-            try:
-                _check_unique_keys(node)
-            except _DuplicateKey as dup:
-                return dup.line
-            nodes.extend(value for _, value in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            nodes.extend(node.value)
-    return None
-
-
 _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
 
 
 def _load_toml(path: Path, text: str) -> Document:
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise SpecError(path, DEPTH_PROBLEM, hint=DEPTH_HINT) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)
@@ -280,7 +199,12 @@ def _load_toml(path: Path, text: str) -> Document:
             line=line,
             hint="check quoting and table headers near this line",
         ) from None
-    return Document(path, data, _toml_lines(text, data), text)
+    lines = _toml_lines(text, data)
+    deep = too_deep(data)
+    if deep is not None:
+        document = Document(path, data, lines, text)
+        raise SpecError(path, DEPTH_PROBLEM, line=document.line_of(deep), hint=DEPTH_HINT)
+    return Document(path, data, lines, text)
 
 
 def _toml_lines(text: str, data: Any) -> dict[PathKey, int]:

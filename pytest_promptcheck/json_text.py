@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+from pytest_promptcheck.bounds import loads_json
+
 # Python refuses to convert integers this long (CVE-2020-10735: the conversion is quadratic)
 LONG_NUMBER = "a number has more than 4300 digits"
 NUMBER_HINT = "quote it to keep it as text"
@@ -22,8 +24,9 @@ class DuplicateJsonKey(Exception):
 
 
 def parse_json(text: str) -> Any:
-    """``json.loads``; raises ``DuplicateJsonKey``, or ValueError (see ``json_error``)."""
-    return json.loads(text, object_pairs_hook=_unique)
+    """``json.loads`` bounded in depth; raises ``DuplicateJsonKey``, or ValueError (see
+    ``json_error``)."""
+    return loads_json(text, object_pairs_hook=_unique)
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

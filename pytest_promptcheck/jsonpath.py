@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.bounds import loads_json
 from pytest_promptcheck.errors import CheckArgError
+from pytest_promptcheck.patterns import Pattern, RegexGaveUp, compile_pattern
 from pytest_promptcheck.verdict import NOT_JSON, CheckFn, SampleContext, Verdict
 
 PathPart = str | int
@@ -131,7 +133,7 @@ def output_json(ctx: SampleContext) -> tuple[Any, str | None]:
     if ctx.json is not NOT_JSON:
         return ctx.json, None
     try:
-        return json.loads(ctx.text), None
+        return loads_json(ctx.text), None
     except json.JSONDecodeError as exc:
         return None, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
 
@@ -175,10 +177,10 @@ def json_equal(expected: Any, got: Any) -> bool:
     return first_difference(expected, got) is None
 
 
-def compile_regex(source: str) -> re.Pattern[str]:
+def compile_regex(source: str) -> Pattern:
     """A pattern from a check's argument; a bad one is a CheckArgError at collection time."""
     try:
-        return re.compile(source)
+        return compile_pattern(source)
     except re.error as exc:
         raise CheckArgError(
             f"invalid regex {compact(source)}: {exc.msg} at position {exc.pos}",
@@ -210,7 +212,10 @@ def json_path_check(arg: Any, base_dir: Path) -> CheckFn:
                 False, 0.0, f"json_path {path.text}: output is not JSON", evaluated=False
             )
         found = path.find(document)
-        passed = test(found)
+        try:
+            passed = test(found)
+        except RegexGaveUp as exc:
+            return Verdict(False, 0.0, f"{label}: {exc}", evaluated=False)
         return Verdict(passed, float(passed), f"{label}: {_outcome(operator, passed, found)}")
 
     return run

@@ -2,7 +2,7 @@
 
 Prompt files may come from a pull request, so templates must not reach Python internals:
 SandboxedEnvironment blocks unsafe attributes and calls, StrictUndefined turns a missing
-variable into an error instead of an empty string.
+variable into an error instead of an empty string, and sandbox.py bounds each render's work.
 """
 
 from __future__ import annotations
@@ -13,10 +13,16 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from pytest_promptcheck.errors import PromptcheckError
 from pytest_promptcheck.records import Message
+from pytest_promptcheck.sandbox import (
+    BUDGET_KEY,
+    HINT,
+    BoundedEnvironment,
+    LimitExceeded,
+    new_budget,
+)
 
 
 class TemplateError(PromptcheckError):
@@ -29,9 +35,9 @@ class TemplateError(PromptcheckError):
         super().__init__(message)
 
 
-def make_environment() -> SandboxedEnvironment:
+def make_environment() -> BoundedEnvironment:
     # keep_trailing_newline: what the file says is what the model gets
-    return SandboxedEnvironment(
+    return BoundedEnvironment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
     )
 
@@ -52,8 +58,15 @@ class Template:
                 f"template variable {names} is missing from the case's vars",
                 hint=f"add {missing[0]} to this case's vars, or remove it from the template",
             )
+        budget = new_budget()
         try:
-            return self.compiled.render(case_vars)
+            return budget.output(self.compiled.generate({**case_vars, BUDGET_KEY: budget}))
+        except LimitExceeded as exc:
+            raise TemplateError(str(exc), hint=HINT) from None
+        except RecursionError:
+            raise TemplateError("template calls itself too deeply", hint=HINT) from None
+        except MemoryError:
+            raise TemplateError("template ran out of memory", hint=HINT) from None
         except jinja2.exceptions.SecurityError as exc:
             raise _unsafe(str(exc)) from None
         except jinja2.UndefinedError as exc:
@@ -73,17 +86,18 @@ def _unsafe(detail: str) -> TemplateError:
     )
 
 
-def compile_template(env: SandboxedEnvironment, source: str) -> Template:
+def compile_template(env: BoundedEnvironment, source: str) -> Template:
     try:
         ast = env.parse(source)
-        compiled = env.from_string(source)
+        variables = frozenset(meta.find_undeclared_variables(ast))
+        compiled = env.from_string(env.bounded(ast))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message}",
             hint="check the {{ }} and {% %} pairs",
             line=exc.lineno,
         ) from None
-    return Template(source, compiled, frozenset(meta.find_undeclared_variables(ast)))
+    return Template(source, compiled, variables)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from pytest_promptcheck.bounds import file_too_large, json_hint, loads_json
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.jsonpath import clip, format_path, output_json
 from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.schema_refs import Resources, registry_of, resolve_refs
 from pytest_promptcheck.verdict import CheckFactory, CheckFn, SampleContext, Verdict
+from pytest_promptcheck.yaml_loader import YamlRefused, parse_yaml
 
 if TYPE_CHECKING:
     import jsonschema
@@ -71,8 +73,11 @@ def _read_ref(uri: str, path: Path) -> Any:
 
 
 def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
+    too_large = file_too_large(path)
+    if too_large is not None:
+        raise CheckArgError(f"schema file {given}: {too_large}", hint="split the schema")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is no error
     except FileNotFoundError:
         raise CheckArgError(
             f"schema file not found: {given} (looked in {path})",
@@ -92,17 +97,23 @@ def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
 def _parse(given: str, path: Path, text: str) -> Any:
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            return yaml.safe_load(text)
+            return parse_yaml(text)
+        except YamlRefused as refused:
+            line = f":{refused.line}" if refused.line else ""
+            raise CheckArgError(
+                f"cannot use schema file {given}{line}: {refused.problem}", hint=refused.hint
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise CheckArgError(f"cannot parse schema file {given}{line}: {problem}") from None
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         raise CheckArgError(
-            f"cannot parse schema file {given}:{exc.lineno}: {exc.msg} (column {exc.colno})"
+            f"cannot parse schema file {given}:{exc.lineno}: {exc.msg} (column {exc.colno})",
+            hint=json_hint(exc, "check for a missing comma, quote or bracket near this line"),
         ) from None
 
 

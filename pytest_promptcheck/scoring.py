@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptcheck.bounds import loads_json
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, CheckSpec, PromptSpec
@@ -96,7 +97,7 @@ def parse_format(text: str, schema: Schema | None) -> tuple[Any, str | None]:
     if fenced:
         body = fenced.group(1)
     try:
-        parsed = json.loads(body)
+        parsed = loads_json(body)
     except json.JSONDecodeError as exc:
         return NOT_JSON, f"output is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
     if schema is not None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_promptcheck.bounds import file_too_large
 from pytest_promptcheck.errors import SpecError
 
 
 def read_text(path: Path) -> str:
     """The file's text, without a UTF-8 byte-order mark (editors and spreadsheet programs write
     one; YAML and CSV readers skip it, JSON's does not), whatever the format."""
+    too_large = file_too_large(path)
+    if too_large is not None:  # refused before it is read whole
+        raise SpecError(path, too_large, hint="split it into several smaller files")
     try:
         data = path.read_bytes()
     except FileNotFoundError:

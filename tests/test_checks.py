@@ -384,6 +384,38 @@ def test_regex_rejects_a_number() -> None:
     assert arg_error("regex", 5).message.startswith("expected a non-empty string")
 
 
+BACKTRACKING = r"(a|aa)+$"  # exponential in Python's re: 'a' * 40 + 'b' takes minutes there
+
+
+def test_regex_that_backtracks_forever_fails_the_sample_after_the_time_limit() -> None:
+    result = verdict("regex", BACKTRACKING, "a" * 40 + "b")
+    assert result == Verdict(
+        False,
+        0.0,
+        'regex "(a|aa)+$": gave up after 1 s (catastrophic backtracking?)',
+        evaluated=False,
+    )
+
+
+def test_not_regex_that_gives_up_fails_too() -> None:
+    assert verdict("not_regex", BACKTRACKING, "a" * 40 + "b").passed is False
+
+
+def test_json_path_matches_that_backtracks_forever_fails() -> None:
+    ctx = json_sample({"id": "a" * 40 + "b"})
+    result = verdict("json_path", {"path": "$.id", "matches": BACKTRACKING}, ctx)
+    assert (result.passed, result.evaluated) == (False, False)
+    assert result.reason.endswith(": gave up after 1 s (catastrophic backtracking?)")
+
+
+def test_regex_keeps_python_re_syntax() -> None:
+    assert (
+        arg_error("regex", r"\p{L}").message
+        == r'invalid regex "\\p{L}": bad escape \p at position 0'
+    )
+    assert verdict("regex", r"(?P<word>\w+) (?P=word)", "say it it").passed is True
+
+
 def test_one_of_compares_stripped_output() -> None:
     assert verdict("one_of", ["billing", "tech"], " tech\n").passed is True
 

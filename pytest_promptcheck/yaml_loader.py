@@ -1,0 +1,155 @@
+"""Safe YAML for files from pull requests: no aliases or anchors, bounded depth, no duplicate keys.
+
+A "billion laughs" of nine lines expands to 10^9 values when anything walks the data (the
+fingerprint does), so aliases are found in the event stream and refused, never expanded.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from pytest_promptcheck.bounds import DEPTH_HINT, DEPTH_PROBLEM, MAX_DEPTH
+
+
+class Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """Safe YAML (LibYAML when present) that refuses duplicate keys instead of keeping the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        _check_unique_keys(node)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+class YamlRefused(Exception):
+    """YAML that is refused: a repeated key, or what could cause unbounded work (aliases, depth)."""
+
+    def __init__(self, problem: str, line: int | None, hint: str) -> None:
+        super().__init__(problem)
+        self.problem, self.line, self.hint = problem, line, hint
+
+
+class _DuplicateKey(YamlRefused):
+    def __init__(self, key: str, first: int, line: int) -> None:
+        hint = "remove one of them; YAML would silently keep only the last"
+        super().__init__(f"duplicate key '{key}' (first at line {first})", line, hint)
+
+
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
+_MERGE = "tag:yaml.org,2002:merge"
+# Anything that could be an anchor (&a) or alias (*a) token: the exact check (a scan of
+# events) is only paid by texts that match, e.g. Markdown with **bold**.
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,])[&*][^\s\[\]{},]", re.MULTILINE)
+_ALIAS_HINT = (
+    "write the value out in full: aliases and anchors are not allowed in prompt, case and "
+    "schema files (a few nested aliases expand to billions of values)"
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` without aliases or anchors and at most MAX_DEPTH levels deep.
+
+    Raises YamlRefused for those and for a repeated key, yaml.YAMLError for invalid YAML.
+    """
+    _refuse_anchors(text)
+    try:
+        return _parse_yaml(text)
+    except RecursionError:  # only pure-Python PyYAML composes recursively; LibYAML stops at 1000
+        raise YamlRefused(DEPTH_PROBLEM, None, DEPTH_HINT) from None
+
+
+def _refuse_anchors(text: str) -> None:
+    """Find aliases in the event stream, so nothing is ever expanded to find them."""
+    if not _MAYBE_ANCHOR.search(text):
+        return
+    anchor: YamlRefused | None = None
+    for event in yaml.parse(text, Loader=Loader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlRefused(f"YAML alias *{event.anchor} is not allowed", line, _ALIAS_HINT)
+        name = getattr(event, "anchor", None)
+        if anchor is None and name:
+            anchor = YamlRefused(f"YAML anchor &{name} is not allowed", line, _ALIAS_HINT)
+    if anchor is not None:  # an anchor without an alias does no harm yet, but invites one
+        raise anchor
+
+
+def _parse_yaml(text: str) -> Any:
+    """``yaml.load`` with the same result, several times faster on large files.
+
+    LibYAML composes the node tree in C, but PyYAML's constructor then spends more time than
+    that walking it in Python. Plain strings, lists and mappings (the bulk of a case list) are
+    built here directly; every other node (ints, dates, merge keys, tags) goes to PyYAML.
+    """
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        return None if node is None else _construct(loader, node, 0)
+    finally:
+        loader.dispose()
+
+
+def _construct(loader: Loader, node: yaml.Node, depth: int) -> Any:
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+        return node.value
+    if depth >= MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
+        raise YamlRefused(DEPTH_PROBLEM, node.start_mark.line + 1, DEPTH_HINT)
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        return [_construct(loader, child, depth + 1) for child in node.value]
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP and _plain_keys(node):
+        _check_unique_keys(node)
+        return {
+            _construct(loader, key, depth + 1): _construct(loader, value, depth + 1)
+            for key, value in node.value
+        }
+    _check_depth(node, depth)
+    return loader.construct_object(node, deep=True)
+
+
+def _check_depth(node: yaml.Node, depth: int) -> None:
+    """The depth of a subtree PyYAML builds (recursively, so it is checked first)."""
+    stack = [(node, depth)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if depth >= MAX_DEPTH:
+            raise YamlRefused(DEPTH_PROBLEM, node.start_mark.line + 1, DEPTH_HINT)
+        for child in node.value:  # a mapping's items are (key, value) pairs
+            parts = child if isinstance(child, tuple) else (child,)
+            stack.extend((part, depth + 1) for part in parts)
+
+
+def _plain_keys(node: yaml.MappingNode) -> bool:
+    """Scalar keys and no merge key (``<<``): the mappings PyYAML builds without surprises."""
+    return all(isinstance(key, yaml.ScalarNode) and key.tag != _MERGE for key, _ in node.value)
+
+
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+            key, line = key_node.value, key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(key, seen[key], line)
+            seen[key] = line
+
+
+def duplicate_key_line(text: str) -> int | None:
+    """The line of the second of two equal keys (in JSON text too: JSON is YAML), or None."""
+    try:
+        nodes = [yaml.compose(text, Loader=Loader)]
+    except yaml.YAMLError:
+        return None
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.MappingNode):
+            try:
+                _check_unique_keys(node)
+            except _DuplicateKey as dup:
+                return dup.line
+            nodes.extend(value for _, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
+    return None
