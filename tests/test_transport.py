@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import httpx
+import httpx2
 import pytest
 
 from pytest_promptcheck.providers.transport import LeanTransport, suits
@@ -25,14 +25,14 @@ async def raw_server(reply: Reply) -> tuple[asyncio.Server, str]:
     return server, f"http://127.0.0.1:{port}/v1/x"
 
 
-async def fetch(url: str, count: int = 1) -> list[httpx.Response]:
-    async with httpx.AsyncClient(transport=LeanTransport(), timeout=2) as client:
+async def fetch(url: str, count: int = 1) -> list[httpx2.Response]:
+    async with httpx2.AsyncClient(transport=LeanTransport(), timeout=2) as client:
         return [await client.get(url) for _ in range(count)]
 
 
 def test_keep_alive_connections_are_reused(openai_server: LoopbackServer) -> None:
-    async def go() -> list[httpx.Response]:
-        async with httpx.AsyncClient(transport=LeanTransport()) as client:
+    async def go() -> list[httpx2.Response]:
+        async with httpx2.AsyncClient(transport=LeanTransport()) as client:
             body = {"model": "m", "prompt": "hi"}
             return [
                 await client.post(f"{openai_server.base_url}/completions", json=body)
@@ -89,7 +89,7 @@ def test_a_connection_the_server_dropped_is_replaced() -> None:
 
 
 def test_a_refused_connection_is_a_connect_error() -> None:
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(httpx2.ConnectError):
         asyncio.run(fetch("http://127.0.0.1:9/v1/x"))
 
 
