@@ -174,7 +174,7 @@ def test_the_key_is_sent_as_a_bearer_token() -> None:
 
 def test_a_key_the_server_echoes_in_a_malformed_status_is_redacted() -> None:
     error = failure(response(b"{}", status=b"HTTP/1.1 2OO " + TEST_API_KEY.encode()))
-    assert "[redacted]" in error.message or TEST_API_KEY not in error.message
+    assert "[redacted]" in error.message
 
 
 # request bodies that cannot be encoded
