@@ -177,6 +177,21 @@ def test_a_key_the_server_echoes_in_a_malformed_status_is_redacted() -> None:
     assert "[redacted]" in error.message
 
 
+def test_a_key_that_cannot_be_a_header_is_a_clean_error_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY + "\n")  # pasted with its line break
+    error = failure(response(GOOD_BODY.encode()))
+    assert not error.retryable
+
+
+def test_a_base_url_without_a_scheme_fails_at_once() -> None:
+    result = complete("127.0.0.1:9/v1")
+    assert isinstance(result, ProviderError)
+    assert not result.retryable
+    assert "http://" in result.message
+
+
 # request bodies that cannot be encoded
 
 

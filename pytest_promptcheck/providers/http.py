@@ -101,6 +101,9 @@ class JsonClient:
                 f"(--promptcheck-timeout) ({url})",
                 retryable=True,
             )
+        except (httpx2.UnsupportedProtocol, httpx2.LocalProtocolError) as exc:
+            # the URL or the request itself is wrong: no later try can succeed
+            failure = self._error(f"{type(exc).__name__}: {exc} ({url})", retryable=False)
         except httpx2.HTTPError as exc:
             failure = self._error(f"{type(exc).__name__}: {exc} ({url})", retryable=True)
         except Exception as exc:  # anything else: still the item's clean error, never a traceback
