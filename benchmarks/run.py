@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import http_bench  # noqa: E402  (beside this script)
+
 from tests.loopback import LoopbackServer  # noqa: E402
 
 PYTEST = (sys.executable, "-m", "pytest")
@@ -296,11 +298,11 @@ def counted_series(
 
 
 CLIENT_SCRIPT = """
-import asyncio, sys, time, httpx
+import asyncio, sys, time, httpx2
 async def main(url, calls, concurrency):
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx2.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
         async def call(i):
             async with gate:
                 body = {"model": "bench", "prompt": f"Echo {i}"}
@@ -328,7 +330,7 @@ def live(bench: Bench, concurrency: int, target_s: float) -> list[Row]:
             env,
         )
         once = dataclasses.replace(bench, repeat=1)  # context, not a headline figure
-        client = counted_series(once, server, client_run, "bare httpx client", cases)
+        client = counted_series(once, server, client_run, "bare httpx2 client", cases)
         theirs = default = None
         if bench.promptfoo is not None:
             theirs = bench.promptfoo.live(bench, server, cases, concurrency)
@@ -342,7 +344,7 @@ def live(bench: Bench, concurrency: int, target_s: float) -> list[Row]:
             f"{cases} live cases, {latency_ms} ms latency, concurrency {concurrency}",
             f"{spread(ours.series)}; max in flight {ours.max_in_flight}",
             f"ideal ceil({cases}/{concurrency}) x {latency_ms} ms = {seconds(ideal)}; "
-            f"a minimal httpx client: {spread(client.series, 'its calls')}",
+            f"a minimal httpx2 client: {spread(client.series, 'its calls')}",
             ratio,
             promptfoo_cell(theirs, "-j", concurrency),
             f"<= {target_s} s",
@@ -600,6 +602,59 @@ def memory(bench: Bench) -> list[Row]:
     ]
 
 
+# 6. HTTP: transports and hostile bodies (benchmarks/http_bench.py)
+
+
+def transports(bench: Bench) -> list[Row]:
+    """The provider's request path through the lean transport, httpx2's own and aiohttp."""
+    rows = []
+    for (calls, latency_ms, concurrency), figures in http_bench.compare_transports(bench.repeat):
+        for kind, figure in figures.items():
+            bench.report.notes += [f"transport {kind}, {calls} calls: {p}" for p in figure.problems]
+        lean, others = figures["lean"], (figures["httpx2"], figures["aiohttp"])
+        medians = [
+            statistics.median(f.walls) if f.walls and not f.problems else None
+            for f in (lean, *others)
+        ]
+        ratios = [f"{m / medians[0]:.2f}x" if m and medians[0] else "n/a" for m in medians[1:]]
+        faster = medians[0] is not None and all(m is None or medians[0] < m for m in medians[1:])
+        rows.append(
+            Row(
+                f"transports: {calls:,} calls through OpenAIProvider, {latency_ms} ms latency, "
+                f"concurrency {concurrency}",
+                f"lean (h11): {lean.cell()}",
+                f"httpx2's own: {others[0].cell()}; aiohttp-backed: {others[1].cell()}",
+                f"httpx2 {ratios[0]}, aiohttp {ratios[1]} the lean wall time",
+                "-",
+                "lean kept only if faster",
+                "yes" if faster else "NO",
+            )
+        )
+    return rows
+
+
+def bodies(bench: Bench) -> list[Row]:
+    """Peak RSS of one call meeting a 100 MB body; the cap is 16 MiB."""
+    figures = http_bench.hostile_bodies(bench.repeat)
+    base = statistics.median(figures.pop("small valid answer").rss_mb)
+    rows = []
+    for label, figure in figures.items():
+        rss = statistics.median(figure.rss_mb)
+        outcome = figure.outputs[-1].split(" | ")[0] if figure.outputs else "n/a"
+        rows.append(
+            Row(
+                f"one call, {label}",
+                f"peak RSS {rss:.0f} MB (max {max(figure.rss_mb):.0f} MB); {figure.cell()}",
+                f"the same child with a small valid answer: {base:.0f} MB",
+                f"+{rss - base:.0f} MB",
+                "-",
+                "< 16 MiB read + a clean error",
+                "yes" if "16 MiB limit" in outcome and rss < base + 40 else "NO",
+            )
+        )
+    return rows
+
+
 # 6. promptfoo
 
 
@@ -790,6 +845,8 @@ WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "startup": startup,
     "collection": collection,
     "memory": memory,
+    "transports": transports,
+    "bodies": bodies,
 }
 
 

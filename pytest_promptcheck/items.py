@@ -168,11 +168,12 @@ class CaseItem(pytest.Item):
         try:
             self.completions = get_session(self.config).completions(self.request, self.spec.samples)
         except PromptcheckError as exc:
-            lines = [
-                f"{self.case.id} errored: {exc}",
-                *header_lines(self.spec, self.case, self.model),
-            ]
-            pytest.fail("\n".join(lines), pytrace=False)
+            error = f"{self.case.id} errored: {exc}"
+        else:
+            return
+        # Raised outside the except block, so pytest shows this message alone, not the chain.
+        lines = [error, *header_lines(self.spec, self.case, self.model)]
+        pytest.fail("\n".join(lines), pytrace=False)
 
     def runtest(self) -> None:
         outcome = self.outcome or score_case(self.spec, self.case, self.completions)

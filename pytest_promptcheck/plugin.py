@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from pytest_promptcheck.items import PromptFile
     from pytest_promptcheck.session import ProgressWriters, PromptcheckSession
 
-# The session (and jsonschema, Jinja2, diskcache, httpx with it) is created on first use, so a
+# The session (and jsonschema, Jinja2, diskcache, httpx2 with it) is created on first use, so a
 # pytest run without prompt files pays only for this module.
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SESSION_KEY = pytest.StashKey["PromptcheckSession"]()
@@ -115,7 +115,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_number_arg("--promptcheck-timeout", float, 0.001),
         default=None,
         metavar="SECONDS",
-        help=f"timeout of one request. Default: {DEFAULT_TIMEOUT_S:g}.",
+        help="deadline of one request, from connecting to the last byte of the answer. "
+        f"Default: {DEFAULT_TIMEOUT_S:g}.",
     )
     option(
         "--promptcheck-max-calls",

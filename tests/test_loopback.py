@@ -1,4 +1,4 @@
-"""The loopback OpenAI-compatible server, exercised over real sockets with httpx."""
+"""The loopback OpenAI-compatible server, exercised over real sockets with httpx2."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.loopback import (
@@ -26,16 +26,16 @@ from tests.loopback_fixtures import TEST_API_KEY
 
 
 @pytest.fixture
-def client(openai_server: LoopbackServer) -> Iterator[httpx.Client]:
+def client(openai_server: LoopbackServer) -> Iterator[httpx2.Client]:
     headers = {"Authorization": f"Bearer {TEST_API_KEY}"}
     # verify=False: plain HTTP, and building the default TLS context costs ~40 ms per client
-    with httpx.Client(
+    with httpx2.Client(
         base_url=openai_server.base_url, headers=headers, timeout=5, verify=False
     ) as c:
         yield c
 
 
-def chat(client: httpx.Client, content: str = "hello there", model: str = "m") -> httpx.Response:
+def chat(client: httpx2.Client, content: str = "hello there", model: str = "m") -> httpx2.Response:
     messages = [
         {"role": "system", "content": "be brief"},
         {"role": "user", "content": content},
@@ -43,7 +43,7 @@ def chat(client: httpx.Client, content: str = "hello there", model: str = "m") -
     return client.post("/chat/completions", json={"model": model, "messages": messages})
 
 
-def test_chat_completion_has_openai_shape_and_usage(client: httpx.Client) -> None:
+def test_chat_completion_has_openai_shape_and_usage(client: httpx2.Client) -> None:
     response = chat(client, "hello there")
 
     assert response.status_code == 200
@@ -64,7 +64,7 @@ def test_chat_completion_has_openai_shape_and_usage(client: httpx.Client) -> Non
     assert body["usage"] == {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
 
 
-def test_text_completion_has_openai_shape_and_usage(client: httpx.Client) -> None:
+def test_text_completion_has_openai_shape_and_usage(client: httpx2.Client) -> None:
     response = client.post("/completions", json={"model": "m", "prompt": "say hi"})
 
     body = response.json()
@@ -74,7 +74,7 @@ def test_text_completion_has_openai_shape_and_usage(client: httpx.Client) -> Non
 
 
 def test_usage_counts_at_least_one_token(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.set_model("m", lambda request: "")
 
@@ -84,7 +84,7 @@ def test_usage_counts_at_least_one_token(
 
 
 def test_set_model_reports_name_and_fingerprint(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.set_model(
         "gpt-4o",
@@ -101,7 +101,7 @@ def test_set_model_reports_name_and_fingerprint(
 
 
 def test_default_responder_is_replaceable(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.default_responder = lambda request: request.user_text.upper()
 
@@ -109,7 +109,7 @@ def test_default_responder_is_replaceable(
 
 
 def test_rules_answer_the_first_matching_key(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.set_model("m", rules({"refund": "billing", "fund": "other"}, default="none"))
 
@@ -122,7 +122,7 @@ def test_rules_answer_the_first_matching_key(
 
 
 def test_models_endpoint_lists_configured_models(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.set_model("b", rules({}))
     openai_server.set_model("a", rules({}))
@@ -133,7 +133,7 @@ def test_models_endpoint_lists_configured_models(
     assert [model["id"] for model in body["data"]] == ["a", "b"]
 
 
-def test_unknown_path_is_a_json_404(client: httpx.Client) -> None:
+def test_unknown_path_is_a_json_404(client: httpx2.Client) -> None:
     response = client.post("/embeddings", json={"model": "m"})
 
     assert response.status_code == 404
@@ -141,11 +141,11 @@ def test_unknown_path_is_a_json_404(client: httpx.Client) -> None:
     assert "/v1/embeddings" in response.json()["error"]["message"]
 
 
-def test_wrong_method_on_completions_is_405(client: httpx.Client) -> None:
+def test_wrong_method_on_completions_is_405(client: httpx2.Client) -> None:
     assert client.get("/chat/completions").status_code == 405
 
 
-def test_body_that_is_not_json_is_a_400(client: httpx.Client) -> None:
+def test_body_that_is_not_json_is_a_400(client: httpx2.Client) -> None:
     response = client.post("/chat/completions", content=b"{nope")
 
     assert response.status_code == 400
@@ -153,7 +153,7 @@ def test_body_that_is_not_json_is_a_400(client: httpx.Client) -> None:
 
 
 def test_failing_responder_is_a_500_naming_the_error(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     def broken(request: Any) -> str:
         raise KeyError("missing-rule")
@@ -166,7 +166,7 @@ def test_failing_responder_is_a_500_naming_the_error(
     assert "missing-rule" in response.json()["error"]["message"]
 
 
-def test_chunked_request_body_is_read(client: httpx.Client) -> None:
+def test_chunked_request_body_is_read(client: httpx2.Client) -> None:
     parts = [b'{"model": "m", ', b'"prompt": "in pieces"}']
 
     response = client.post("/completions", content=iter(parts))
@@ -175,7 +175,7 @@ def test_chunked_request_body_is_read(client: httpx.Client) -> None:
 
 
 def test_keep_alive_reuses_one_connection(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     for _ in range(3):
         response = chat(client)
@@ -184,7 +184,7 @@ def test_keep_alive_reuses_one_connection(
     assert openai_server.connection_count == 1
 
 
-def test_latency_delays_each_request(openai_server: LoopbackServer, client: httpx.Client) -> None:
+def test_latency_delays_each_request(openai_server: LoopbackServer, client: httpx2.Client) -> None:
     openai_server.latency_ms = 100
 
     started = time.perf_counter()
@@ -194,7 +194,7 @@ def test_latency_delays_each_request(openai_server: LoopbackServer, client: http
 
 
 def test_model_latency_overrides_server_latency(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.latency_ms = 1000
     openai_server.set_model("fast", rules({}), latency_ms=0)
@@ -206,7 +206,7 @@ def test_model_latency_overrides_server_latency(
 
 
 def test_latency_does_not_serialize_concurrent_requests(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.latency_ms = 100
 
@@ -221,7 +221,7 @@ def test_latency_does_not_serialize_concurrent_requests(
 
 
 def test_rate_limit_fault_sends_retry_headers(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(rate_limit(retry_after=2, retry_after_ms=1500))
 
@@ -234,7 +234,7 @@ def test_rate_limit_fault_sends_retry_headers(
 
 
 def test_rate_limit_fault_passes_http_date_through(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     date = "Wed, 21 Oct 2015 07:28:00 GMT"
     openai_server.inject(rate_limit(retry_after=date))
@@ -246,7 +246,7 @@ def test_rate_limit_fault_passes_http_date_through(
 
 
 def test_status_fault_sends_openai_error_json(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(status(500))
 
@@ -259,7 +259,7 @@ def test_status_fault_sends_openai_error_json(
 
 
 def test_status_fault_with_custom_body_and_headers(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(status(401, body={"error": {"message": "bad key"}}, headers={"x-a": "1"}))
 
@@ -271,7 +271,7 @@ def test_status_fault_with_custom_body_and_headers(
 
 
 def test_malformed_fault_body_is_not_json(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(malformed())
 
@@ -283,18 +283,18 @@ def test_malformed_fault_body_is_not_json(
 
 
 def test_hang_fault_outlasts_a_short_client_timeout(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(hang(5))
 
     started = time.perf_counter()
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx2.ReadTimeout):
         client.post("/completions", json={"model": "m", "prompt": "p"}, timeout=0.2)
     assert time.perf_counter() - started < 3  # the hang lasts 5 s
 
 
 def test_short_hang_then_answers_normally(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(hang(0.1))
 
@@ -306,18 +306,18 @@ def test_short_hang_then_answers_normally(
 
 
 def test_disconnect_fault_closes_without_response(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(disconnect())
 
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         chat(client)
     assert chat(client).status_code == 200
     assert len(openai_server.completion_requests) == 2
 
 
 def test_scripted_faults_are_consumed_in_order(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(status(503), rate_limit())
 
@@ -328,7 +328,7 @@ def test_scripted_faults_are_consumed_in_order(
 
 
 def test_fault_for_one_model_spares_others(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(status(502), model="b")
 
@@ -338,7 +338,7 @@ def test_fault_for_one_model_spares_others(
 
 
 def test_faults_are_not_consumed_by_other_endpoints(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(status(500))
 
@@ -350,7 +350,7 @@ def test_faults_are_not_consumed_by_other_endpoints(
 def fault_codes(server: LoopbackServer, rate: float, n: int = 24) -> list[int]:
     server.fault_rate = rate
     server.fault_kinds = [status(503), rate_limit()]
-    with httpx.Client(base_url=server.base_url, timeout=5, verify=False) as c:
+    with httpx2.Client(base_url=server.base_url, timeout=5, verify=False) as c:
         return [chat(c).status_code for _ in range(n)]
 
 
@@ -371,7 +371,7 @@ def test_zero_fault_rate_never_faults(openai_server: LoopbackServer) -> None:
 
 
 def test_requests_are_recorded_with_headers_and_body(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     before = time.perf_counter()
     chat(client, "record me", model="gpt-x")
@@ -387,19 +387,19 @@ def test_requests_are_recorded_with_headers_and_body(
 
 
 def test_faulted_requests_are_recorded_too(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(status(500), disconnect())
 
     chat(client)
-    with pytest.raises(httpx.HTTPError):
+    with pytest.raises(httpx2.HTTPError):
         chat(client)
 
     assert len(openai_server.requests) == 2
 
 
 def test_completion_requests_exclude_other_endpoints(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     client.get("/models")
     client.post("/nowhere")
@@ -412,7 +412,7 @@ def test_completion_requests_exclude_other_endpoints(
 
 
 def test_reset_clears_records_faults_and_counters(
-    openai_server: LoopbackServer, client: httpx.Client
+    openai_server: LoopbackServer, client: httpx2.Client
 ) -> None:
     openai_server.inject(status(500), status(500))
     chat(client)
@@ -431,9 +431,9 @@ def test_stop_is_prompt_with_a_hung_handler(openai_server: LoopbackServer) -> No
 
     def call() -> None:
         try:
-            with httpx.Client(base_url=openai_server.base_url, timeout=10, verify=False) as c:
+            with httpx2.Client(base_url=openai_server.base_url, timeout=10, verify=False) as c:
                 chat(c)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             errors.append(exc)
 
     caller = threading.Thread(target=call)

@@ -7,7 +7,7 @@ import email.utils
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache
@@ -151,12 +151,12 @@ def test_retry_after_pauses_every_call_to_the_provider(
     ],
 )
 def test_retry_after_header_forms(headers: dict[str, str], seconds: float | None) -> None:
-    assert retry_after_seconds(httpx.Headers(headers)) == seconds
+    assert retry_after_seconds(httpx2.Headers(headers)) == seconds
 
 
 def test_retry_after_http_date() -> None:
     in_ten = email.utils.formatdate(time.time() + 10, usegmt=True)
-    waited = retry_after_seconds(httpx.Headers({"retry-after": in_ten}))
+    waited = retry_after_seconds(httpx2.Headers({"retry-after": in_ten}))
     assert waited is not None and 8 <= waited <= 10
 
 

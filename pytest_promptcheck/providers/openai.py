@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
 import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptcheck.errors import ProviderError
+from pytest_promptcheck.errors import PromptcheckError, ProviderError
 from pytest_promptcheck.providers import ProviderConfig
 from pytest_promptcheck.records import Completion, ModelRequest
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
+
+    from pytest_promptcheck.providers.http import JsonClient, Reply
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 60.0
@@ -24,37 +27,62 @@ MAX_RETRY_AFTER_S = 60.0
 
 
 class OpenAIProvider:
-    """One httpx.AsyncClient per provider; the key is read from the environment at call time."""
+    """One httpx2 client per provider; the key is read from the environment at send time.
 
-    def __init__(self, config: ProviderConfig, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    ``transport`` replaces the one chosen by URL (the lean transport for plain http://,
+    httpx2's own otherwise): benchmarks and tests compare them through this provider.
+    """
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
         self.name = config.name
         self._config = config
         self._timeout_s = timeout_s
-        self._client: httpx.AsyncClient | None = None
+        self._transport = transport
+        self._client: JsonClient | None = None
 
     @property
     def base_url(self) -> str:
         url = self._config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         return url.rstrip("/")
 
+    @property
+    def key_variable(self) -> str:
+        return self._config.api_key_env or "OPENAI_API_KEY"
+
     def identity(self, request: ModelRequest) -> dict[str, Any]:
         return {"base_url": self.base_url}
 
-    def _api_key(self) -> str | None:
-        return os.environ.get(self._config.api_key_env or "OPENAI_API_KEY") or None
-
-    def _http(self) -> httpx.AsyncClient:
-        # httpx is imported on the first live call: a run served from the cache never needs it
+    def _http(self) -> JsonClient:
+        # httpx2 is imported on the first live call: a run served from the cache never needs it
         if self._client is None:
-            import httpx
+            from pytest_promptcheck.providers.http import JsonClient
 
-            from pytest_promptcheck.providers.transport import LeanTransport, suits
-
-            transport = LeanTransport() if suits(self.base_url) else None
-            self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=transport)
+            self._client = JsonClient(
+                self.name, self.key_variable, self._timeout_s, self.base_url, self._transport
+            )
         return self._client
 
     async def complete(self, request: ModelRequest, sample: int) -> Completion:
+        """One call; whatever goes wrong is a ProviderError with the key redacted."""
+        try:
+            return await self._complete(request)
+        except PromptcheckError:
+            raise
+        except Exception as exc:  # a shape of answer nobody foresaw: still the item's error
+            failure = ProviderError(
+                self.name,
+                self._redact(f"unexpected answer ({type(exc).__name__}: {exc})"),
+                retryable=False,
+            )
+        raise failure
+
+    async def _complete(self, request: ModelRequest) -> Completion:
         chat = request.messages is not None
         body: dict[str, Any] = {"model": request.model_name, **request.params}
         if chat:
@@ -63,75 +91,63 @@ class OpenAIProvider:
             body["prompt"] = request.prompt
         url = f"{self.base_url}/{'chat/completions' if chat else 'completions'}"
         started = time.perf_counter()
-        response = await self._post(url, body)
+        reply = await self._http().post(url, body)
         latency_ms = (time.perf_counter() - started) * 1000
-        return self._parse(response, chat, latency_ms)
-
-    async def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
-        headers = {"Content-Type": "application/json"}
-        key = self._api_key()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        client = self._http()
-        import httpx
-
-        try:
-            response = await client.post(url, json=body, headers=headers)
-        except httpx.TimeoutException:
-            message = f"timed out after {self._timeout_s:g} s ({url})"
-            raise ProviderError(self.name, message, retryable=True) from None
-        except httpx.HTTPError as exc:
-            message = self._redact(f"{type(exc).__name__}: {exc} ({url})")
-            raise ProviderError(self.name, message, retryable=True) from None
-        if response.status_code >= 400:
+        if reply.status >= 400:
             raise ProviderError(
                 self.name,
-                self._error_message(response),
-                status=response.status_code,
-                retryable=response.status_code in RETRYABLE_STATUS or response.status_code >= 500,
-                retry_after_s=retry_after_seconds(response.headers),
+                self._error_message(reply),
+                status=reply.status,
+                retryable=reply.status in RETRYABLE_STATUS or reply.status >= 500,
+                retry_after_s=retry_after_seconds(reply.headers),
             )
-        return response
+        return self._parse(reply, chat, latency_ms)
 
-    def _error_message(self, response: httpx.Response) -> str:
+    def _error_message(self, reply: Reply) -> str:
         try:
-            message = str(response.json()["error"]["message"])
-        except (ValueError, KeyError, TypeError):
-            message = self._redact(response.text)[:300] or response.reason_phrase
+            message = str(json.loads(reply.body)["error"]["message"])
+        except (ValueError, KeyError, TypeError, RecursionError):
+            message = self._redact(_text(reply.body))[:300] or f"HTTP {reply.status}"
         return self._redact(message)
 
     def _redact(self, text: str) -> str:
-        key = self._api_key()
-        return text.replace(key, "[redacted]") if key else text
+        from pytest_promptcheck.providers.http import redact
 
-    def _parse(self, response: httpx.Response, chat: bool, latency_ms: float) -> Completion:
+        return redact(text, self.key_variable)
+
+    def _parse(self, reply: Reply, chat: bool, latency_ms: float) -> Completion:
         try:
-            data = response.json()
+            data = json.loads(reply.body)
             choice = data["choices"][0]
             text = choice["message"]["content"] if chat else choice["text"]
+            if not isinstance(text, str | None):
+                raise TypeError(f"the answer's text is a {type(text).__name__}, not a string")
             usage = data.get("usage") or {}
             tokens_in = int(usage.get("prompt_tokens", 0))
             tokens_out = int(usage.get("completion_tokens", 0))
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            finish_reason = choice.get("finish_reason")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
             detail = (
                 f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else "not JSON"
             )
-            raise ProviderError(
+            failure = ProviderError(
                 self.name,
-                f"malformed response body ({detail}): {self._redact(response.text)[:120]!r}",
-                status=response.status_code,
+                f"malformed response body ({detail}): {self._redact(_text(reply.body))[:120]!r}",
+                status=reply.status,
                 retryable=True,
-            ) from None
-        return Completion(
-            text=text or "",
-            model_reported=str(data.get("model") or ""),
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            latency_ms=round(latency_ms, 3),
-            cost_usd=self._cost(tokens_in, tokens_out),
-            system_fingerprint=data.get("system_fingerprint"),
-            finish_reason=choice.get("finish_reason"),
-        )
+            )
+        else:
+            return Completion(
+                text=text or "",
+                model_reported=str(data.get("model") or ""),
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                latency_ms=round(latency_ms, 3),
+                cost_usd=self._cost(tokens_in, tokens_out),
+                system_fingerprint=data.get("system_fingerprint"),
+                finish_reason=finish_reason,
+            )
+        raise failure
 
     def _cost(self, tokens_in: int, tokens_out: int) -> float | None:
         price_in, price_out = self._config.price_per_1m_input, self._config.price_per_1m_output
@@ -143,6 +159,10 @@ class OpenAIProvider:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", "replace")
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

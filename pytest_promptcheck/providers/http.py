@@ -1,0 +1,172 @@
+"""One JSON POST over httpx2 with every failure a ProviderError meant for people.
+
+What a hostile or broken server cannot do here: make the request outlive its deadline (one
+overall deadline around the whole exchange, body included: httpx2's own timeouts are per
+read, so a body trickled a byte at a time would never end), make us hold more than
+MAX_BODY_BYTES of its body (it is streamed and dropped past the cap, error bodies too), have
+the key forwarded (redirects are reported, never followed), or put the key on the screen:
+the key is never a local variable of a frame that sees an exception (an httpx2.Auth reads it
+from the environment into the request's headers, whose repr hides it), every exception is
+turned into a ProviderError whose message is redacted, raised outside the ``except`` block
+so that neither the original exception nor its frames travel with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from pytest_promptcheck.errors import ProviderError
+from pytest_promptcheck.providers.transport import LeanTransport, suits
+
+MAX_BODY_BYTES = 16 * 2**20
+"""A chat completion is kilobytes; 16 MiB leaves room for long outputs and logprobs."""
+_LIMIT_TEXT = f"{MAX_BODY_BYTES // 2**20} MiB"
+_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A whole response whose body is within the cap."""
+
+    status: int
+    headers: httpx2.Headers
+    body: bytes
+
+
+class EnvBearer(httpx2.Auth):
+    """``Authorization: Bearer $VARIABLE``, read from the environment as each request leaves."""
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response]:
+        if os.environ.get(self.variable):
+            request.headers["Authorization"] = "Bearer " + os.environ[self.variable]
+        yield request
+
+
+def redact(text: str, variable: str) -> str:
+    """``text`` without the key, also as it appears inside a repr of str or bytes."""
+    if not os.environ.get(variable):
+        return text
+    for form in {
+        os.environ[variable],
+        repr(os.environ[variable])[1:-1],
+        repr(os.environ[variable].encode("utf-8", "replace"))[2:-1],
+    }:
+        text = text.replace(form, "[redacted]")
+    return text
+
+
+class JsonClient:
+    """POSTs JSON to one provider's endpoints; ``post`` raises ProviderError and nothing else."""
+
+    def __init__(
+        self,
+        provider: str,
+        key_variable: str,
+        timeout_s: float,
+        base_url: str,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.provider = provider
+        self.key_variable = key_variable
+        self.timeout_s = timeout_s
+        if transport is None and suits(base_url):
+            transport = LeanTransport()
+        self._client = httpx2.AsyncClient(
+            auth=EnvBearer(key_variable),
+            timeout=timeout_s,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def post(self, url: str, body: dict[str, Any]) -> Reply:
+        payload = self._encode(body)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                reply = await self._exchange(url, payload)
+        except ProviderError:
+            raise
+        except (TimeoutError, httpx2.TimeoutException):
+            failure = self._error(
+                f"no complete response within {self.timeout_s:g} s, the per-request deadline "
+                f"(--promptcheck-timeout) ({url})",
+                retryable=True,
+            )
+        except (httpx2.UnsupportedProtocol, httpx2.LocalProtocolError) as exc:
+            # the URL or the request itself is wrong: no later try can succeed
+            failure = self._error(f"{type(exc).__name__}: {exc} ({url})", retryable=False)
+        except httpx2.HTTPError as exc:
+            failure = self._error(f"{type(exc).__name__}: {exc} ({url})", retryable=True)
+        except Exception as exc:  # anything else: still the item's clean error, never a traceback
+            failure = self._error(f"{type(exc).__name__}: {exc} ({url})", retryable=False)
+        else:
+            return reply
+        raise failure
+
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        try:
+            return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+        except (ValueError, TypeError, RecursionError) as exc:
+            failure = self._error(
+                f"the request cannot be sent as JSON ({exc}); params must be JSON values "
+                "and numbers finite (no NaN or infinity)",
+                retryable=False,
+            )
+        raise failure
+
+    async def _exchange(self, url: str, payload: bytes) -> Reply:
+        async with self._client.stream("POST", url, content=payload, headers=_HEADERS) as answer:
+            if 300 <= answer.status_code < 400:
+                raise self._redirect(answer)
+            body = b"".join([chunk async for chunk in self._capped(answer)])
+        return Reply(answer.status_code, answer.headers, body)
+
+    async def _capped(self, answer: httpx2.Response) -> AsyncIterator[bytes]:
+        """The body's chunks, refused past the cap. Decoded bytes are counted (a compressed
+        body is capped by what it becomes); a declared length past the cap is refused unread."""
+        declared = answer.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise self._too_large(answer.status_code)
+        size = 0
+        async for chunk in answer.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise self._too_large(answer.status_code)
+            yield chunk
+
+    def _redirect(self, answer: httpx2.Response) -> ProviderError:
+        location = answer.headers.get("location")
+        if location is None:
+            where = f"HTTP {answer.status_code} without a Location"
+            return self._error(where, status=answer.status_code, retryable=False)
+        shown = "".join(c if c.isprintable() else "?" for c in location[:300])
+        return self._error(
+            f"redirected to {shown} (HTTP {answer.status_code}); set the provider's base_url "
+            "to the final address (redirects are not followed, so the key never goes elsewhere)",
+            status=answer.status_code,
+            retryable=False,
+        )
+
+    def _too_large(self, status: int) -> ProviderError:
+        return self._error(
+            f"response body larger than the {_LIMIT_TEXT} limit; a model's answer is far "
+            "smaller: check that base_url points at the model server",
+            status=status,
+            retryable=False,
+        )
+
+    def _error(self, message: str, *, status: int | None = None, retryable: bool) -> ProviderError:
+        text = redact(message, self.key_variable)
+        return ProviderError(self.provider, text, status=status, retryable=retryable)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
