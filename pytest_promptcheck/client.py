@@ -127,12 +127,15 @@ class ModelClient:
                 f"no recorded response for {request.model} (sample {sample + 1}) and "
                 "--promptcheck-cache=replay makes no calls; record it first with "
                 "--promptcheck-cache=use"
+                + ("" if self.cache.health.ok else " (the cache directory failed in this run)")
             )
         if self.shared is None:
             return await self._live(key, request, sample)
         gate = self._claim_gate(request.provider)
-        completion = await self.shared.once(key, lambda: self._live(key, request, sample), gate)
-        if completion.cached:  # another worker of this run made the call
+        completion = await self.shared.once(
+            key, lambda: self._live(key, request, sample), gate, lambda: self.cache.get(key)
+        )
+        if completion.cached:  # another process made the call
             self.stats.cached += 1
         return completion
 

@@ -375,7 +375,8 @@ def _progress_writers(config: pytest.Config) -> ProgressWriters | None:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    lines = config.stash[SUMMARY_KEY].lines()
+    session = _started_session(config)
+    lines = config.stash[SUMMARY_KEY].lines() + (session.notes() if session else [])
     if lines:
         terminalreporter.section("promptcheck")
         for line in lines:
