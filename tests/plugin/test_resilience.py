@@ -6,6 +6,7 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -90,3 +91,86 @@ def test_a_cache_that_fills_up_mid_run_costs_no_verdict(
     clean(output)
     assert output.count(DISABLED) == 1
     assert len(many.completion_requests) == 300
+
+
+def start_pytest(pytester: pytest.Pytester, *args: str) -> subprocess.Popen[str]:
+    """A pytest run in its own process (the way a second terminal or a CI retry starts one)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_requests(server: LoopbackServer, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(server.completion_requests) < count:
+        assert time.monotonic() < deadline, "the run made no calls"
+        time.sleep(0.01)
+
+
+def test_two_runs_started_together_make_each_call_once(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.latency_ms = 200
+    runs = [start_pytest(pytester, "--promptcheck-concurrency=8") for _ in range(2)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    for run, output in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output
+        assert f"{CASES} passed" in output
+        clean(output)
+    prompts = [r.body["prompt"] for r in many.completion_requests]
+    assert len(prompts) == len(set(prompts)) == CASES
+
+
+def test_a_rerun_after_kill_9_makes_only_the_missing_calls_at_once(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.latency_ms = 300
+    killed = start_pytest(pytester, "--promptcheck-concurrency=4")
+    wait_for_requests(many, 6)  # calls in flight hold claims; the ones before are cached
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    time.sleep(0.4)  # let the server finish the answers nobody reads
+    before = len(many.completion_requests)
+    # the dead run's claims would hold for minutes if they were not taken over at once
+    rerun = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert rerun.returncode == 0, rerun.stdout
+    clean(rerun.stdout + rerun.stderr)
+    again = len(many.completion_requests) - before
+    assert (
+        f"promptcheck: {CASES} model calls: {again} live, {CASES - again} from cache"
+        in rerun.stdout
+    )
+    prompts = [r.body["prompt"] for r in many.completion_requests[before:]]
+    assert len(prompts) == len(set(prompts))
+
+
+def test_ctrl_c_in_the_call_phase_stops_cleanly_and_sends_nothing_after(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.latency_ms = 500
+    run = start_pytest(pytester, "--promptcheck-concurrency=4")
+    wait_for_requests(many, 8)  # the second round of 4 is in flight
+    time.sleep(0.2)
+    signalled = time.perf_counter()
+    run.send_signal(signal.SIGINT)
+    output = run.communicate(timeout=30)[0]
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "Task was destroyed" not in output
+    assert "Event loop is closed" not in output
+    assert "Traceback (most recent call last)" not in output
+    assert "KeyboardInterrupt" in output
+    assert output.count("promptcheck: interrupted: ") == 1
+    assert "cancelled in flight" in output
+    late = [r.started - signalled for r in many.completion_requests if r.started > signalled]
+    assert late == [], f"requests sent after Ctrl-C: {late}"
