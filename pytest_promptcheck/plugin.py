@@ -13,8 +13,8 @@ from pytest_promptcheck import hookspecs
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.files import is_prompt_file
 from pytest_promptcheck.policy import (
+    DEFAULT_CALL_DEADLINE_S,
     DEFAULT_CONCURRENCY,
-    DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     DriftPolicy,
 )
@@ -106,9 +106,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_number_arg("--promptcheck-retries", int, 0),
         default=None,
         metavar="N",
-        help="retries of a call after 429, 5xx, a timeout, a broken connection or a "
-        "malformed body (429s with Retry-After have as many again of their own). "
-        f"Default: {DEFAULT_RETRIES}.",
+        help="at most N retries of a call after 429, 5xx, a timeout, a broken connection or a "
+        "malformed body. Default: no cap; a call is retried until --promptcheck-call-deadline.",
+    )
+    option(
+        "--promptcheck-call-deadline",
+        type=_number_arg("--promptcheck-call-deadline", float, 0.001),
+        default=None,
+        metavar="SECONDS",
+        help="how long one call may take with all its retries and waits; no retry starts "
+        f"after it. Default: {DEFAULT_CALL_DEADLINE_S:g}.",
     )
     option(
         "--promptcheck-timeout",
@@ -185,7 +192,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     ini("promptcheck_cache", "response cache mode: use, replay, refresh, off", default="use")
     ini("promptcheck_cache_dir", "response cache directory", default=DEFAULT_CACHE_DIR)
     ini("promptcheck_concurrency", "model calls in flight per provider", default="")
-    ini("promptcheck_retries", "retries of a call that can succeed later", default="")
+    ini("promptcheck_retries", "at most this many retries of a call (default: no cap)", default="")
+    ini("promptcheck_call_deadline", "seconds one call may take with its retries", default="")
     ini("promptcheck_timeout", "timeout of one request, in seconds", default="")
     ini("promptcheck_max_calls", "refuse a run needing more live calls than this", default="")
     ini("promptcheck_drift", "compare cases with their baseline: warn, fail, off", default="warn")

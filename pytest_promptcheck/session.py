@@ -236,6 +236,6 @@ def _shared_calls(
     if not worker and not settings.cache_mode.writes:
         return None
     policy = settings.policy
-    ttl_s = policy.timeout_s * (policy.retries + 1) + policy.backoff_cap_s * policy.retries + 60
+    ttl_s = policy.call_deadline_s + policy.timeout_s + 60  # a live holder's call ends by then
     run = str(worker.get("testrunuid", "run")) if worker else None
     return SharedCalls(settings.cache_dir, run, ttl_s, health)

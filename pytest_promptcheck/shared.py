@@ -54,10 +54,27 @@ class SharedCalls:
         while True:
             async with gate:
                 if self._claim(key):
+                    # the last holder may have finished between our last look and the claim
+                    outcome = self._answered(key, lookup)
+                    if outcome is not None:
+                        self._release(key)
+                        return outcome
                     return await self._call(key, call)
             outcome = await self._wait(key, lookup)
             if outcome is not None:
                 return outcome
+
+    def _answered(self, key: str, lookup: Lookup) -> Completion | None:
+        """The outcome another process left: published for this run, or in the cache."""
+        try:
+            outcome = self._published(key)
+        except PromptcheckError:
+            self._release(key)
+            raise
+        except cache_failures() as exc:
+            self._fail(exc)
+            outcome = None
+        return outcome if outcome is not None else lookup()
 
     def _claim(self, key: str) -> bool:
         """True when this process may call: it holds the claim, or the store failed."""
@@ -70,8 +87,8 @@ class SharedCalls:
                 return True
             with store.transact():
                 holder = store.get(name)
-                if isinstance(holder, dict) and _alive(holder):
-                    return False
+                if holder is None or isinstance(holder, dict) and _alive(holder):
+                    return False  # held, or released meanwhile: its answer is read first
                 store.set(name, self._holder, expire=self._ttl_s)  # its holder died
             return True
         except cache_failures() as exc:
@@ -118,7 +135,7 @@ class SharedCalls:
 
     def _held(self, key: str) -> bool:
         holder = self._open().get(f"claim:{key}")
-        return isinstance(holder, dict) and _alive(holder)
+        return isinstance(holder, dict) and _alive(holder)  # else _claim takes it over
 
     def _published(self, key: str) -> Completion | None:
         """This run's outcome of the key (xdist); raises the error another worker got."""
