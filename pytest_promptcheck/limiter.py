@@ -8,7 +8,6 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-
 OVERLOAD_SHARE = 1 / 3
 OVERLOAD_MIN = 3
 

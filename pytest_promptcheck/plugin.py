@@ -45,6 +45,9 @@ SUMMARY_KEY = pytest.StashKey[RunSummary]()
 PROPERTY_PREFIX = "promptcheck_"
 LISTENER_NAME = "promptcheck-report-listener"
 RECORD_ATTRIBUTE = "promptcheck"
+NOTES_ATTRIBUTE = "promptcheck_notes"
+"""The session's notes (cache disabled, interrupted) ride on reports too, so that the xdist
+controller, which has no session of its own, shows them."""
 """A case's record rides on its call-phase report: xdist carries report attributes to the
 controller, which alone writes baselines and report files."""
 
@@ -216,8 +219,17 @@ class _ReportListener:
 
     def __init__(self, summary: RunSummary) -> None:
         self.summary = summary
+        self.notes: dict[str, str] = {}
+        """One note of each kind, the first one seen (every xdist worker may send one)."""
+
+    def add_notes(self, notes: list[str]) -> None:
+        for note in notes:
+            self.notes.setdefault(note.split(": ", 2)[1], note)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        notes = getattr(report, NOTES_ATTRIBUTE, None)
+        if isinstance(notes, list):
+            self.add_notes([str(note) for note in notes])
         properties = dict(report.user_properties)
         if f"{PROPERTY_PREFIX}prompt" not in properties:
             return
@@ -352,6 +364,9 @@ def pytest_runtest_makereport(
     record = getattr(item, "record", None)
     if call.when == "call" and isinstance(record, dict):
         setattr(report, RECORD_ATTRIBUTE, record)
+    session = _started_session(item.config)
+    if session is not None and session.notes():
+        setattr(report, NOTES_ATTRIBUTE, session.notes())
     return report
 
 
@@ -383,8 +398,12 @@ def _progress_writers(config: pytest.Config) -> ProgressWriters | None:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    session = _started_session(config)
-    lines = config.stash[SUMMARY_KEY].lines() + (session.notes() if session else [])
+    lines = config.stash[SUMMARY_KEY].lines()
+    listener = config.pluginmanager.get_plugin(LISTENER_NAME)
+    if isinstance(listener, _ReportListener):
+        session = _started_session(config)
+        listener.add_notes(session.notes() if session else [])
+        lines += listener.notes.values()
     if lines:
         terminalreporter.section("promptcheck")
         for line in lines:

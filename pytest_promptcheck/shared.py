@@ -87,7 +87,7 @@ class SharedCalls:
                 return True
             with store.transact():
                 holder = store.get(name)
-                if holder is None or isinstance(holder, dict) and _alive(holder):
+                if holder is None or (isinstance(holder, dict) and _alive(holder)):
                     return False  # held, or released meanwhile: its answer is read first
                 store.set(name, self._holder, expire=self._ttl_s)  # its holder died
             return True

@@ -174,3 +174,13 @@ def test_ctrl_c_in_the_call_phase_stops_cleanly_and_sends_nothing_after(
     assert "cancelled in flight" in output
     late = [r.started - signalled for r in many.completion_requests if r.started > signalled]
     assert late == [], f"requests sent after Ctrl-C: {late}"
+
+
+def test_under_xdist_a_failing_cache_is_still_said_once(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    result = pytester.runpytest_subprocess("-n", "2", unusable_cache_dir(pytester))
+    result.assert_outcomes(passed=CASES)
+    output = result.stdout.str() + result.stderr.str()
+    clean(output)
+    assert output.count(DISABLED) == 1
