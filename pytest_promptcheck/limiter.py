@@ -8,15 +8,15 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-OVERLOAD_SHARE = 1 / 3
-OVERLOAD_MIN = 3
+OVERLOAD_SHARE = 0.4
+OVERLOAD_MIN = 4
 
 
 class AdaptiveLimit:
     """At most ``limit`` calls in flight; rate limiting halves the limit, successes win it back.
 
-    Only 429s that come densely say the provider is over its limit: at least a third of the
-    recent outcomes (and three of them). A lone 429 among successes is a fault of that call
+    Only 429s that come densely say the provider is over its limit: at least 40% of the
+    recent outcomes (and four of them). A lone 429 among successes is a fault of that call
     (some providers throttle at random), and halving on it would cost the run most of its
     concurrency under random faults. The limit is cut once per window: a 429 from a call that
     started before the last cut says nothing new. After a cut the limit grows by one for every

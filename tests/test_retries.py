@@ -122,12 +122,12 @@ def test_retry_after_ms_is_waited(tmp_path: Path, server: LoopbackServer) -> Non
 def test_dense_429s_with_retry_after_pause_every_call_to_the_provider(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
-    server.inject(*[rate_limit(retry_after="0.3")] * 3)
-    run(tmp_path, CallPolicy(concurrency=1, retries=1), count=4)
+    server.inject(*[rate_limit(retry_after="0.3")] * 4)
+    run(tmp_path, CallPolicy(concurrency=1, retries=1), count=5)
     starts = sorted(r.started for r in server.completion_requests)
-    third_429, later = starts[2], starts[3:]
-    assert len(later) == 4
-    assert all(t - third_429 >= 0.27 for t in later)
+    fourth_429, later = starts[3], starts[4:]
+    assert len(later) == 5
+    assert all(t - fourth_429 >= 0.27 for t in later)
 
 
 def test_a_lone_429_with_retry_after_holds_back_only_its_own_call(
