@@ -161,7 +161,8 @@ def test_ctrl_c_in_the_call_phase_stops_cleanly_and_sends_nothing_after(
     many.latency_ms = 500
     run = start_pytest(pytester, "--promptcheck-concurrency=4")
     wait_for_requests(many, 8)  # the second round of 4 is in flight
-    time.sleep(0.2)
+    # mid-round: the next round starts 0.5 s after this one, so no request is on its way
+    time.sleep(max(0.0, many.completion_requests[-1].started + 0.2 - time.perf_counter()))
     signalled = time.perf_counter()
     run.send_signal(signal.SIGINT)
     output = run.communicate(timeout=30)[0]
