@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -45,12 +46,51 @@ def cache_key(request: ModelRequest, identity: dict[str, Any], sample: int) -> s
     )
 
 
+class CacheHealth:
+    """Whether the cache directory still works; shared by the response cache and the claims.
+
+    The first failure (unwritable or full disk, a broken database, a corrupt value) disables
+    both for the rest of the run: the cache only saves calls, so it must never cost a verdict.
+    """
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    def fail(self, exc: BaseException) -> None:
+        if self.reason is None:
+            text = str(exc).strip().splitlines()
+            self.reason = f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
+
+    def note(self) -> str | None:
+        """The one line the run shows about it, if the cache failed."""
+        return (
+            None
+            if self.reason is None
+            else f"promptcheck: cache disabled for this run: {self.reason}"
+        )
+
+
+def cache_failures() -> tuple[type[BaseException], ...]:
+    """What a failing cache directory raises: the OS, SQLite, diskcache's lock timeout, and a
+    corrupt value (bad JSON or shape). Imported on first use, like diskcache itself."""
+    import sqlite3
+
+    import diskcache
+
+    return (OSError, sqlite3.Error, diskcache.Timeout, ValueError, KeyError, TypeError)
+
+
 class ResponseCache:
     """The on-disk store; opened on first use so ``off`` never touches the disk."""
 
-    def __init__(self, directory: Path, mode: CacheMode) -> None:
+    def __init__(self, directory: Path, mode: CacheMode, health: CacheHealth | None = None) -> None:
         self.directory = directory
         self.mode = mode
+        self.health = health or CacheHealth()
         self._store: Any = None
 
     def _open(self) -> Any:
@@ -61,22 +101,41 @@ class ResponseCache:
         return self._store
 
     def get(self, key: str) -> Completion | None:
-        if not self.mode.reads:
+        if not (self.mode.reads and self.health.ok):
             return None
-        raw = self._open().get(key)
-        if not isinstance(raw, str):
+        try:
+            raw = self._open().get(key)
+            if not isinstance(raw, str):
+                return None
+            return Completion.from_json(json.loads(raw), cached=True)
+        except cache_failures() as exc:
+            self._fail(exc)
             return None
-        return Completion.from_json(json.loads(raw), cached=True)
 
     def holds(self, key: str) -> bool:
         """Whether a read would hit, without reading the value."""
-        return self.mode.reads and key in self._open()
+        if not (self.mode.reads and self.health.ok):
+            return False
+        try:
+            return key in self._open()
+        except cache_failures() as exc:
+            self._fail(exc)
+            return False
 
     def put(self, key: str, completion: Completion) -> None:
-        if self.mode.writes:
+        if not (self.mode.writes and self.health.ok):
+            return
+        try:
             self._open().set(key, json.dumps(completion.to_json(), sort_keys=True))
+        except cache_failures() as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.health.fail(exc)
+        self.close()
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        store, self._store = self._store, None
+        if store is not None:
+            with contextlib.suppress(*cache_failures()):
+                store.close()

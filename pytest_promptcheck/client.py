@@ -1,7 +1,8 @@
 """Get a sample's completion: from this session's memory, the cache, or a live call.
 
-Live calls are bounded per provider (AIMD on 429), retried with backoff and jitter on what
-can succeed later, and shared across xdist workers so no call is made twice in a run.
+Live calls are bounded per provider (AIMD on 429), retried until their deadline with backoff
+and jitter on what can succeed later (see retrying.py), and claimed through the cache directory
+so that no call is made twice by xdist workers or by runs sharing the cache.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pytest_promptcheck.limiter import AdaptiveLimit
 from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.retrying import CircuitBreaker, RetryBudget, full_jitter
 from pytest_promptcheck.shared import SharedCalls
 
 
@@ -54,6 +56,8 @@ class ModelClient:
         self._calls: dict[str, asyncio.Future[Completion]] = {}
         self._limits: dict[str, AdaptiveLimit] = {}
         self._claim_gates: dict[str, asyncio.Semaphore] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self.budget = RetryBudget(self.policy.budget_ratio, self.policy.budget_floor)
         self._keys: dict[int, tuple[ModelRequest, dict[int, str]]] = {}
 
     def key(self, request: ModelRequest, sample: int) -> str:
@@ -127,12 +131,15 @@ class ModelClient:
                 f"no recorded response for {request.model} (sample {sample + 1}) and "
                 "--promptcheck-cache=replay makes no calls; record it first with "
                 "--promptcheck-cache=use"
+                + ("" if self.cache.health.ok else " (the cache directory failed in this run)")
             )
         if self.shared is None:
             return await self._live(key, request, sample)
         gate = self._claim_gate(request.provider)
-        completion = await self.shared.once(key, lambda: self._live(key, request, sample), gate)
-        if completion.cached:  # another worker of this run made the call
+        completion = await self.shared.once(
+            key, lambda: self._live(key, request, sample), gate, lambda: self.cache.get(key)
+        )
+        if completion.cached:  # another process made the call
             self.stats.cached += 1
         return completion
 
@@ -143,14 +150,18 @@ class ModelClient:
         return completion
 
     async def _with_retries(self, request: ModelRequest, sample: int) -> Completion:
-        """Retry what can succeed later. A 429 that says when to come back (Retry-After) is
-        flow control, not a failure of the call: such waits have a budget of their own, as
-        large as the one for failures, so a few unlucky faults do not lose a throttled call."""
+        """Retry what can succeed later until the call's deadline, within the run's budget,
+        while the provider's circuit is closed."""
         provider = self.providers.get(request.provider)
         limit = self._limit(request.provider)
-        failures = throttles = 0
+        breaker = self._breaker(request.provider)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.policy.call_deadline_s
+        tries = 0
         while True:
+            breaker.check()
             async with limit.slot() as window:
+                breaker.check()  # it may have opened while this call waited for a place
                 try:
                     completion = await provider.complete(request, sample)
                 except ProviderError as exc:
@@ -159,23 +170,43 @@ class ModelClient:
                         limit.rate_limited(window, exc.retry_after_s)
                 else:
                     limit.succeeded()
+                    breaker.succeeded()
                     return completion
-            if error.rate_limited and error.retry_after_s is not None:
-                throttles += 1
-                spent = throttles
-            else:
-                failures += 1
-                spent = failures
-            if not error.retryable or spent > self.policy.retries:
-                raise error.after(failures + throttles)
+            tries += 1
+            if not error.retryable:
+                raise error.after(tries)
+            breaker.failed(error)
+            breaker.check()
+            delay = self._backoff(tries, error)
+            if self.policy.retries is not None and tries > self.policy.retries:
+                raise error.after(tries)
+            if loop.time() + delay >= deadline:
+                raise self._past_deadline(error, tries)
+            self.budget.take(max(self.stats.total, len(self._calls)), error)
             self.stats.retried += 1
-            await asyncio.sleep(self._backoff(spent, error))
+            await breaker.sleep(delay)
 
     def _backoff(self, attempt: int, error: ProviderError) -> float:
         if error.retry_after_s is not None:
             return error.retry_after_s * random.uniform(1.0, 1.1)
-        ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return full_jitter(attempt, self.policy.backoff_base_s, self.policy.backoff_cap_s)
+
+    def _past_deadline(self, error: ProviderError, tries: int) -> ProviderError:
+        return ProviderError(
+            error.provider,
+            f"{error.message} (no more tries: the next would end past the "
+            f"{self.policy.call_deadline_s:g} s call deadline, --promptcheck-call-deadline)",
+            status=error.status,
+            tries=tries,
+            retryable=error.retryable,
+            retry_after_s=error.retry_after_s,
+        )
+
+    def _breaker(self, prefix: str) -> CircuitBreaker:
+        breaker = self._breakers.get(prefix)
+        if breaker is None:
+            breaker = self._breakers[prefix] = CircuitBreaker(prefix, self.policy.breaker_failures)
+        return breaker
 
     def _claim_gate(self, prefix: str) -> asyncio.Semaphore:
         gate = self._claim_gates.get(prefix)

@@ -8,13 +8,19 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+OVERLOAD_SHARE = 0.4
+OVERLOAD_MIN = 4
+
 
 class AdaptiveLimit:
-    """At most ``limit`` calls in flight; a 429 halves the limit, successes win it back.
+    """At most ``limit`` calls in flight; rate limiting halves the limit, successes win it back.
 
-    The limit is cut once per window: a 429 from a call that started before the last cut
-    says nothing new, so a burst of 429s halves once, not down to 1. After a cut the limit
-    grows by one for every ``limit`` successes (additive increase), up to ``maximum``.
+    Only 429s that come densely say the provider is over its limit: at least 40% of the
+    recent outcomes (and four of them). A lone 429 among successes is a fault of that call
+    (some providers throttle at random), and halving on it would cost the run most of its
+    concurrency under random faults. The limit is cut once per window: a 429 from a call that
+    started before the last cut says nothing new. After a cut the limit grows by one for every
+    ``limit`` successes (additive increase), up to ``maximum``.
     """
 
     def __init__(self, maximum: int) -> None:
@@ -26,6 +32,8 @@ class AdaptiveLimit:
         self._successes = 0
         self._resume_at = 0.0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._recent: deque[bool] = deque(maxlen=max(8, 2 * self.maximum))
+        """Recent outcomes: True for a 429, False for a success."""
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[int]:
@@ -57,6 +65,7 @@ class AdaptiveLimit:
             await asyncio.sleep(delay)
 
     def succeeded(self) -> None:
+        self._recent.append(False)
         self._successes += 1
         if self._successes >= self.limit and self.limit < self.maximum:
             self._successes = 0
@@ -64,9 +73,15 @@ class AdaptiveLimit:
             self._wake()
 
     def rate_limited(self, window: int, retry_after_s: float | None) -> None:
+        """A 429: when they come densely, every call waits out Retry-After and the limit halves."""
+        self._recent.append(True)
+        limited = sum(self._recent)
+        if limited < OVERLOAD_MIN or limited < OVERLOAD_SHARE * len(self._recent):
+            return  # only this call waits (its own Retry-After or backoff)
         if retry_after_s:
             self._resume_at = max(self._resume_at, time.monotonic() + retry_after_s)
         if window == self._window:
             self._window += 1
             self._successes = 0
+            self._recent.clear()
             self.limit = max(1, self.limit // 2)

@@ -13,8 +13,8 @@ from pytest_promptcheck import hookspecs
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.files import is_prompt_file
 from pytest_promptcheck.policy import (
+    DEFAULT_CALL_DEADLINE_S,
     DEFAULT_CONCURRENCY,
-    DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     DriftPolicy,
 )
@@ -45,6 +45,9 @@ SUMMARY_KEY = pytest.StashKey[RunSummary]()
 PROPERTY_PREFIX = "promptcheck_"
 LISTENER_NAME = "promptcheck-report-listener"
 RECORD_ATTRIBUTE = "promptcheck"
+NOTES_ATTRIBUTE = "promptcheck_notes"
+"""The session's notes (cache disabled, interrupted) ride on reports too, so that the xdist
+controller, which has no session of its own, shows them."""
 """A case's record rides on its call-phase report: xdist carries report attributes to the
 controller, which alone writes baselines and report files."""
 
@@ -106,9 +109,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_number_arg("--promptcheck-retries", int, 0),
         default=None,
         metavar="N",
-        help="retries of a call after 429, 5xx, a timeout, a broken connection or a "
-        "malformed body (429s with Retry-After have as many again of their own). "
-        f"Default: {DEFAULT_RETRIES}.",
+        help="at most N retries of a call after 429, 5xx, a timeout, a broken connection or a "
+        "malformed body. Default: no cap; a call is retried until --promptcheck-call-deadline.",
+    )
+    option(
+        "--promptcheck-call-deadline",
+        type=_number_arg("--promptcheck-call-deadline", float, 0.001),
+        default=None,
+        metavar="SECONDS",
+        help="how long one call may take with all its retries and waits; no retry starts "
+        f"after it. Default: {DEFAULT_CALL_DEADLINE_S:g}.",
     )
     option(
         "--promptcheck-timeout",
@@ -186,7 +196,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     ini("promptcheck_cache", "response cache mode: use, replay, refresh, off", default="use")
     ini("promptcheck_cache_dir", "response cache directory", default=DEFAULT_CACHE_DIR)
     ini("promptcheck_concurrency", "model calls in flight per provider", default="")
-    ini("promptcheck_retries", "retries of a call that can succeed later", default="")
+    ini("promptcheck_retries", "at most this many retries of a call (default: no cap)", default="")
+    ini("promptcheck_call_deadline", "seconds one call may take with its retries", default="")
     ini("promptcheck_timeout", "timeout of one request, in seconds", default="")
     ini("promptcheck_max_calls", "refuse a run needing more live calls than this", default="")
     ini("promptcheck_drift", "compare cases with their baseline: warn, fail, off", default="warn")
@@ -216,8 +227,17 @@ class _ReportListener:
 
     def __init__(self, summary: RunSummary) -> None:
         self.summary = summary
+        self.notes: dict[str, str] = {}
+        """One note of each kind, the first one seen (every xdist worker may send one)."""
+
+    def add_notes(self, notes: list[str]) -> None:
+        for note in notes:
+            self.notes.setdefault(note.split(": ", 2)[1], note)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        notes = getattr(report, NOTES_ATTRIBUTE, None)
+        if isinstance(notes, list):
+            self.add_notes([str(note) for note in notes])
         properties = dict(report.user_properties)
         if f"{PROPERTY_PREFIX}prompt" not in properties:
             return
@@ -352,6 +372,9 @@ def pytest_runtest_makereport(
     record = getattr(item, "record", None)
     if call.when == "call" and isinstance(record, dict):
         setattr(report, RECORD_ATTRIBUTE, record)
+    session = _started_session(item.config)
+    if session is not None and session.notes():
+        setattr(report, NOTES_ATTRIBUTE, session.notes())
     return report
 
 
@@ -384,6 +407,11 @@ def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
     lines = config.stash[SUMMARY_KEY].lines()
+    listener = config.pluginmanager.get_plugin(LISTENER_NAME)
+    if isinstance(listener, _ReportListener):
+        session = _started_session(config)
+        listener.add_notes(session.notes() if session else [])
+        lines += listener.notes.values()
     if lines:
         terminalreporter.section("promptcheck")
         for line in lines:

@@ -7,17 +7,26 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 DEFAULT_CONCURRENCY = 16
-DEFAULT_RETRIES = 4
 DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_CALL_DEADLINE_S = 120.0
 
 
 @dataclass(frozen=True)
 class CallPolicy:
     concurrency: int = DEFAULT_CONCURRENCY
-    retries: int = DEFAULT_RETRIES
+    retries: int | None = None
+    """At most this many retries of one call; None: retry until the call's deadline."""
     timeout_s: float = DEFAULT_TIMEOUT_S
-    backoff_base_s: float = 0.25
-    backoff_cap_s: float = 8.0
+    """One request."""
+    call_deadline_s: float = DEFAULT_CALL_DEADLINE_S
+    """One call, all its tries and waits: no retry starts that would end past it."""
+    backoff_base_s: float = 0.1
+    backoff_cap_s: float = 10.0
+    breaker_failures: int = 40
+    """Failures in a row, with no success, that open a provider's circuit."""
+    budget_ratio: float = 1.0
+    budget_floor: int = 20
+    """Retries may add at most ratio x the planned calls + floor to a run."""
 
 
 class DriftMode(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from pytest_promptcheck.baseline import Baseline, baseline_path, load_baseline
-from pytest_promptcheck.cache import ResponseCache
+from pytest_promptcheck.cache import CacheHealth, ResponseCache
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.client import Job, ModelClient
 from pytest_promptcheck.drift import Significance
@@ -41,12 +41,15 @@ class PromptcheckSession:
             settings.providers, settings.cache_dir, settings.policy.timeout_s
         )
         worker = getattr(config, "workerinput", None)  # set by pytest-xdist in its workers
+        self.cache_health = CacheHealth()
         self.client = ModelClient(
             self.providers,
-            ResponseCache(settings.cache_dir, settings.cache_mode),
+            ResponseCache(settings.cache_dir, settings.cache_mode, self.cache_health),
             _per_worker(settings.policy, worker),
-            _shared_calls(settings, worker),
+            _shared_calls(settings, worker, self.cache_health),
         )
+        self.interrupted: str | None = None
+        """What a Ctrl-C in the call phase left undone, for the summary."""
         self.last_plan: CallPlan | None = None
         self.significance: dict[str, Significance] = {}
         """Adjusted p-values of the run's sampled cases, by node id."""
@@ -131,14 +134,40 @@ class PromptcheckSession:
         if not stop:
             self.run(task)
             return
-        loop = self._ensure_loop()
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for pending_task in pending:
-            pending_task.cancel()
-        self.run(asyncio.gather(*pending, return_exceptions=True))
+        self._cancel_all()
 
     def run(self, awaitable: Awaitable[T]) -> T:
-        return self._ensure_loop().run_until_complete(awaitable)
+        try:
+            return self._ensure_loop().run_until_complete(awaitable)
+        except KeyboardInterrupt:
+            self._interrupt()
+            raise
+
+    def _interrupt(self) -> None:
+        """Ctrl-C: nothing new may be sent, so every task is cancelled and awaited now, while
+        the loop can still run their clean-up (else asyncio complains at exit, at length)."""
+        stats = self.client.stats
+        in_flight = self.client.in_flight()
+        self._cancel_all()
+        if self.interrupted is None and stats.total:
+            self.interrupted = (
+                f"promptcheck: interrupted: {stats.done} of {stats.total} calls done, "
+                f"{in_flight} cancelled in flight"
+            )
+
+    def _cancel_all(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+    def notes(self) -> list[str]:
+        """Lines for the summary: the cache failed, the call phase was interrupted."""
+        return [n for n in (self.cache_health.note(), self.interrupted) if n is not None]
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -147,7 +176,9 @@ class PromptcheckSession:
 
     def close(self) -> None:
         if self._loop is not None:
+            self._cancel_all()
             self._loop.run_until_complete(self.providers.aclose())
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
             self._loop = None
         self.client.cache.close()
@@ -199,9 +230,14 @@ def _per_worker(policy: CallPolicy, worker: dict[str, Any] | None) -> CallPolicy
     return replace(policy, concurrency=share)
 
 
-def _shared_calls(settings: Settings, worker: dict[str, Any] | None) -> SharedCalls | None:
-    if not worker:
+def _shared_calls(
+    settings: Settings, worker: dict[str, Any] | None, health: CacheHealth
+) -> SharedCalls | None:
+    """Claims through the cache directory: always when this run writes the cache (another
+    run on it may be making the same calls), and under xdist, whose workers share the run."""
+    if not worker and not settings.cache_mode.writes:
         return None
     policy = settings.policy
-    ttl_s = policy.timeout_s * (policy.retries + 1) + policy.backoff_cap_s * policy.retries + 60
-    return SharedCalls(settings.cache_dir, str(worker.get("testrunuid", "run")), ttl_s)
+    ttl_s = policy.call_deadline_s + policy.timeout_s + 60  # a live holder's call ends by then
+    run = str(worker.get("testrunuid", "run")) if worker else None
+    return SharedCalls(settings.cache_dir, run, ttl_s, health)

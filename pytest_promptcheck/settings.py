@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from pytest_promptcheck.cache import CacheMode
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.policy import (
+    DEFAULT_CALL_DEADLINE_S,
     DEFAULT_CONCURRENCY,
-    DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     CallPolicy,
     DriftMode,
@@ -162,8 +162,9 @@ def resolve(cli: Lookup, ini: Lookup, paths: SettingPaths) -> Settings:
 
     policy = CallPolicy(
         concurrency=number_or("concurrency", int, 1, DEFAULT_CONCURRENCY),
-        retries=number_or("retries", int, 0, DEFAULT_RETRIES),
+        retries=number("retries", int, 0),
         timeout_s=number_or("timeout", float, 0.001, DEFAULT_TIMEOUT_S),
+        call_deadline_s=number_or("call_deadline", float, 0.001, DEFAULT_CALL_DEADLINE_S),
     )
 
     def fraction(name: str, default: float, *, open_zero: bool) -> float:

@@ -1,8 +1,11 @@
-"""One call per key across the xdist workers of a run, through the cache directory.
+"""One call per cache key across processes that share a cache directory.
 
-The first worker to claim a key makes the call and publishes its result (or its error);
-the others wait for it. Entries are namespaced by the run and expire, so nothing here
-outlives the run or is read as a cached response by a later one.
+xdist workers of one run and separate runs (a CI retry, two terminals) claim a key in the
+in-flight store before calling it. A claim names its holder (pid, host, process start time)
+and expires; one whose holder died (kill -9) is taken over at once. Whoever finds a key
+claimed waits until the claim is released, then re-reads the response cache, where the
+holder wrote its answer. xdist workers also publish each outcome for their run, as the
+response cache may be off and an error is never cached.
 """
 
 from __future__ import annotations
@@ -10,96 +13,235 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
-import diskcache
-
+from pytest_promptcheck.cache import CacheHealth, cache_failures
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
 from pytest_promptcheck.records import Completion
 
 POLL_S = 0.02
+POLL_MAX_S = 0.25
+"""Waiters poll the store, less often the longer they wait: a second run may wait on
+hundreds of keys at once."""
+
+Call = Callable[[], Awaitable[Completion]]
+Lookup = Callable[[], Completion | None]
 
 
 class SharedCalls:
-    def __init__(self, directory: Path, run_id: str, ttl_s: float) -> None:
-        self._store = diskcache.Cache(str(directory / "in-flight"))
+    def __init__(
+        self, directory: Path, run_id: str | None, ttl_s: float, health: CacheHealth
+    ) -> None:
+        self._directory = directory / "in-flight"
         self._run = run_id
         self._ttl_s = ttl_s
+        self._health = health
+        self._holder = _holder(os.getpid())
+        self._store: Any = None
 
     async def once(
-        self, key: str, call: Callable[[], Awaitable[Completion]], gate: asyncio.Semaphore
+        self, key: str, call: Call, gate: asyncio.Semaphore, lookup: Lookup
     ) -> Completion:
-        """The call's completion, made here if this worker claims the key first.
+        """The call's completion: made here if this process claims the key, else the holder's.
 
-        ``gate`` bounds how many claimed calls this worker has in progress (its share of the
-        provider's concurrency): claiming every key at once would leave the other workers
-        nothing to do but wait.
+        ``gate`` bounds how many claimed calls this process has in progress (its share of the
+        provider's concurrency): claiming every key at once would leave the others nothing to
+        do but wait. ``lookup`` reads the response cache once a claim is released.
         """
         while True:
             async with gate:
-                if self._store.add(self._name("claim", key), os.getpid(), expire=self._ttl_s):
+                if self._claim(key):
+                    # the last holder may have finished between our last look and the claim
+                    outcome = self._answered(key, lookup)
+                    if outcome is not None:
+                        self._release(key)
+                        return outcome
                     return await self._call(key, call)
-            outcome = await self._wait(key)
+            outcome = await self._wait(key, lookup)
             if outcome is not None:
                 return outcome
-            # the claim expired without an outcome (its worker died): claim it again
 
-    async def _call(self, key: str, call: Callable[[], Awaitable[Completion]]) -> Completion:
+    def _answered(self, key: str, lookup: Lookup) -> Completion | None:
+        """The outcome another process left: published for this run, or in the cache."""
+        try:
+            outcome = self._published(key)
+        except PromptcheckError:
+            self._release(key)
+            raise
+        except cache_failures() as exc:
+            self._fail(exc)
+            outcome = None
+        return outcome if outcome is not None else lookup()
+
+    def _claim(self, key: str) -> bool:
+        """True when this process may call: it holds the claim, or the store failed."""
+        if not self._health.ok:
+            return True
+        name = f"claim:{key}"
+        try:
+            store = self._open()
+            if store.add(name, self._holder, expire=self._ttl_s):
+                return True
+            with store.transact():
+                holder = store.get(name)
+                if holder is None or (isinstance(holder, dict) and _alive(holder)):
+                    return False  # held, or released meanwhile: its answer is read first
+                store.set(name, self._holder, expire=self._ttl_s)  # its holder died
+            return True
+        except cache_failures() as exc:
+            self._fail(exc)
+            return True
+
+    async def _call(self, key: str, call: Call) -> Completion:
         try:
             completion = await call()
         except ProviderError as exc:
-            self._publish(
-                "error",
-                key,
-                {
-                    "provider": exc.provider,
-                    "message": exc.message,
-                    "status": exc.status,
-                    "tries": exc.tries,
-                },
-            )
+            self._publish("error", key, _provider_error_json(exc))
+            self._release(key)
             raise
         except PromptcheckError as exc:
             self._publish("error", key, {"message": str(exc)})
+            self._release(key)
             raise
         except BaseException:
-            # Cancelled (this worker's run stopped): another worker may still need the call, so
-            # it must not wait for the claim to expire.
-            self._store.delete(self._name("claim", key))
+            # Cancelled (this run stopped): another process may still need the call, so it
+            # must not wait for the claim to expire.
+            self._release(key)
             raise
         self._publish("done", key, completion.to_json())
+        self._release(key)
         return completion
 
-    async def _wait(self, key: str) -> Completion | None:
-        while True:
-            done = self._store.get(self._name("done", key))
-            if isinstance(done, str):
-                return Completion.from_json(json.loads(done), cached=True)
-            error = self._store.get(self._name("error", key))
-            if isinstance(error, str):
-                raise _error(json.loads(error))
-            if self._name("claim", key) not in self._store:
+    async def _wait(self, key: str, lookup: Lookup) -> Completion | None:
+        """The outcome once the key's claim ends; None when it is this process's turn."""
+        delay = POLL_S
+        while self._health.ok:
+            try:
+                outcome = self._published(key)
+                held = outcome is None and self._held(key)
+            except cache_failures() as exc:
+                self._fail(exc)
                 return None
-            await asyncio.sleep(POLL_S)
+            if outcome is not None:
+                return outcome
+            if not held:
+                return lookup()
+            await asyncio.sleep(delay)
+            delay = min(POLL_MAX_S, delay * 1.5)
+        return None
+
+    def _held(self, key: str) -> bool:
+        holder = self._open().get(f"claim:{key}")
+        return isinstance(holder, dict) and _alive(holder)  # else _claim takes it over
+
+    def _published(self, key: str) -> Completion | None:
+        """This run's outcome of the key (xdist); raises the error another worker got."""
+        if self._run is None:
+            return None
+        store = self._open()
+        done = store.get(f"{self._run}:done:{key}")
+        if isinstance(done, str):
+            return Completion.from_json(json.loads(done), cached=True)
+        error = store.get(f"{self._run}:error:{key}")
+        if isinstance(error, str):
+            raise _error(json.loads(error))
+        return None
 
     def _publish(self, kind: str, key: str, data: dict[str, object]) -> None:
-        self._store.set(self._name(kind, key), json.dumps(data), expire=self._ttl_s)
+        if self._run is None or not self._health.ok:
+            return
+        try:
+            self._open().set(f"{self._run}:{kind}:{key}", json.dumps(data), expire=self._ttl_s)
+        except cache_failures() as exc:
+            self._fail(exc)
 
-    def _name(self, kind: str, key: str) -> str:
-        return f"{self._run}:{kind}:{key}"
+    def _release(self, key: str) -> None:
+        if not self._health.ok:
+            return
+        name = f"claim:{key}"
+        try:
+            store = self._open()
+            with store.transact():
+                if store.get(name) == self._holder:  # not taken over after expiring
+                    store.delete(name)
+        except cache_failures() as exc:
+            self._fail(exc)
+
+    def _open(self) -> Any:
+        if self._store is None:
+            import diskcache
+
+            self._store = diskcache.Cache(str(self._directory))
+        return self._store
+
+    def _fail(self, exc: BaseException) -> None:
+        self._health.fail(exc)
+        self.close()
 
     def close(self) -> None:
-        self._store.close()
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                store.close()
+            except cache_failures():
+                pass
+
+
+def _holder(pid: int) -> dict[str, object]:
+    return {"pid": pid, "host": socket.gethostname(), "start": _start_time(pid)}
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    """Whether a claim's holder still runs. Another host's process cannot be asked: its
+    claim holds until it expires."""
+    if holder.get("host") != socket.gethostname():
+        return True
+    pid = holder.get("pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by another user
+    recorded = holder.get("start")
+    if recorded is None:
+        return True  # recorded without /proc: the pid is all there is to go by
+    return bool(_start_time(pid) == recorded)  # a zombie or a reused pid does not match
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time from /proc (tells a reused pid apart); None for a zombie
+    or where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _provider_error_json(exc: ProviderError) -> dict[str, object]:
+    return {
+        "provider": exc.provider,
+        "message": exc.message,
+        "status": exc.status,
+        "tries": exc.tries,
+    }
 
 
 def _error(data: dict[str, object]) -> PromptcheckError:
     if "provider" not in data:
         return PromptcheckError(str(data["message"]))
     status = data.get("status")
+    tries = data.get("tries")
     return ProviderError(
         str(data["provider"]),
         str(data["message"]),
         status=int(status) if isinstance(status, int) else None,
-        tries=int(data.get("tries", 1)),  # type: ignore[call-overload]
+        tries=tries if isinstance(tries, int) else 1,
     )

@@ -232,3 +232,27 @@ def test_non_string_value_on_disk_is_a_miss(tmp_path: Path) -> None:
     cache = ResponseCache(tmp_path, CacheMode.USE)
     assert cache.get("k") is None
     cache.close()
+
+
+# a failing cache directory: the first failure disables the cache for the run
+
+
+@pytest.mark.parametrize("raw", ["{not json", '{"unknown": 1}', "[1, 2]"])
+def test_a_corrupt_value_is_a_miss_that_disables_the_cache(tmp_path: Path, raw: str) -> None:
+    store = diskcache.Cache(str(tmp_path / "responses"))
+    store.set("k", raw)
+    store.close()
+    cache = ResponseCache(tmp_path, CacheMode.USE)
+    assert cache.get("k") is None
+    cache.put("other", COMPLETION)  # disabled: not written
+    assert not cache.holds("other")
+    note = cache.health.note()
+    assert note is not None and note.startswith("promptcheck: cache disabled for this run: ")
+
+
+def test_a_directory_that_cannot_be_created_disables_the_cache(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    cache = ResponseCache(tmp_path / "file" / "cache", CacheMode.USE)
+    cache.put("k", COMPLETION)
+    assert cache.get("k") is None
+    assert "NotADirectoryError" in (cache.health.reason or "")

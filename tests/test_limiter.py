@@ -1,4 +1,4 @@
-"""The per-provider AIMD limit: halve once per window on 429, grow back one step per round."""
+"""The per-provider AIMD limit: dense 429s halve it once per window, a lone one does not."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ async def hold(limit: AdaptiveLimit, seconds: float) -> int:
         return window
 
 
+def burst(
+    limit: AdaptiveLimit, window: int, count: int = 5, retry_after_s: float | None = None
+) -> None:
+    for _ in range(count):
+        limit.rate_limited(window=window, retry_after_s=retry_after_s)
+
+
 def test_slots_bound_calls_in_flight() -> None:
     limit = AdaptiveLimit(3)
 
@@ -27,28 +34,37 @@ def test_slots_bound_calls_in_flight() -> None:
 
 def test_a_burst_of_429s_from_one_window_halves_once() -> None:
     limit = AdaptiveLimit(8)
-    for _ in range(5):
-        limit.rate_limited(window=0, retry_after_s=None)
+    burst(limit, window=0)
     assert limit.limit == 4
 
 
-def test_a_429_from_a_later_window_halves_again() -> None:
+def test_a_burst_from_a_later_window_halves_again() -> None:
     limit = AdaptiveLimit(8)
-    limit.rate_limited(window=0, retry_after_s=None)
-    limit.rate_limited(window=1, retry_after_s=None)
+    burst(limit, window=0)
+    burst(limit, window=1)
     assert limit.limit == 2
+
+
+def test_a_lone_429_among_successes_keeps_the_limit() -> None:
+    """Random throttling is a fault of one call, not a sign of load."""
+    limit = AdaptiveLimit(16)
+    for window in range(10):
+        for _ in range(6):
+            limit.succeeded()
+        limit.rate_limited(window=window, retry_after_s=None)
+    assert limit.limit == 16
 
 
 def test_the_limit_never_drops_below_one() -> None:
     limit = AdaptiveLimit(2)
     for window in range(5):
-        limit.rate_limited(window=window, retry_after_s=None)
+        burst(limit, window=window)
     assert limit.limit == 1
 
 
 def test_successes_win_the_limit_back_one_step_per_round() -> None:
     limit = AdaptiveLimit(8)
-    limit.rate_limited(window=0, retry_after_s=None)
+    burst(limit, window=0)
     for _ in range(3):
         limit.succeeded()
     assert limit.limit == 4
@@ -63,9 +79,17 @@ def test_the_limit_does_not_grow_past_its_maximum() -> None:
     assert limit.limit == 2
 
 
-def test_retry_after_pauses_new_calls() -> None:
+def test_retry_after_from_dense_429s_pauses_new_calls() -> None:
     limit = AdaptiveLimit(4)
-    limit.rate_limited(window=0, retry_after_s=0.2)
+    burst(limit, window=0, retry_after_s=0.2)
     started = time.monotonic()
     asyncio.run(hold(limit, 0))
     assert time.monotonic() - started >= 0.19
+
+
+def test_retry_after_from_a_lone_429_pauses_no_other_call() -> None:
+    limit = AdaptiveLimit(4)
+    for _ in range(8):
+        limit.succeeded()
+    limit.rate_limited(window=0, retry_after_s=30)
+    asyncio.run(asyncio.wait_for(hold(limit, 0), 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx2
@@ -17,6 +18,7 @@ from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.providers.openai import retry_after_seconds
 from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.retrying import CircuitOpenError, RetryBudgetError
 from tests.loopback import LoopbackServer, disconnect, hang, malformed, rate_limit, rules, status
 
 REQUEST = ModelRequest("openai:m", None, "refund?", {}, {})
@@ -82,17 +84,6 @@ def test_the_error_after_the_last_retry_says_how_many_tries(
     assert str(error).startswith("openai: HTTP 502 after 3 tries: ")
 
 
-def test_a_429_that_says_when_to_come_back_does_not_use_up_a_retry(
-    tmp_path: Path, server: LoopbackServer
-) -> None:
-    throttled = rate_limit(retry_after="0.01")
-    server.inject(throttled, status(500), throttled, status(500))
-    (completion,), client = run(tmp_path)  # FAST allows 2 retries of each kind
-    assert completion.text == "billing"
-    assert len(server.completion_requests) == 5
-    assert client.stats.retried == 4
-
-
 def test_throttling_without_end_still_fails(tmp_path: Path, server: LoopbackServer) -> None:
     throttled = rate_limit(retry_after="0.01")
     server.inject(throttled, throttled, throttled)
@@ -128,14 +119,36 @@ def test_retry_after_ms_is_waited(tmp_path: Path, server: LoopbackServer) -> Non
     assert time.perf_counter() - started >= 0.3
 
 
-def test_retry_after_pauses_every_call_to_the_provider(
+def test_dense_429s_with_retry_after_pause_every_call_to_the_provider(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
-    server.inject(rate_limit(retry_after="0.5"))
-    run(tmp_path, CallPolicy(concurrency=1, retries=1), count=4)
-    first, *later = sorted(r.started for r in server.completion_requests)
-    assert len(later) == 4
-    assert all(t - first >= 0.45 for t in later)
+    server.inject(*[rate_limit(retry_after="0.3")] * 4)
+    run(tmp_path, CallPolicy(concurrency=1, retries=1), count=5)
+    starts = sorted(r.started for r in server.completion_requests)
+    fourth_429, later = starts[3], starts[4:]
+    assert len(later) == 5
+    assert all(t - fourth_429 >= 0.27 for t in later)
+
+
+def test_a_lone_429_with_retry_after_holds_back_only_its_own_call(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.inject(rate_limit(retry_after="30"))  # the first call would wait 30 s
+    client = ModelClient(
+        ProviderSet({}, tmp_path, 5), ResponseCache(tmp_path, CacheMode.OFF), CallPolicy()
+    )
+
+    async def go() -> Completion:
+        first = asyncio.ensure_future(client.sample(REQUEST, 0))
+        await asyncio.sleep(0.2)
+        try:
+            return await asyncio.wait_for(client.sample(REQUEST, 1), 5)
+        finally:
+            first.cancel()
+            await asyncio.gather(first, return_exceptions=True)
+            await client.providers.aclose()
+
+    assert asyncio.run(go()).text == "billing"
 
 
 @pytest.mark.parametrize(
@@ -164,3 +177,70 @@ def test_concurrency_bounds_requests_in_flight(tmp_path: Path, server: LoopbackS
     server.latency_ms = 50
     run(tmp_path, CallPolicy(concurrency=4), count=20)
     assert server.max_in_flight == 4
+
+
+# until the deadline, within the budget, while the circuit is closed
+
+QUICK = CallPolicy(backoff_base_s=0.005, backoff_cap_s=0.02, timeout_s=5)
+
+
+def outcomes(tmp_path: Path, policy: CallPolicy, count: int) -> list[object]:
+    client = ModelClient(
+        ProviderSet({}, tmp_path, policy.timeout_s), ResponseCache(tmp_path, CacheMode.OFF), policy
+    )
+
+    async def go() -> list[object]:
+        try:
+            calls = (client.sample(REQUEST, i) for i in range(count))
+            return list(await asyncio.gather(*calls, return_exceptions=True))
+        finally:
+            await client.providers.aclose()
+
+    return asyncio.run(go())
+
+
+def test_without_a_cap_a_call_outlasts_many_faults(tmp_path: Path, server: LoopbackServer) -> None:
+    server.inject(*[status(503)] * 12)
+    (completion,), client = run(tmp_path, QUICK)
+    assert completion.text == "billing"
+    assert client.stats.retried == 12
+
+
+def test_a_call_is_retried_until_its_deadline(tmp_path: Path, server: LoopbackServer) -> None:
+    server.fault_rate, server.fault_kinds = 1.0, [status(503)]
+    policy = replace(QUICK, call_deadline_s=0.5, breaker_failures=10_000, budget_floor=10_000)
+    error = failure(tmp_path, policy)
+    assert error.status == 503 and error.tries == len(server.completion_requests) > 5
+    assert "the next would end past the 0.5 s call deadline" in str(error)
+
+
+def test_the_circuit_opens_after_failures_in_a_row_and_later_calls_send_nothing(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.fault_rate, server.fault_kinds = 1.0, [status(503)]
+    got = outcomes(tmp_path, replace(QUICK, concurrency=1, breaker_failures=5), count=20)
+    assert len(server.completion_requests) == 5
+    assert all(isinstance(error, CircuitOpenError) for error in got)
+    assert {str(error) for error in got} == {
+        "openai: provider unavailable: 5 consecutive failures "
+        "(last: HTTP 503: Service Unavailable); circuit open"
+    }
+
+
+def test_a_success_closes_the_count_of_failures_in_a_row(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.inject(*[status(503)] * 4, hang(0), *[status(503)] * 4)  # hang(0): a success
+    got = outcomes(tmp_path, replace(QUICK, concurrency=1, breaker_failures=5), count=3)
+    assert len(server.completion_requests) == 11
+    assert [c.text for c in got] == ["billing"] * 3  # type: ignore[attr-defined]
+
+
+def test_a_spent_retry_budget_is_a_clear_error(tmp_path: Path, server: LoopbackServer) -> None:
+    server.inject(*[status(503)] * 3)
+    got = outcomes(tmp_path, replace(QUICK, budget_ratio=0, budget_floor=2), count=1)
+    assert len(server.completion_requests) == 3
+    (error,) = got
+    assert isinstance(error, RetryBudgetError)
+    assert str(error).startswith("openai: retry budget spent: 2 retries in this run")
+    assert "(last: HTTP 503: Service Unavailable)" in str(error)

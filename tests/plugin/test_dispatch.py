@@ -42,13 +42,30 @@ def test_faults_are_retried_until_every_case_passes(
     pytester: pytest.Pytester, many: LoopbackServer
 ) -> None:
     many.fault_rate = 0.25
-    many.fault_kinds = [status(500), status(503), rate_limit(retry_after="0.05")]
-    result = pytester.runpytest("--promptcheck-retries=8")
+    many.fault_kinds = [status(500), status(503), rate_limit(), rate_limit(retry_after="0.05")]
+    result = pytester.runpytest()
     result.assert_outcomes(passed=CASES)
     assert result.ret == pytest.ExitCode.OK
     many.reset()
     pytester.runpytest().assert_outcomes(passed=CASES)
     assert many.completion_requests == []
+
+
+def test_a_dead_provider_ends_the_run_fast_with_one_error(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    many.fault_rate, many.fault_kinds = 1.0, [status(503)]
+    result = pytester.runpytest("--promptcheck-concurrency=4")
+    result.assert_outcomes(errors=CASES)
+    circuit = (
+        "openai: provider unavailable: 40 consecutive failures "
+        "(last: HTTP 503: Service Unavailable); circuit open"
+    )
+    errors = [line for line in result.stdout.lines if line.startswith("ERROR ")]
+    assert len(errors) == CASES and all("openai: provider unavailab" in line for line in errors)
+    assert circuit in result.stdout.str()
+    # the requests that opened it and those already in flight then: none after
+    assert len(many.completion_requests) < 40 + 4
 
 
 def test_hung_requests_time_out_and_are_retried(

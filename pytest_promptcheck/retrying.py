@@ -1,0 +1,94 @@
+"""When to retry a failed call: backoff with full jitter, a run-wide retry budget, and a
+circuit breaker per provider.
+
+A call is retried until its deadline; the budget keeps a provider that fails often from
+multiplying the run's calls; the breaker makes a provider that fails every call end the
+run fast, with one error, instead of every call waiting out its deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+from pytest_promptcheck.errors import PromptcheckError, ProviderError
+
+
+def full_jitter(attempt: int, base_s: float, cap_s: float) -> float:
+    """The wait before retry ``attempt`` (1-based): uniform in [0, min(cap, base * 2^(n-1))].
+
+    "Full jitter" (Brooker, AWS Architecture Blog, "Exponential Backoff And Jitter", 2015):
+    among the schemes compared there it spreads retries best and finishes soonest, and with a
+    small base an unlucky call loses little time, which is what the wall time of a run under
+    random faults hinges on.
+    """
+    return random.uniform(0.0, min(cap_s, base_s * 2 ** (attempt - 1)))
+
+
+def describe(error: ProviderError) -> str:
+    status = f"HTTP {error.status}" if error.status is not None else "no response"
+    return f"{status}: {error.message}"
+
+
+class CircuitOpenError(PromptcheckError):
+    """The provider failed too many calls in a row; its other calls fail at once."""
+
+
+class RetryBudgetError(PromptcheckError):
+    """The run spent its retries; a failure is no longer retried."""
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` retryable failures in a row with no success between them,
+    and stays open for the rest of the run: the provider's waiting and later calls fail fast."""
+
+    def __init__(self, provider: str, threshold: int) -> None:
+        self.provider = provider
+        self.threshold = threshold
+        self.failures = 0
+        self.error: CircuitOpenError | None = None
+        self._opened = asyncio.Event()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    def failed(self, error: ProviderError) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold and self.error is None:
+            self.error = CircuitOpenError(
+                f"{self.provider}: provider unavailable: {self.failures} consecutive failures "
+                f"(last: {describe(error)}); circuit open"
+            )
+            self._opened.set()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait before a retry, ending early if the circuit opens meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._opened.wait(), seconds)
+
+
+class RetryBudget:
+    """Retries may add at most ``ratio`` x the planned calls plus ``floor`` to a run."""
+
+    def __init__(self, ratio: float, floor: int) -> None:
+        self.ratio = ratio
+        self.floor = floor
+        self.spent = 0
+
+    def allowance(self, planned: int) -> int:
+        return self.floor + int(self.ratio * planned)
+
+    def take(self, planned: int, error: ProviderError) -> None:
+        allowance = self.allowance(planned)
+        if self.spent >= allowance:
+            raise RetryBudgetError(
+                f"{error.provider}: retry budget spent: {self.spent} retries in this run, "
+                f"the most allowed for {planned} planned calls; the provider fails too often "
+                f"(last: {describe(error)})"
+            )
+        self.spent += 1
