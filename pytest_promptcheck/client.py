@@ -205,7 +205,10 @@ class ModelClient:
     def _breaker(self, prefix: str) -> CircuitBreaker:
         breaker = self._breakers.get(prefix)
         if breaker is None:
-            breaker = self._breakers[prefix] = CircuitBreaker(prefix, self.policy.breaker_failures)
+            policy = self.policy
+            breaker = self._breakers[prefix] = CircuitBreaker(
+                prefix, policy.breaker_failures, policy.breaker_dead_s, policy.breaker_dead_failures
+            )
         return breaker
 
     def _claim_gate(self, prefix: str) -> asyncio.Semaphore:

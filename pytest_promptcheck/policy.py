@@ -24,6 +24,10 @@ class CallPolicy:
     backoff_cap_s: float = 10.0
     breaker_failures: int = 40
     """Failures in a row, with no success, that open a provider's circuit."""
+    breaker_dead_s: float = 20.0
+    breaker_dead_failures: int = 5
+    """...or this many failures in a row over at least this long: a suite of a few calls
+    against a dead provider would otherwise wait out each call's deadline."""
     budget_ratio: float = 1.0
     budget_floor: int = 20
     """Retries may add at most ratio x the planned calls + floor to a run."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
+from collections.abc import Callable
 
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
 
@@ -40,13 +42,26 @@ class RetryBudgetError(PromptcheckError):
 
 
 class CircuitBreaker:
-    """Opens after ``threshold`` retryable failures in a row with no success between them,
-    and stays open for the rest of the run: the provider's waiting and later calls fail fast."""
+    """Opens after ``threshold`` retryable failures in a row with no success between them, or
+    after ``dead_failures`` in a row spread over ``dead_s`` seconds or more (few calls, each
+    backing off, would take long to reach ``threshold``), and stays open for the rest of the
+    run: the provider's waiting and later calls fail fast."""
 
-    def __init__(self, provider: str, threshold: int) -> None:
+    def __init__(
+        self,
+        provider: str,
+        threshold: int,
+        dead_s: float = float("inf"),
+        dead_failures: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.provider = provider
         self.threshold = threshold
+        self.dead_s = dead_s
+        self.dead_failures = dead_failures
         self.failures = 0
+        self._clock = clock
+        self._first_failure_at = 0.0
         self.error: CircuitOpenError | None = None
         self._opened = asyncio.Event()
 
@@ -58,13 +73,23 @@ class CircuitBreaker:
         self.failures = 0
 
     def failed(self, error: ProviderError) -> None:
+        now = self._clock()
+        if self.failures == 0:
+            self._first_failure_at = now
         self.failures += 1
-        if self.failures >= self.threshold and self.error is None:
+        failing_for_s = now - self._first_failure_at
+        if self.error is None and self._dead(failing_for_s):
+            over = "" if self.failures >= self.threshold else f" over {failing_for_s:.0f} s"
             self.error = CircuitOpenError(
-                f"{self.provider}: provider unavailable: {self.failures} consecutive failures "
-                f"(last: {describe(error)}); circuit open"
+                f"{self.provider}: provider unavailable: {self.failures} consecutive failures"
+                f"{over} (last: {describe(error)}); circuit open"
             )
             self._opened.set()
+
+    def _dead(self, failing_for_s: float) -> bool:
+        if self.failures >= self.threshold:
+            return True
+        return self.failures >= self.dead_failures and failing_for_s >= self.dead_s
 
     async def sleep(self, seconds: float) -> None:
         """Wait before a retry, ending early if the circuit opens meanwhile."""

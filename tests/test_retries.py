@@ -18,7 +18,7 @@ from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.providers.openai import retry_after_seconds
 from pytest_promptcheck.records import Completion, ModelRequest
-from pytest_promptcheck.retrying import CircuitOpenError, RetryBudgetError
+from pytest_promptcheck.retrying import CircuitBreaker, CircuitOpenError, RetryBudgetError
 from tests.loopback import LoopbackServer, disconnect, hang, malformed, rate_limit, rules, status
 
 REQUEST = ModelRequest("openai:m", None, "refund?", {}, {})
@@ -244,3 +244,36 @@ def test_a_spent_retry_budget_is_a_clear_error(tmp_path: Path, server: LoopbackS
     assert isinstance(error, RetryBudgetError)
     assert str(error).startswith("openai: retry budget spent: 2 retries in this run")
     assert "(last: HTTP 503: Service Unavailable)" in str(error)
+
+
+def test_the_circuit_opens_when_few_calls_have_failed_for_long() -> None:
+    """A suite of a few calls against a dead provider: each backs off, so 40 failures in a row
+    would take minutes; failures in a row spread over dead_s open the circuit."""
+    now = [0.0]
+    breaker = CircuitBreaker("openai", 40, dead_s=20.0, dead_failures=5, clock=lambda: now[0])
+    error = ProviderError("openai", "Service Unavailable", status=503, retryable=True)
+    for _ in range(4):
+        now[0] += 10.0
+        breaker.failed(error)
+    breaker.check()  # 4 failures over 30 s: fewer than dead_failures
+    now[0] += 1.0
+    breaker.failed(error)
+    with pytest.raises(CircuitOpenError) as info:
+        breaker.check()
+    assert str(info.value) == (
+        "openai: provider unavailable: 5 consecutive failures over 31 s "
+        "(last: HTTP 503: Service Unavailable); circuit open"
+    )
+
+
+def test_a_success_restarts_the_clock_of_the_circuit() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker("openai", 40, dead_s=20.0, dead_failures=2, clock=lambda: now[0])
+    error = ProviderError("openai", "Service Unavailable", status=503, retryable=True)
+    breaker.failed(error)
+    now[0] += 30.0
+    breaker.succeeded()
+    breaker.failed(error)
+    now[0] += 5.0
+    breaker.failed(error)
+    breaker.check()  # two failures in a row, but over 5 s only
