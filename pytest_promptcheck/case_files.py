@@ -159,6 +159,14 @@ def _header(path: Path, names: Sequence[str] | None) -> int:
             line=1,
             hint="the first row names the vars; optional columns __id and __expected",
         )
+    blank = [number for number, name in enumerate(names, start=1) if not name.strip()]
+    if blank:  # it would become a var named '' that no template can use
+        raise SpecError(
+            path,
+            f"column {blank[0]} of the header has no name",
+            line=1,
+            hint="name every column (it is the var's name), or remove the empty column",
+        )
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:  # DictReader would keep the last column of that name and drop the others
         raise SpecError(

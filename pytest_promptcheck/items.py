@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -205,9 +206,12 @@ class CaseItem(pytest.Item):
         this item's model alone (and the case's node id has no model suffix then).
         """
         if not get_session(self.config).settings.models:
-            return f"pytest '{self.nodeid}' --promptcheck-update-baseline"
+            return f"pytest {_shell_word(self.nodeid)} --promptcheck-update-baseline"
         case = f"{self.parent.nodeid}::{self.case.id}" if self.parent else self.nodeid
-        return f"pytest '{case}' --promptcheck-model {self.model} --promptcheck-update-baseline"
+        model = shlex.quote(self.model)  # plain unless it holds a shell character
+        return (
+            f"pytest {_shell_word(case)} --promptcheck-model {model} --promptcheck-update-baseline"
+        )
 
     def _record(self, entry: Entry, drift: Drift | None) -> dict[str, Any]:
         """Everything the end of the run needs about this case; it travels on the test report,
@@ -242,3 +246,9 @@ class CaseItem(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         line = self.case.line - 1 if self.case.line else None
         return self.case.source, line, f"{self.spec.name}::{self.name}"
+
+
+def _shell_word(text: str) -> str:
+    """Single-quoted for a POSIX shell (a quote inside is closed, escaped and reopened), so the
+    printed accept command selects the item whatever its file path holds."""
+    return "'" + text.replace("'", "'\\''") + "'"

@@ -125,6 +125,12 @@ def _describe(error: jsonschema.ValidationError, label: PathKey) -> tuple[str, s
             f"field '{field}' is {error.instance!r}: {rule}",
             "see the prompt file format in the README",
         )
+    if error.validator == "maxLength":
+        length = len(error.instance) if isinstance(error.instance, str) else 0
+        return (
+            f"field '{field}' is {length} characters long, more than {error.validator_value}",
+            "shorten it; an id names a test in pytest's output and in commands",
+        )
     if error.validator == "not" and field == "params":
         return (
             f"params: '{error.instance}' is set by promptcheck, not by params",
@@ -259,11 +265,16 @@ def _plainly_valid_case(data: dict[str, Any]) -> bool:
         if kind is None or not isinstance(value, kind) or isinstance(value, bool):
             return False
     case_id = data.get("id")
-    if isinstance(case_id, str) and _case_id_pattern().search(case_id) is None:
+    if isinstance(case_id, str) and (
+        len(case_id) > MAX_ID_LENGTH or _case_id_pattern().search(case_id) is None
+    ):
         return False
     threshold = data.get("threshold", 0)
     checks = data.get("expect", [])
     return 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
+
+
+MAX_ID_LENGTH = 200
 
 
 @cache
