@@ -5,9 +5,11 @@ inside functions, so the plugin imports fast and works without them.
 
 The answer of a local model depends on the model file and on the llama.cpp build: at temperature 0
 the output is byte-identical across calls and processes within one build, but a portable and a
-native build give different text. ``identity()`` therefore reports the file's sha256, the
-``llama_cpp`` version and llama.cpp's build/CPU features, and never loads the model, so that a
-cache hit costs no model load.
+native build, or one CPU with AVX-512 and one without, give different text. ``identity()``
+therefore reports the file's sha256, the ``llama_cpp`` version and llama.cpp's build/CPU
+features, and never loads the model, so that a cache hit costs no model load. Every completion
+carries the build as its ``system_fingerprint`` (e.g. ``llama.cpp 0.3.36 AVX2 AVX512 ...``), which
+the baseline records, so that drift on another build reads ``model changed (local build: ...)``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,6 +48,7 @@ SUPPORTED_PARAMS = (
 )
 EXTRA_HINT = "local: models need the [local] extra: pip install 'pytest-promptcheck[local]'"
 _HASH_BLOCK = 1024 * 1024
+_FEATURE = re.compile(r"\b([A-Z][A-Z0-9_]*) = (\d+)")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ class LocalProvider:
         model = self.model_file(request.model_name)
         return {"model_sha256": model.sha256, "n_ctx": N_CTX, **build}
 
+    def build(self) -> str:
+        """The llama.cpp build and CPU features in use, for people (see ``build_label``)."""
+        return self._build_info()["build"]
+
     def model_file(self, name: str) -> ModelFile:
         """Resolve (and for the packaged model, assemble) a model id's file; memoised."""
         if name == PACKAGED_MODEL:
@@ -106,10 +114,13 @@ class LocalProvider:
             if isinstance(info, bytes):
                 info = info.decode("utf-8", "replace")
             system_info = " ".join(str(info).split())
+            version = str(llama_cpp.__version__)
+            extra_buffers = _extra_buffers_safe(system_info)
             self._build = {
-                "llama_cpp": str(llama_cpp.__version__),
+                "llama_cpp": version,
                 "system_info": system_info,
-                "extra_buffers": "on" if _extra_buffers_safe(system_info) else "off",
+                "extra_buffers": "on" if extra_buffers else "off",
+                "build": build_label(version, system_info, extra_buffers),
             }
         return self._build
 
@@ -135,7 +146,7 @@ class LocalProvider:
         model = self.model_file(request.model_name)
         async with self._serial():
             llama = await asyncio.to_thread(self._llama, model)
-            return await asyncio.to_thread(_run, llama, request, kwargs, model.label)
+            return await asyncio.to_thread(_run, llama, request, kwargs, model.label, self.build())
 
     def _serial(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -165,7 +176,8 @@ def _import_llama_cpp() -> ModuleType:
         import llama_cpp
     except ImportError:
         raise UsageError(EXTRA_HINT) from None
-    return llama_cpp
+    module: ModuleType = llama_cpp
+    return module
 
 
 def _import_gemma() -> ModuleType:
@@ -184,6 +196,20 @@ def _extra_buffers_safe(system_info: str) -> bool:
     machines (ggml-org/llama.cpp#20824; fix proposed in PR #26954); the plain CPU path is used.
     """
     return "AMX_INT8 = 1" not in system_info
+
+
+def build_label(version: str, system_info: str, extra_buffers: bool) -> str:
+    """What changes a local model's output besides its file, short enough to read in a summary.
+
+    e.g. ``llama.cpp 0.3.36 AVX AVX2 AVX512 FMA OPENMP REPACK``: the llama_cpp version and the
+    backend features this build uses (those llama.cpp reports as ``NAME = 1``), plus
+    ``no-extra-buffers`` when weights are not repacked. It is the completion's
+    ``system_fingerprint``, so a baseline recorded on another CPU or build reads as
+    ``model changed (local build: ... → ...)``.
+    """
+    features = [name for name, value in _FEATURE.findall(system_info) if value != "0"]
+    label = " ".join(["llama.cpp", version, *features])
+    return label if extra_buffers else f"{label} no-extra-buffers"
 
 
 def _looks_like_path(name: str) -> bool:
@@ -327,7 +353,9 @@ def _extra_buffers(enabled: bool) -> Iterator[None]:
         low_level.llama_model_default_params = original
 
 
-def _run(llama: Any, request: ModelRequest, kwargs: dict[str, Any], label: str) -> Completion:
+def _run(
+    llama: Any, request: ModelRequest, kwargs: dict[str, Any], label: str, build: str
+) -> Completion:
     llama.reset()  # no KV-cache reuse from the previous call: each answer is independent of order
     started = time.perf_counter()
     try:
@@ -338,10 +366,12 @@ def _run(llama: Any, request: ModelRequest, kwargs: dict[str, Any], label: str) 
     except (ValueError, TypeError, RuntimeError) as exc:  # e.g. a prompt longer than n_ctx
         raise ProviderError("local", f"{label}: {type(exc).__name__}: {exc}") from None
     latency_ms = (time.perf_counter() - started) * 1000
-    return _completion(response, request.messages is not None, label, latency_ms)
+    return _completion(response, request.messages is not None, label, build, latency_ms)
 
 
-def _completion(response: dict[str, Any], chat: bool, label: str, latency_ms: float) -> Completion:
+def _completion(
+    response: dict[str, Any], chat: bool, label: str, build: str, latency_ms: float
+) -> Completion:
     choice = response["choices"][0]
     text = choice["message"]["content"] if chat else choice["text"]
     usage = response.get("usage") or {}
@@ -352,5 +382,6 @@ def _completion(response: dict[str, Any], chat: bool, label: str, latency_ms: fl
         tokens_out=int(usage.get("completion_tokens", 0)),
         latency_ms=round(latency_ms, 3),
         cost_usd=0.0,
+        system_fingerprint=build,
         finish_reason=choice.get("finish_reason"),
     )
