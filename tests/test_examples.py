@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,13 @@ def test_example_suite_passes_except_the_deliberate_json_failures(
     rerun = pytester.runpytest("examples", "--promptcheck-cache=replay")
     rerun.assert_outcomes(passed=24, failed=2)
     rerun.stdout.fnmatch_lines(["34 samples: 0 live calls, 34 from cache*"])
+
+
+def test_every_example_verdict_is_far_from_flipping(tmp_path: Path) -> None:
+    """The measured margins (benchmarks/example_margins.py) clear their targets: a case added
+    or edited so that another CPU's kernels could flip it fails here, on any machine."""
+    script = EXAMPLES.parent / "benchmarks" / "example_margins.py"
+    command = [sys.executable, str(script), "--cache-dir", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "26 of 26 verdicts clear their target" in result.stdout
