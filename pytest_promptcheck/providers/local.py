@@ -5,7 +5,7 @@ inside functions, so the plugin imports fast and works without them.
 
 The answer of a local model depends on the model file and on the llama.cpp build: at temperature 0
 the output is byte-identical across calls and processes within one build, but a portable and a
-native build, or one CPU with AVX-512 and one without, give different text. ``identity()``
+native build, or one CPU with AVX-512 and one without, may give different text. ``identity()``
 therefore reports the file's sha256, the ``llama_cpp`` version and llama.cpp's build/CPU
 features, and never loads the model, so that a cache hit costs no model load. Every completion
 carries the build as its ``system_fingerprint`` (e.g. ``llama.cpp 0.3.36 AVX2 AVX512 ...``), which
