@@ -30,6 +30,7 @@ MODEL_CHANGED = "model changed"
 PARAMS_CHANGED = "params changed"
 CHECKS_CHANGED = "checks changed"
 NO_CHANGE = "no change"
+LOCAL_PREFIX = "local:"
 
 
 class Effect(StrEnum):
@@ -170,11 +171,17 @@ def model_change(baseline: Entry, current: Entry) -> str | None:
     old, new = baseline["model"], current["model"]
     if old.get("requested") != new.get("requested"):
         return f"{old.get('requested')} → {new.get('requested')}"
-    for field, label in (("reported", "reported"), ("system_fingerprint", "system_fingerprint")):
+    for field, label in (("reported", "reported "), ("system_fingerprint", _build_label(new))):
         before, after = old.get(field), new.get(field)
         if before and after and before != after:
-            return f"{label} {before} → {after}"
+            return f"{label}{before} → {after}"
     return None
+
+
+def _build_label(model: Entry) -> str:
+    """A local model's fingerprint is its llama.cpp build and CPU features: say so."""
+    local = str(model.get("requested") or "").startswith(LOCAL_PREFIX)
+    return "local build: " if local else "system_fingerprint "
 
 
 def classify(

