@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_promptcheck.checks import builtin_registry  # noqa: E402
+from pytest_promptcheck.project import Project  # noqa: E402
 from pytest_promptcheck.providers.local import PACKAGED_MODEL, LocalProvider  # noqa: E402
 from pytest_promptcheck.records import Completion  # noqa: E402
 from pytest_promptcheck.scoring import score_sample  # noqa: E402
@@ -361,7 +362,7 @@ def main() -> int:
     provider = LocalProvider(args.cache_dir)
     model = Model(provider.model_file(PACKAGED_MODEL).path)
     build = provider.build()
-    registry = builtin_registry()
+    registry = builtin_registry(Project.at(args.examples.resolve()))
     margins: list[Margin] = []
     for path in sorted(args.examples.glob("*.prompt.yaml")):
         margins += measure(model, load_spec(path, registry))
