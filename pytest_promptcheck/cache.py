@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.cache_readonly import ReadOnlyResponses
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.records import Completion, ModelRequest
 
@@ -55,23 +57,42 @@ class CacheHealth:
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        self.read_only_reason: str | None = None
 
     @property
     def ok(self) -> bool:
+        """Whether the cache can still be read."""
         return self.reason is None
+
+    @property
+    def writable(self) -> bool:
+        """Whether the cache and the claims can still be written."""
+        return self.ok and self.read_only_reason is None
 
     def fail(self, exc: BaseException) -> None:
         if self.reason is None:
-            text = str(exc).strip().splitlines()
-            self.reason = f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
+            self.reason = _why(exc)
+
+    def read_only(self, exc: BaseException) -> None:
+        """Writes failed, but what is recorded can still be read (a read-only directory)."""
+        if self.read_only_reason is None:
+            self.read_only_reason = _why(exc)
 
     def note(self) -> str | None:
         """The one line the run shows about it, if the cache failed."""
-        return (
-            None
-            if self.reason is None
-            else f"promptcheck: cache disabled for this run: {self.reason}"
-        )
+        if self.reason is not None:
+            return f"promptcheck: cache disabled for this run: {self.reason}"
+        if self.read_only_reason is not None:
+            return (
+                f"promptcheck: cache disabled for this run: {self.read_only_reason} "
+                "(writes only: recorded answers are still read)"
+            )
+        return None
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
 
 
 def cache_failures() -> tuple[type[BaseException], ...]:
@@ -97,8 +118,24 @@ class ResponseCache:
         if self._store is None:
             import diskcache  # imported on first use: runs without prompt files never need it
 
-            self._store = diskcache.Cache(str(self.directory / "responses"))
+            directory = self.directory / "responses"
+            try:
+                self._store = diskcache.Cache(str(directory))
+            except cache_failures() as exc:
+                self._store = self._read_only(directory, exc)
         return self._store
+
+    def _read_only(self, directory: Path, exc: BaseException) -> ReadOnlyResponses:
+        """A directory diskcache cannot open may still hold answers to read (a read-only
+        mount of a restored cache); else the original failure stands."""
+        if not self.mode.reads:
+            raise exc
+        try:
+            store = ReadOnlyResponses(directory)
+        except (OSError, sqlite3.Error):
+            raise exc from None
+        self.health.read_only(exc)
+        return store
 
     def get(self, key: str) -> Completion | None:
         if not (self.mode.reads and self.health.ok):
@@ -123,12 +160,12 @@ class ResponseCache:
             return False
 
     def put(self, key: str, completion: Completion) -> None:
-        if not (self.mode.writes and self.health.ok):
+        if not (self.mode.writes and self.health.writable):
             return
         try:
             self._open().set(key, json.dumps(completion.to_json(), sort_keys=True))
-        except cache_failures() as exc:
-            self._fail(exc)
+        except cache_failures() as exc:  # a full disk: what is recorded can still be read
+            self.health.read_only(exc)
 
     def _fail(self, exc: BaseException) -> None:
         self.health.fail(exc)

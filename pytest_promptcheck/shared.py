@@ -78,7 +78,7 @@ class SharedCalls:
 
     def _claim(self, key: str) -> bool:
         """True when this process may call: it holds the claim, or the store failed."""
-        if not self._health.ok:
+        if not self._health.writable:
             return True
         name = f"claim:{key}"
         try:
@@ -118,7 +118,7 @@ class SharedCalls:
     async def _wait(self, key: str, lookup: Lookup) -> Completion | None:
         """The outcome once the key's claim ends; None when it is this process's turn."""
         delay = POLL_S
-        while self._health.ok:
+        while self._health.writable:
             try:
                 outcome = self._published(key)
                 held = outcome is None and self._held(key)
@@ -151,7 +151,7 @@ class SharedCalls:
         return None
 
     def _publish(self, kind: str, key: str, data: dict[str, object]) -> None:
-        if self._run is None or not self._health.ok:
+        if self._run is None or not self._health.writable:
             return
         try:
             self._open().set(f"{self._run}:{kind}:{key}", json.dumps(data), expire=self._ttl_s)
@@ -159,7 +159,7 @@ class SharedCalls:
             self._fail(exc)
 
     def _release(self, key: str) -> None:
-        if not self._health.ok:
+        if not self._health.writable:
             return
         name = f"claim:{key}"
         try:
@@ -178,7 +178,8 @@ class SharedCalls:
         return self._store
 
     def _fail(self, exc: BaseException) -> None:
-        self._health.fail(exc)
+        # claims are writes: a failing claims store stops writes, not the reading of answers
+        self._health.read_only(exc)
         self.close()
 
     def close(self) -> None:
