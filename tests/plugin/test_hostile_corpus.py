@@ -105,7 +105,7 @@ def shared_run(
     root = tmp_path_factory.mktemp("hostile")
     for name in DIRECTORIES:
         if not Expectation.of(name).alone:
-            shutil.copytree(CORPUS / name, root / name)
+            shutil.copytree(CORPUS / name, root / name, symlinks=True)
     return root, run_pytest(root, server, "--continue-on-collection-errors", "-q")
 
 
@@ -118,7 +118,7 @@ def test_hostile_project_is_one_clean_error(
 ) -> None:
     expect = Expectation.of(name)
     if expect.alone:
-        shutil.copytree(CORPUS / name, tmp_path / name)
+        shutil.copytree(CORPUS / name, tmp_path / name, symlinks=True)
         run, errors = run_pytest(tmp_path / name, server, "-q"), None
     else:
         run, errors = shared_run[1], _errors_of(shared_run[1].output, name)
@@ -127,6 +127,7 @@ def test_hostile_project_is_one_clean_error(
     assert run.code in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED), run.output
     assert expect.text in output, run.output
     assert _offending_file(CORPUS / name, expect.text) in output
+    assert "hint: " in output, f"{name}: the error says what to do next\n{output}"
     for leak in ("Traceback", "INTERNALERROR", TEST_API_KEY):
         assert leak not in run.output
     assert expect.requests_allowed or run.requests == 0
