@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from measuring import measure  # noqa: E402  (beside this script)
 
 from tests.loopback import LoopbackServer  # noqa: E402
 from tests.raw_server import RawServer, Script  # noqa: E402
@@ -112,25 +110,14 @@ class Figure:
 
 def run_child(figure: Figure, command: Sequence[str], env: dict[str, str]) -> None:
     """Run the child; its rusage comes from wait4 on its pid alone, never on this process."""
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out:
-        started = time.perf_counter()
-        child = subprocess.Popen(list(command), env=env, stdout=out, stderr=out)
-        watchdog = threading.Timer(600, child.kill)
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            watchdog.cancel()
-        wall = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        output = out.read()
-    figure.rss_mb.append(usage.ru_maxrss / 1024)  # replaced by VmHWM when the child prints it
+    run = measure(command, Path.cwd(), env)
+    output, wall = run.output, run.wall_s
+    figure.rss_mb.append(run.peak_rss_mb)  # replaced by VmHWM when the child prints it
     figure.walls.append(wall)
     last = output.strip().splitlines()[-1] if output.strip() else ""
     figure.outputs.append(last)
-    if child.returncode != 0:
-        figure.problems.append(f"exit code {child.returncode}: {output.strip()[-400:]}")
+    if run.returncode != 0:
+        figure.problems.append(f"exit code {run.returncode}: {output.strip()[-400:]}")
     elif " in " in last:
         figure.inner.append(float(last.rsplit(" in ", 1)[1].rstrip("s")))
     if last.count(" | ") == 2:
