@@ -94,14 +94,23 @@ def test_a_cache_that_fills_up_mid_run_costs_no_verdict(
 
 
 def start_pytest(pytester: pytest.Pytester, *args: str) -> subprocess.Popen[str]:
-    """A pytest run in its own process (the way a second terminal or a CI retry starts one)."""
+    """A pytest run in its own process (the way a second terminal or a CI retry starts one).
+
+    Ctrl-C is restored in the child: a test run started in the background of a
+    non-interactive shell ignores SIGINT, and a child would inherit that.
+    """
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_requests(server: LoopbackServer, count: int) -> None:
