@@ -17,6 +17,7 @@ from pytest_promptcheck.checks import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.files import default_name
+from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.records import Message, ModelRequest
 from pytest_promptcheck.render import (
     PromptTemplate,
@@ -102,6 +103,7 @@ class PromptSpec:
 def load_spec(path: Path, registry: CheckRegistry, *, require_cases: bool = False) -> PromptSpec:
     """``require_cases``: a collected file must have cases to run; the ``promptcheck`` fixture
     runs a prompt with vars of its own, so a prompt meant for it needs none."""
+    _refuse_escaping_link(path, registry.project)
     doc = load_document(path)
     if not isinstance(doc.data, dict):
         raise SpecError(
@@ -122,6 +124,19 @@ def load_spec(path: Path, registry: CheckRegistry, *, require_cases: bool = Fals
             " pytest does not collect",
         )
     return spec
+
+
+def _refuse_escaping_link(path: Path, project: Project) -> None:
+    """A prompt file in the project that is a symlink to a file outside it (a pull request can
+    add one) is not read; a file pytest was pointed at outside the rootdir is its own choice."""
+    if path.absolute().is_relative_to(project.root):
+        try:
+            project.confine(path, path.name)
+        except OutsideProject as exc:
+            message = (
+                f"the prompt file links to a file outside the project (rootdir {project.root})"
+            )
+            raise SpecError(path, message, hint=exc.hint) from None
 
 
 def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> PromptSpec:
