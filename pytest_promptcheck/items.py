@@ -20,7 +20,6 @@ from pytest_promptcheck.drift import (
     classify,
 )
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
-from pytest_promptcheck.plugin import get_session
 from pytest_promptcheck.policy import DriftMode
 from pytest_promptcheck.report import (
     drift_lines,
@@ -95,8 +94,14 @@ class CaseFailed(Exception):
 
 
 class PromptFile(pytest.File):
+    """A prompt file; the plugin hands it the run's session (items never look it up)."""
+
+    def __init__(self, *, promptcheck: PromptcheckSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.promptcheck = promptcheck
+
     def collect(self) -> Iterator[pytest.Item]:
-        session = get_session(self.config)
+        session = self.promptcheck
         try:
             spec = load_spec(self.path, session.registry, require_cases=True)
             models = self._models(session, spec)
@@ -104,6 +109,7 @@ class PromptFile(pytest.File):
         except SpecError as exc:
             raise self.CollectError(str(exc)) from None
         context = FileContext(
+            session=session,
             baseline=baseline,
             unused=tuple(baseline.unused(case.id for case in spec.cases)),
             items=len(spec.cases) * len(models),
@@ -128,8 +134,9 @@ class PromptFile(pytest.File):
 
 @dataclass(frozen=True)
 class FileContext:
-    """What the items of one prompt file share: its baseline and its size."""
+    """What the items of one prompt file share: the run's session, its baseline and its size."""
 
+    session: PromptcheckSession
     baseline: Baseline
     unused: tuple[str, ...]
     """Baseline entries of cases that no longer exist."""
@@ -158,7 +165,7 @@ class CaseItem(pytest.Item):
         return self.context.baseline.entries.get(self.case.id)
 
     def score(self) -> CaseOutcome:
-        completions = get_session(self.config).completions(self.request, self.spec.samples)
+        completions = self.context.session.completions(self.request, self.spec.samples)
         return score_case(self.spec, self.case, completions)
 
     def entry(self, outcome: CaseOutcome) -> Entry:
@@ -167,7 +174,7 @@ class CaseItem(pytest.Item):
     def setup(self) -> None:
         # Model calls happen in setup so that a failed call makes the item an error, not a failure.
         try:
-            self.completions = get_session(self.config).completions(self.request, self.spec.samples)
+            self.completions = self.context.session.completions(self.request, self.spec.samples)
         except PromptcheckError as exc:
             error = f"{self.case.id} errored: {exc}"
         else:
@@ -179,7 +186,7 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         outcome = self.outcome or score_case(self.spec, self.case, self.completions)
         self.outcome = None  # scored once; items live as long as the session
-        session = get_session(self.config)
+        session = self.context.session
         settings = session.settings
         entry = self.entry(outcome)
         drift = None
@@ -205,7 +212,7 @@ class CaseItem(pytest.Item):
         With several models an update records the first one's results, so the command names
         this item's model alone (and the case's node id has no model suffix then).
         """
-        if not get_session(self.config).settings.models:
+        if not self.context.session.settings.models:
             return f"pytest {_shell_word(self.nodeid)} --promptcheck-update-baseline"
         case = f"{self.parent.nodeid}::{self.case.id}" if self.parent else self.nodeid
         model = shlex.quote(self.model)  # plain unless it holds a shell character
@@ -217,7 +224,7 @@ class CaseItem(pytest.Item):
         """Everything the end of the run needs about this case; it travels on the test report,
         so under xdist it reaches the controller. Whole entries (every sample's output) only
         when a baseline update or a report file needs them: a large suite keeps one per item."""
-        settings = get_session(self.config).settings
+        settings = self.context.session.settings
         whole = settings.update_baseline or bool(settings.reports)
         baseline = self.baseline_entry
         return CaseRecord(

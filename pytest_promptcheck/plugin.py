@@ -306,7 +306,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile
         return None
     from pytest_promptcheck.items import PromptFile
 
-    return PromptFile.from_parent(parent, path=file_path)
+    return PromptFile.from_parent(parent, path=file_path, promptcheck=get_session(parent.config))
 
 
 @pytest.hookimpl(tryfirst=True)  # the terminal reporter asks for the plan in this hook

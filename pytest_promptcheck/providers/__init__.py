@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.providers.base import Provider
+from pytest_promptcheck.providers.config import ProviderConfig
+
+__all__ = ["BUILTIN_TYPES", "ProviderConfig", "ProviderSet", "check_model_id"]
 
 BUILTIN_TYPES = ("openai", "local")
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """A ``[tool.promptcheck.providers.<name>]`` table (or a built-in's defaults)."""
-
-    name: str
-    type: str
-    base_url: str | None = None
-    api_key_env: str | None = None
-    max_concurrency: int | None = None
-    price_per_1m_input: float | None = None
-    price_per_1m_output: float | None = None
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 def check_model_id(model: str, configs: dict[str, ProviderConfig]) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
-from pytest_promptcheck.providers import ProviderConfig
+from pytest_promptcheck.providers.config import ProviderConfig
 from pytest_promptcheck.records import Completion, ModelRequest
 
 if TYPE_CHECKING:
