@@ -45,11 +45,11 @@ SUMMARY_KEY = pytest.StashKey[RunSummary]()
 PROPERTY_PREFIX = "promptcheck_"
 LISTENER_NAME = "promptcheck-report-listener"
 RECORD_ATTRIBUTE = "promptcheck"
+"""A case's record rides on its call-phase report: xdist carries report attributes to the
+controller, which alone writes baselines and report files."""
 NOTES_ATTRIBUTE = "promptcheck_notes"
 """The session's notes (cache disabled, interrupted) ride on reports too, so that the xdist
 controller, which has no session of its own, shows them."""
-"""A case's record rides on its call-phase report: xdist carries report attributes to the
-controller, which alone writes baselines and report files."""
 
 
 def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -228,11 +228,13 @@ class _ReportListener:
     def __init__(self, summary: RunSummary) -> None:
         self.summary = summary
         self.notes: dict[str, str] = {}
-        """One note of each kind, the first one seen (every xdist worker may send one)."""
+        """One note of each kind, the latest seen (every xdist worker may send one, and a cache
+        that became read-only may later fail altogether)."""
 
     def add_notes(self, notes: list[str]) -> None:
         for note in notes:
-            self.notes.setdefault(note.split(": ", 2)[1], note)
+            kind = note.partition(": ")[2].partition(":")[0]
+            self.notes[kind] = note
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         notes = getattr(report, NOTES_ATTRIBUTE, None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,11 @@ class Schema:
 
     contents: dict[str, Any]
     resources: Resources = ()
+
+    @cached_property
+    def validator(self) -> Validator:
+        """Built once per schema (equal schemas share one): samples only validate."""
+        return _validator(canonical_json({"schema": self.contents, "resources": self.resources}))
 
     def payload(self) -> Any:
         """What fingerprints and cache keys hash: the schema by its content, refs included."""
@@ -69,7 +74,9 @@ def load_schema(arg: Any, base_dir: Path, project: Project) -> Schema:
 
 
 def _read_ref(uri: str, path: Path) -> Any:
-    return _read_schema_file(uri, path)
+    document = _read_schema_file(uri, path)
+    _check_schema(document, f" in $ref {uri}")  # else an invalid one fails every sample later
+    return document
 
 
 def _read_schema_file(given: str, path: Path) -> dict[str, Any]:
@@ -145,8 +152,10 @@ def first_schema_error(instance: Any, schema: Schema | dict[str, Any]) -> str | 
     """None when valid; else ``$.path: message`` for the first error ordered by JSON path."""
     if isinstance(schema, dict):
         schema = Schema(schema)
-    key = canonical_json({"schema": schema.contents, "resources": schema.resources})
-    errors = list(_validator(key).iter_errors(instance))
+    try:
+        errors = list(schema.validator.iter_errors(instance))
+    except RecursionError:  # a $ref that leads back to itself: {"$ref": "#"}
+        return "the schema refers to itself without end ($ref loop)"
     if not errors:
         return None
     first = min(errors, key=_error_order)
@@ -167,9 +176,15 @@ def _validator(key: str) -> Validator:
     loaded = json.loads(key)
     schema = loaded["schema"]
     resources = tuple((uri, document) for uri, document in loaded["resources"])
-    cls = validator_for(schema)
+    from jsonschema.validators import extend
+
+    from pytest_promptcheck.schema_patterns import KEYWORDS
+
+    base = validator_for(schema)
+    bounded = extend(base, KEYWORDS)  # type: ignore[no-untyped-call]  # regexes: time limit
     registry = registry_of(schema, resources)
-    return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
+    validator: Validator = bounded(schema, registry=registry, format_checker=base.FORMAT_CHECKER)
+    return validator
 
 
 def schema_check(project: Project) -> CheckFactory:
@@ -179,8 +194,15 @@ def schema_check(project: Project) -> CheckFactory:
     The reason names the first failing element by JSON path, e.g. ``schema: $.queue: ...``.
     """
 
+    # A schema check written in every case names the same schema thousands of times: this
+    # run's registry reads, checks and resolves the refs of each distinct one once.
+    loaded: dict[tuple[str, Path], Schema] = {}
+
     def factory(arg: Any, base_dir: Path) -> CheckFn:
-        schema = load_schema(arg, base_dir, project)
+        memo = (canonical_json(arg), base_dir)
+        schema = loaded.get(memo)
+        if schema is None:
+            schema = loaded[memo] = load_schema(arg, base_dir, project)
 
         def run(ctx: SampleContext) -> Verdict:
             document, error = output_json(ctx)

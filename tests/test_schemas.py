@@ -290,3 +290,44 @@ def test_payload_holds_the_ref_documents(tmp_path: Path) -> None:
 
 
 _DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+
+BACKTRACKING = "^(a|aa)+$"  # exponential in re on 'a' * n + 'c'
+
+
+def test_a_backtracking_pattern_gives_up_instead_of_hanging() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "pattern": BACKTRACKING}},
+    }
+    assert first_schema_error({"answer": "a" * 60 + "c"}, schema) == (
+        "$.answer: pattern '^(a|aa)+$': gave up after 1 s (catastrophic backtracking?)"
+    )
+    assert first_schema_error({"answer": "aaa"}, schema) is None
+    assert first_schema_error({"answer": "b"}, schema) == "$.answer: 'b' does not match '^(a|aa)+$'"
+
+
+def test_a_backtracking_pattern_on_keys_gives_up_instead_of_hanging() -> None:
+    schema = {
+        "type": "object",
+        "patternProperties": {BACKTRACKING: {}},
+        "additionalProperties": False,
+    }
+    error = first_schema_error({"a" * 60 + "c": 1}, schema)
+    assert error is not None and "gave up after 1 s" in error
+    assert first_schema_error({"zz": 1}, schema) == (
+        "$: 'zz' does not match any of the regexes: '^(a|aa)+$'"
+    )
+
+
+def test_an_invalid_schema_reached_by_a_ref_is_an_error_at_collection(tmp_path: Path) -> None:
+    write_json(tmp_path / "schemas" / "bad.json", {"type": 5})
+    write_json(tmp_path / "schemas" / "top.json", {"$ref": "bad.json"})
+    error = load_error("schemas/top.json", tmp_path)
+    assert "invalid JSON Schema in $ref bad.json" in error.message
+
+
+def test_a_ref_loop_fails_the_sample_with_a_reason() -> None:
+    assert first_schema_error("x", {"$ref": "#"}) == (
+        "the schema refers to itself without end ($ref loop)"
+    )
