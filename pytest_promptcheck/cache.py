@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pytest_promptcheck.cache_readonly import ReadOnlyResponses
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.records import Completion, ModelRequest
 
@@ -116,18 +114,23 @@ class ResponseCache:
 
     def _open(self) -> Any:
         if self._store is None:
-            import diskcache  # imported on first use: runs without prompt files never need it
+            # diskcache is imported on first use: runs without prompt files never need it
+            from pytest_promptcheck.stores import open_store
 
             directory = self.directory / "responses"
             try:
-                self._store = diskcache.Cache(str(directory))
+                self._store = open_store(directory)
             except cache_failures() as exc:
                 self._store = self._read_only(directory, exc)
         return self._store
 
-    def _read_only(self, directory: Path, exc: BaseException) -> ReadOnlyResponses:
+    def _read_only(self, directory: Path, exc: BaseException) -> Any:
         """A directory diskcache cannot open may still hold answers to read (a read-only
         mount of a restored cache); else the original failure stands."""
+        import sqlite3
+
+        from pytest_promptcheck.cache_readonly import ReadOnlyResponses
+
         if not self.mode.reads:
             raise exc
         try:

@@ -39,7 +39,8 @@ class SharedCalls:
         self._run = run_id
         self._ttl_s = ttl_s
         self._health = health
-        self._holder = _holder(os.getpid())
+        self._holder = json.dumps(_holder(os.getpid()), sort_keys=True)
+        self._host = socket.gethostname()
         self._store: Any = None
 
     async def once(
@@ -87,7 +88,7 @@ class SharedCalls:
                 return True
             with store.transact():
                 holder = store.get(name)
-                if holder is None or (isinstance(holder, dict) and _alive(holder)):
+                if holder is None or self._alive(holder):
                     return False  # held, or released meanwhile: its answer is read first
                 store.set(name, self._holder, expire=self._ttl_s)  # its holder died
             return True
@@ -135,7 +136,15 @@ class SharedCalls:
 
     def _held(self, key: str) -> bool:
         holder = self._open().get(f"claim:{key}")
-        return isinstance(holder, dict) and _alive(holder)  # else _claim takes it over
+        return holder is not None and self._alive(holder)  # else _claim takes it over
+
+    def _alive(self, holder: Any) -> bool:
+        """Whether a claim's holder (JSON text) still runs; anything else is no holder."""
+        try:
+            data = json.loads(holder) if isinstance(holder, str) else None
+        except ValueError:
+            return False
+        return isinstance(data, dict) and _alive(data, self._host)
 
     def _published(self, key: str) -> Completion | None:
         """This run's outcome of the key (xdist); raises the error another worker got."""
@@ -172,9 +181,9 @@ class SharedCalls:
 
     def _open(self) -> Any:
         if self._store is None:
-            import diskcache
+            from pytest_promptcheck.stores import open_store  # diskcache, on first use
 
-            self._store = diskcache.Cache(str(self._directory))
+            self._store = open_store(self._directory)
         return self._store
 
     def _fail(self, exc: BaseException) -> None:
@@ -195,10 +204,10 @@ def _holder(pid: int) -> dict[str, object]:
     return {"pid": pid, "host": socket.gethostname(), "start": _start_time(pid)}
 
 
-def _alive(holder: dict[str, Any]) -> bool:
+def _alive(holder: dict[str, Any], host: str) -> bool:
     """Whether a claim's holder still runs. Another host's process cannot be asked: its
     claim holds until it expires."""
-    if holder.get("host") != socket.gethostname():
+    if holder.get("host") != host:
         return True
     pid = holder.get("pid")
     if not isinstance(pid, int):

@@ -6,15 +6,16 @@ import dataclasses
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import diskcache
 import pytest
 
-from pytest_promptcheck.cache import CacheMode, ResponseCache, cache_key
+from pytest_promptcheck.cache import CacheHealth, CacheMode, ResponseCache, cache_key
 from pytest_promptcheck.providers import ProviderConfig
 from pytest_promptcheck.providers.openai import OpenAIProvider
 from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.shared import SharedCalls
 
 IDENTITY: dict[str, Any] = {"base_url": "http://127.0.0.1:9/v1"}
 API_KEY = "sk-cache-test-SECRET-42"
@@ -225,13 +226,30 @@ def test_cache_directory_is_created_lazily(tmp_path: Path) -> None:
     assert (directory / "responses").is_dir()
 
 
-def test_non_string_value_on_disk_is_a_miss(tmp_path: Path) -> None:
-    store = diskcache.Cache(str(tmp_path / "responses"))
-    store.set("k", {"text": "pickled"})
-    store.close()
+class _Planted:
+    """Unpickling it records that it ran: what a poisoned cache directory would do."""
+
+    ran: ClassVar[list[str]] = []
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Planted.ran.append, ("unpickled",))
+
+
+def test_a_pickled_value_on_disk_is_never_unpickled(tmp_path: Path) -> None:
+    """The cache dir may come from elsewhere (a CI artifact): a pickle there would run code."""
+    for folder in ("responses", "in-flight"):
+        store = diskcache.Cache(str(tmp_path / folder))
+        store.set("k", _Planted())
+        store.set("claim:k", _Planted())
+        store.close()
     cache = ResponseCache(tmp_path, CacheMode.USE)
     assert cache.get("k") is None
+    assert cache.health.note() is not None and "pickled value" in cache.health.note()
     cache.close()
+    claims = SharedCalls(tmp_path, None, 60, CacheHealth())
+    assert claims._claim("k")  # a claim that is not JSON text has no holder: taken over
+    claims.close()
+    assert _Planted.ran == []
 
 
 # a failing cache directory: the first failure disables the cache for the run
