@@ -269,3 +269,43 @@ def test_a_trickled_body_meets_the_overall_deadline(transport: str) -> None:
     error = failure(script, transport, timeout_s=1.0)
     assert "no complete response within 1 s" in error.message
     assert error.retryable
+
+
+# what a server's answer may put into messages, the cache and baselines
+
+
+def test_an_error_message_is_one_printable_clipped_line() -> None:
+    message = "\x1b[2J\x1b[31mfake PASSED " + "x" * 5000
+    body = json.dumps({"error": {"message": message}}).encode()
+    error = failure(response(body, status=b"HTTP/1.1 400 Bad Request"))
+    assert "\x1b" not in error.message and len(error.message) <= 300
+    assert error.message.startswith("?[2J?[31mfake PASSED xxx")
+
+
+@pytest.mark.parametrize(
+    ("usage", "detail"),
+    [
+        ({"prompt_tokens": -5}, "-5"),
+        ({"completion_tokens": True}, "True"),
+        ({"prompt_tokens": 1.5}, "1.5"),
+    ],
+)
+def test_a_token_count_that_is_not_a_count_is_a_malformed_body(
+    usage: dict[str, object], detail: str
+) -> None:
+    answer = {"choices": [{"text": "ok"}], "usage": usage}
+    error = failure(response(json.dumps(answer).encode()))
+    assert f"a token count is {detail}, not a whole number of 0 or more" in error.message
+
+
+def test_reported_names_are_kept_only_as_short_text() -> None:
+    answer = {
+        "model": "m" * 10_000,
+        "system_fingerprint": {"a": [1]},
+        "choices": [{"text": "ok", "finish_reason": [1, 2]}],
+    }
+    with RawServer(response(json.dumps(answer).encode())) as server:
+        completion = complete(server.base_url)
+    assert isinstance(completion, Completion)
+    assert completion.model_reported == "m" * 200
+    assert completion.system_fingerprint is None and completion.finish_reason is None

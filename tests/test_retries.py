@@ -277,3 +277,10 @@ def test_a_success_restarts_the_clock_of_the_circuit() -> None:
     now[0] += 5.0
     breaker.failed(error)
     breaker.check()  # two failures in a row, but over 5 s only
+
+
+@pytest.mark.parametrize("header", ["retry-after", "retry-after-ms"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_retry_after_that_is_not_a_finite_number_is_ignored(header: str, value: str) -> None:
+    """'nan' would make every wait and the deadline test meaningless (no backoff at all)."""
+    assert retry_after_seconds(httpx2.Headers({header: value})) is None

@@ -23,6 +23,7 @@ from typing import Any
 import httpx2
 
 from pytest_promptcheck.errors import ProviderError
+from pytest_promptcheck.jsonpath import clip
 from pytest_promptcheck.providers.transport import LeanTransport, suits
 
 MAX_BODY_BYTES = 16 * 2**20
@@ -148,10 +149,10 @@ class JsonClient:
         if location is None:
             where = f"HTTP {answer.status_code} without a Location"
             return self._error(where, status=answer.status_code, retryable=False)
-        shown = "".join(c if c.isprintable() else "?" for c in location[:300])
         return self._error(
-            f"redirected to {shown} (HTTP {answer.status_code}); set the provider's base_url "
-            "to the final address (redirects are not followed, so the key never goes elsewhere)",
+            f"redirected to {shown(location)} (HTTP {answer.status_code}); set the provider's "
+            "base_url to the final address (redirects are not followed, so the key never goes "
+            "elsewhere)",
             status=answer.status_code,
             retryable=False,
         )
@@ -170,3 +171,9 @@ class JsonClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def shown(text: str, limit: int = 300) -> str:
+    """A server's text as it may be printed: one line of printable characters (no terminal
+    escapes), clipped to ``limit``."""
+    return clip("".join(c if c.isprintable() else "?" for c in text[: limit + 1]), limit)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
+import math
 import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
+from pytest_promptcheck.policy import DEFAULT_TIMEOUT_S
 from pytest_promptcheck.providers.config import ProviderConfig
 from pytest_promptcheck.records import Completion, ModelRequest
 
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from pytest_promptcheck.providers.http import JsonClient, Reply
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_TIMEOUT_S = 60.0
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 """Besides 5xx: what a later try can get past. 400, 401, 403, 404, 422 cannot."""
 MAX_RETRY_AFTER_S = 60.0
@@ -104,11 +105,13 @@ class OpenAIProvider:
         return self._parse(reply, chat, latency_ms)
 
     def _error_message(self, reply: Reply) -> str:
+        from pytest_promptcheck.providers.http import shown
+
         try:
             message = str(json.loads(reply.body)["error"]["message"])
         except (ValueError, KeyError, TypeError, RecursionError):
-            message = self._redact(_text(reply.body))[:300] or f"HTTP {reply.status}"
-        return self._redact(message)
+            message = _text(reply.body) or f"HTTP {reply.status}"
+        return shown(self._redact(message))  # redacted whole, then clipped and made printable
 
     def _redact(self, text: str) -> str:
         from pytest_promptcheck.providers.http import redact
@@ -123,29 +126,31 @@ class OpenAIProvider:
             if not isinstance(text, str | None):
                 raise TypeError(f"the answer's text is a {type(text).__name__}, not a string")
             usage = data.get("usage") or {}
-            tokens_in = int(usage.get("prompt_tokens", 0))
-            tokens_out = int(usage.get("completion_tokens", 0))
-            finish_reason = choice.get("finish_reason")
+            tokens_in = _count(usage.get("prompt_tokens", 0))
+            tokens_out = _count(usage.get("completion_tokens", 0))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
+            from pytest_promptcheck.providers.http import shown
+
             detail = (
                 f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else "not JSON"
             )
             failure = ProviderError(
                 self.name,
-                f"malformed response body ({detail}): {self._redact(_text(reply.body))[:120]!r}",
+                f"malformed response body ({detail}): "
+                + shown(self._redact(_text(reply.body)), 120),
                 status=reply.status,
                 retryable=True,
             )
         else:
             return Completion(
                 text=text or "",
-                model_reported=str(data.get("model") or ""),
+                model_reported=_label(data.get("model")) or "",
                 tokens_in=tokens_in,
                 tokens_out=tokens_out,
                 latency_ms=round(latency_ms, 3),
                 cost_usd=self._cost(tokens_in, tokens_out),
-                system_fingerprint=data.get("system_fingerprint"),
-                finish_reason=finish_reason,
+                system_fingerprint=_label(data.get("system_fingerprint")),
+                finish_reason=_label(choice.get("finish_reason")),
             )
         raise failure
 
@@ -165,6 +170,19 @@ def _text(body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
+def _count(value: Any) -> int:
+    """A token count as the server reports it: a whole number, 0 or more; else malformed."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"a token count is {value!r}, not a whole number of 0 or more")
+    return value
+
+
+def _label(value: Any) -> str | None:
+    """A name the server reports (model, fingerprint, finish reason): kept only as short text,
+    since it goes into baselines, drift lines and reports."""
+    return value[:200] if isinstance(value, str) else None
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """``retry-after-ms``, else ``Retry-After`` in seconds or as an HTTP date; capped at 60 s."""
     seconds: float | None = None
@@ -181,9 +199,10 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 def _number(text: str) -> float | None:
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # "nan" would skip every wait
 
 
 def _seconds_until(http_date: str) -> float | None:
