@@ -156,18 +156,22 @@ class ModelClient:
         limit = self._limit(request.provider)
         breaker = self._breaker(request.provider)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.policy.call_deadline_s
+        deadline: float | None = None
         tries = 0
         while True:
             breaker.check()
             async with limit.slot() as window:
                 breaker.check()  # it may have opened while this call waited for a place
+                # the call's time starts with its first try, not while it queued for a place
+                deadline = deadline or loop.time() + self.policy.call_deadline_s
                 try:
                     completion = await provider.complete(request, sample)
                 except ProviderError as exc:
                     error = exc
                     if exc.rate_limited:
                         limit.rate_limited(window, exc.retry_after_s)
+                except Exception as exc:  # a provider's own bug: its items error, cleanly
+                    error = _unforeseen(provider.name, exc)
                 else:
                     limit.succeeded()
                     breaker.succeeded()
@@ -192,14 +196,10 @@ class ModelClient:
         return full_jitter(attempt, self.policy.backoff_base_s, self.policy.backoff_cap_s)
 
     def _past_deadline(self, error: ProviderError, tries: int) -> ProviderError:
-        return ProviderError(
-            error.provider,
-            f"{error.message} (no more tries: the next would end past the "
-            f"{self.policy.call_deadline_s:g} s call deadline, --promptcheck-call-deadline)",
-            status=error.status,
-            tries=tries,
-            retryable=error.retryable,
-            retry_after_s=error.retry_after_s,
+        return error.after(
+            tries,
+            note=f"no more tries: the next would start past the {self.policy.call_deadline_s:g} s "
+            "call deadline, --promptcheck-call-deadline",
         )
 
     def _breaker(self, prefix: str) -> CircuitBreaker:
@@ -224,6 +224,12 @@ class ModelClient:
             limit = self._limits[prefix] = AdaptiveLimit(maximum)
         return limit
 
-    def peak_in_flight(self, prefix: str) -> int:
-        limit = self._limits.get(prefix)
-        return limit.peak_in_flight if limit else 0
+
+def _unforeseen(provider: str, exc: Exception) -> ProviderError:
+    """Any exception a provider let through (a plugin's, or one the built-ins did not foresee)
+    is the call's error, not a traceback; it is not retried, since nothing says it would pass."""
+    from pytest_promptcheck.providers.http import shown
+
+    lines = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return ProviderError(provider, f"unexpected error: {shown(detail)}")

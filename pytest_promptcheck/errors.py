@@ -66,11 +66,11 @@ class ProviderError(PromptcheckError):
     def rate_limited(self) -> bool:
         return self.status == 429
 
-    def after(self, tries: int) -> ProviderError:
-        """The same failure, reported after ``tries`` attempts."""
+    def after(self, tries: int, note: str = "") -> ProviderError:
+        """The same failure, reported after ``tries`` attempts (with a note on why no more)."""
         return ProviderError(
             self.provider,
-            self.message,
+            f"{self.message} ({note})" if note else self.message,
             status=self.status,
             tries=tries,
             retryable=self.retryable,

@@ -19,7 +19,7 @@ class CallPolicy:
     timeout_s: float = DEFAULT_TIMEOUT_S
     """One request."""
     call_deadline_s: float = DEFAULT_CALL_DEADLINE_S
-    """One call, all its tries and waits: no retry starts that would end past it."""
+    """One call, all its tries and waits from its first try on: no retry starts past it."""
     backoff_base_s: float = 0.1
     backoff_cap_s: float = 10.0
     breaker_failures: int = 40

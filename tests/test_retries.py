@@ -7,6 +7,7 @@ import email.utils
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -211,7 +212,7 @@ def test_a_call_is_retried_until_its_deadline(tmp_path: Path, server: LoopbackSe
     policy = replace(QUICK, call_deadline_s=0.5, breaker_failures=10_000, budget_floor=10_000)
     error = failure(tmp_path, policy)
     assert error.status == 503 and error.tries == len(server.completion_requests) > 5
-    assert "the next would end past the 0.5 s call deadline" in str(error)
+    assert "the next would start past the 0.5 s call deadline" in str(error)
 
 
 def test_the_circuit_opens_after_failures_in_a_row_and_later_calls_send_nothing(
@@ -284,3 +285,48 @@ def test_a_success_restarts_the_clock_of_the_circuit() -> None:
 def test_a_retry_after_that_is_not_a_finite_number_is_ignored(header: str, value: str) -> None:
     """'nan' would make every wait and the deadline test meaningless (no backoff at all)."""
     assert retry_after_seconds(httpx2.Headers({header: value})) is None
+
+
+def test_a_calls_deadline_starts_with_its_first_try_not_its_wait_for_a_place(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """One place, 8 calls of 0.1 s: the last waits 0.7 s for its place, longer than the 0.5 s
+    deadline, and must still get its retry."""
+    server.inject(*[hang(0.1)] * 7, status(503))
+    policy = replace(QUICK, concurrency=1, call_deadline_s=0.5)
+    got = outcomes(tmp_path, policy, count=8)
+    assert [c.text for c in got] == ["billing"] * 8  # type: ignore[attr-defined]
+    assert len(server.completion_requests) == 9
+
+
+class _BrokenProvider:
+    """A provider from a plugin with a bug: its call raises something that is not a
+    ProviderError."""
+
+    name = "broken"
+
+    def identity(self, request: ModelRequest) -> dict[str, str]:
+        return {}
+
+    async def complete(self, request: ModelRequest, sample: int) -> Completion:
+        raise KeyError("choices")
+
+    async def aclose(self) -> None:
+        pass
+
+
+class _WithBrokenProvider(ProviderSet):
+    def get(self, prefix: str) -> Any:
+        return _BrokenProvider() if prefix == "broken" else super().get(prefix)
+
+
+def test_an_exception_a_provider_lets_through_is_the_calls_clean_error(tmp_path: Path) -> None:
+    client = ModelClient(
+        _WithBrokenProvider({}, tmp_path), ResponseCache(tmp_path, CacheMode.OFF), QUICK
+    )
+    request = ModelRequest(model="broken:m", messages=None, prompt="hi")
+    with pytest.raises(ProviderError) as info:
+        asyncio.run(client.sample(request, 0))
+    assert (
+        str(info.value) == "broken: no response after 1 try: unexpected error: KeyError: 'choices'"
+    )
