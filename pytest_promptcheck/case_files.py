@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +168,7 @@ def _header(path: Path, names: Sequence[str] | None) -> int:
             line=1,
             hint="name every column (it is the var's name), or remove the empty column",
         )
-    twice = sorted({name for name in names if names.count(name) > 1})
+    twice = sorted(name for name, count in Counter(names).items() if count > 1)
     if twice:  # DictReader would keep the last column of that name and drop the others
         raise SpecError(
             path,

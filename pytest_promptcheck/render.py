@@ -75,7 +75,14 @@ class Template:
             raise TemplateError(
                 f"template error: {exc}", hint="check the variable's structure in the case"
             ) from None
-        except (TypeError, ValueError, ArithmeticError) as exc:
+        except (
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            LookupError,  # '{x}'.format(), [].pop(), 'a'.encode('nope')
+            RuntimeError,  # cycler().next() past its end
+            jinja2.TemplateRuntimeError,  # a filter's bad argument
+        ) as exc:
             raise TemplateError(f"template error: {exc}", hint="check the template") from None
 
 

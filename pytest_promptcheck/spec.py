@@ -129,7 +129,7 @@ def load_spec(path: Path, registry: CheckRegistry, *, require_cases: bool = Fals
 def _refuse_escaping_link(path: Path, project: Project) -> None:
     """A prompt file in the project that is a symlink to a file outside it (a pull request can
     add one) is not read; a file pytest was pointed at outside the rootdir is its own choice."""
-    if path.absolute().is_relative_to(project.root):
+    if path.parent.resolve().is_relative_to(project.root):  # its folder may be a link too
         try:
             project.confine(path, path.name)
         except OutsideProject as exc:

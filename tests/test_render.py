@@ -284,3 +284,20 @@ def test_counted_loops_keep_loop_variables_and_recursion() -> None:
     tree = [{"name": "r", "kids": [{"name": "c", "kids": []}]}]
     assert render(source, items=["p", "q"], tree=tree) == "1/2 2/2! |r(c())"
     assert render(source, items=[], tree=[]) == "none|"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ '%(a)s' % {} }}",
+        "{{ '{x}'.format() }}",
+        "{{ {}.popitem() }}",
+        "{{ '{0}'.format() }}",
+        "{{ [].pop() }}",
+        "{{ 'a'.encode('nope') }}",
+        "{% set c = cycler() %}{{ c.next() }}",
+        "{{ {'a': 1}|dictsort(by='x') }}",
+    ],
+)
+def test_a_template_that_fails_while_rendering_is_a_template_error(source: str) -> None:
+    assert render_error(source).message.startswith("template error: ")

@@ -832,3 +832,20 @@ def test_param_that_promptcheck_sets_is_an_error(tmp_path: Path, name: str) -> N
     assert str(error).startswith(
         f"{path}:4: params: '{name}' is set by promptcheck, not by params\n  hint: the model is"
     )
+
+
+def test_a_prompt_file_linking_outside_is_refused_through_a_linked_folder_too(
+    tmp_path: Path,
+) -> None:
+    """pytest given a path through a symlinked folder (macOS's /tmp is one) sees the prompt
+    file's unresolved path, which is not under the resolved rootdir."""
+    real, outside = tmp_path / "real", tmp_path / "outside"
+    real.mkdir()
+    outside.mkdir()
+    (outside / "secret.prompt.yaml").write_text("prompt: secret\ncases: [{id: a}]\n")
+    (real / "leak.prompt.yaml").symlink_to(outside / "secret.prompt.yaml")
+    (tmp_path / "link").symlink_to(real)
+    link = tmp_path / "link"
+    with pytest.raises(SpecError) as info:
+        load_spec(link / "leak.prompt.yaml", builtin_registry(Project.at(link)))
+    assert "links to a file outside the project" in info.value.message
