@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from pytest_promptcheck.bounds import DEPTH_HINT, DEPTH_PROBLEM, MAX_DEPTH
+from pytest_promptcheck.json_text import LONG_NUMBER, NUMBER_HINT
 
 
 class Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
@@ -38,6 +39,8 @@ class _DuplicateKey(YamlRefused):
 
 _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
 _MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
+MAX_NUMBER_CHARS = 4300
 # Anything that could be an anchor (&a) or alias (*a) token: the exact check (a scan of
 # events) is only paid by texts that match, e.g. Markdown with **bold**.
 _MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,])[&*][^\s\[\]{},]", re.MULTILINE)
@@ -113,12 +116,20 @@ def _check_depth(node: yaml.Node, depth: int) -> None:
     while stack:
         node, depth = stack.pop()
         if isinstance(node, yaml.ScalarNode):
+            _check_number(node)
             continue
         if depth >= MAX_DEPTH:
             raise YamlRefused(DEPTH_PROBLEM, node.start_mark.line + 1, DEPTH_HINT)
         for child in node.value:  # a mapping's items are (key, value) pairs
             parts = child if isinstance(child, tuple) else (child,)
             stack.extend((part, depth + 1) for part in parts)
+
+
+def _check_number(node: yaml.ScalarNode) -> None:
+    """An int longer than Python converts is refused before PyYAML builds it: a base-60 int
+    (``1:1:1:...``, YAML 1.1) escapes Python's 4,300-digit limit and takes quadratic time."""
+    if node.tag == _INT and len(node.value) > MAX_NUMBER_CHARS:
+        raise YamlRefused(LONG_NUMBER, node.start_mark.line + 1, NUMBER_HINT)
 
 
 def _plain_keys(node: yaml.MappingNode) -> bool:

@@ -321,3 +321,13 @@ def test_lone_surrogate_escape_in_json_is_an_error_at_its_line(tmp_path: Path) -
         3,
         "a string holds a lone surrogate escape, which is not Unicode text",
     )
+
+
+def test_a_base_60_int_too_long_to_build_is_refused(tmp_path: Path) -> None:
+    """YAML 1.1 reads 1:1:1:... as a base-60 int, built in quadratic time past Python's
+    4,300-digit limit (160,000 parts: 5.8 s)."""
+    path = tmp_path / "p.prompt.yaml"
+    path.write_text("prompt: hi\nsamples: " + ":".join(["1"] * 3000) + "\n")
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert info.value.line == 2 and info.value.message == "a number has more than 4300 digits"
