@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 
 from pytest_promptcheck import template_sizes as sizes
 from pytest_promptcheck.template_sizes import MAX_CHARS, LimitExceeded
@@ -30,7 +30,7 @@ DEADLINE_S = 1.0
 MAX_BUILT = 50 * MAX_CHARS
 """Per render: characters and items of all the values operators, calls and filters build."""
 BUDGET_KEY = "promptcheck budget"  # not an identifier: no template can read or replace it
-_LOOP, _SIZED = "promptcheck loop", "promptcheck size"
+_LOOP, _SIZED, _JOINED = "promptcheck loop", "promptcheck size", "promptcheck join"
 _MATERIALIZED = ("join", "sum")  # filters that would build from a generator unseen
 HINT = "a template should lay out case vars, not compute: move large or computed values into vars"
 
@@ -103,6 +103,7 @@ class BoundedEnvironment(SandboxedEnvironment):
         self.filters = {name: _guarded(name, f) for name, f in self.filters.items()}
         self.filters[_LOOP] = _counted
         self.filters[_SIZED] = _sized
+        self.filters[_JOINED] = _joined
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         budget = _budget(context)
@@ -123,13 +124,26 @@ class BoundedEnvironment(SandboxedEnvironment):
         elif owner is not None:
             sizes.size_args(args, kwargs)
         result = SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
-        sizes.checked(owner)  # list.extend, dict.update: the receiver grows, not the result
+        if modifies_known_mutable(owner, getattr(__obj, "__name__", "")):
+            sizes.checked(owner)  # list.extend, dict.update: the receiver grows, not the result
         return budget.built_value(result)
 
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, str) and attribute in ("format", "format_map"):
-            sizes.check_format(obj)  # the sandbox hands out a wrapper of str.format, not the method
-        return super().getattr(obj, attribute)
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """The sandbox hands out a wrapper of ``str.format``/``format_map``: it is sized here,
+        with its arguments, since every field may take the largest of them."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        template = value.__self__
+
+        def sized(*args: Any, **kwargs: Any) -> str:
+            if value.__name__ == "format_map" and args and isinstance(args[0], dict):
+                sizes.check_format(template, (), args[0])
+            else:
+                sizes.check_format(template, args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        return sized
 
     def bounded(self, ast: nodes.Template) -> nodes.Template:
         """Count every loop iteration; check every ``~`` and every list, tuple or dict literal."""
@@ -141,6 +155,12 @@ class BoundedEnvironment(SandboxedEnvironment):
             for field, value in node.iter_fields():
                 children = value if isinstance(value, list) else [value]
                 for index, child in enumerate(children):
+                    if isinstance(child, nodes.Concat):
+                        # a ~ b ~ ...: its operands, sized as a tuple, are joined only after
+                        operands = nodes.Tuple(child.nodes, "load", lineno=child.lineno)
+                        children[index] = _through(_JOINED, _through(_SIZED, operands))
+                        stack.append(operands)
+                        continue
                     if _builds(child):
                         children[index] = _through(_SIZED, child)
                     if isinstance(child, nodes.Node):
@@ -154,7 +174,7 @@ def _builds(node: Any) -> bool:
     """A node that builds a value without calling anything the environment intercepts."""
     if isinstance(node, nodes.Tuple):
         return node.ctx == "load"  # not the target of {% for a, b in ... %}
-    return isinstance(node, nodes.Concat | nodes.List | nodes.Dict)
+    return isinstance(node, nodes.List | nodes.Dict)
 
 
 def _through(name: str, node: nodes.Node) -> nodes.Filter:
@@ -167,6 +187,11 @@ def _counted(context: Context, iterable: Any) -> Iterator[Any]:
     for item in iterable:
         budget.tick()
         yield item
+
+
+def _joined(operands: tuple[Any, ...]) -> str:
+    """``~``: each operand as text, after their total was sized (as the tuple)."""
+    return "".join(str(operand) for operand in operands)
 
 
 @jinja2.pass_context

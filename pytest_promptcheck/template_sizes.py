@@ -1,7 +1,8 @@
 """Sizes in a template: what a value holds, and what an operation would build before it builds it.
 
 The operations whose result is a product of their inputs' sizes are checked before they run:
-``*``, ``**``, ``+`` and ``%``; formats (``%``, the ``format`` filter, ``str.format``); ``join``,
+``*``, ``**``, ``+`` and ``%``; formats (``%``, the ``format`` filter, ``str.format``: all fields
+with the largest argument); ``~`` (its operands, as a tuple); ``tojson`` with an indent; ``join``,
 ``replace``, ``indent``, ``wordwrap``, ``urlize``, ``sum``, ``str.expandtabs`` and
 ``str.translate``. Every other operation is bounded by its inputs, and every value an operation
 builds is checked after (``checked``), so no value a template holds exceeds MAX_CHARS.
@@ -69,18 +70,30 @@ _PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d*)(?:\.(\*|\d*))?")
 _BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*)(\{?)")
 
 
-def check_format(template: Any, args: Iterable[Any] = ()) -> None:
-    """Refuse a format whose widths or precisions, written or passed with ``*``, are too large."""
+def check_format(
+    template: Any, args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None
+) -> None:
+    """Refuse a format whose widths or precisions, written or passed with ``*``, are too large,
+    or whose fields together would build too much: every field may take the largest argument
+    ('{0}' * 2000 on a long text) and its width."""
     if not isinstance(template, str):
         return
-    for width, precision in _PERCENT.findall(template):
+    values = (*args, *(kwargs or {}).values())
+    widths: list[int] = []
+    percent = _PERCENT.findall(template)
+    for width, precision in percent:
         if "*" in (width, precision):
-            size_args(args, {})
-        size_args((int(number) for number in (width, precision) if number.isdigit()), {})
-    for spec, nested in _BRACE_SPEC.findall(template):
+            size_args(values, {})
+        widths += (int(number) for number in (width, precision) if number.isdigit())
+    brace = _BRACE_SPEC.findall(template)
+    for spec, nested in brace:
         if nested:
             raise LimitExceeded("what a format may do", "no {} nested inside a format spec")
-        size_args((int(number) for number in re.findall(r"\d+", spec)), {})
+        widths += (int(number) for number in re.findall(r"\d+", spec))
+    size_args(widths, {})
+    fields = len(percent) + template.count("{")
+    largest = max((size(value) for value in values), default=0)
+    refuse_above(len(template) + sum(widths) + fields * largest)
 
 
 def binop(op: str, left: Any, right: Any) -> None:
@@ -105,7 +118,7 @@ def before(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any])
     Numbers passed to a format are values, not widths; every other number argument is bounded.
     """
     if name in ("format", "format_map"):
-        check_format(value, args)
+        check_format(value, args, kwargs)
         return
     size_args(args, kwargs)
     estimate = _ESTIMATES.get(name)
@@ -161,7 +174,28 @@ def _sum(items: Any, _attribute: Any = None, start: Any = 0, *_: Any, **__: Any)
     return len(items) * sum(size(item) for item in items)
 
 
+def _tojson(value: Any, indent: Any = None, *_: Any, **__: Any) -> int:
+    # every item on a line of its own, indented by its depth
+    if not isinstance(indent, int) or isinstance(indent, bool) or indent <= 0:
+        return size(value)
+    return (size(value) + 1) * (8 + indent * _depth(value))
+
+
+def _depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level and depth <= 1000:  # past the file's own limit of 100; a cycle stops here
+        level = [
+            child
+            for item in level
+            if isinstance(item, _COLLECTIONS)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        depth += 1
+    return depth
+
+
 _ESTIMATES: dict[str, Callable[..., int]] = {
+    "tojson": _tojson,
     "join": _join,
     "replace": _replace,
     "indent": _indent,

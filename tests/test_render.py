@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -301,3 +302,31 @@ def test_counted_loops_keep_loop_variables_and_recursion() -> None:
 )
 def test_a_template_that_fails_while_rendering_is_a_template_error(source: str) -> None:
     assert render_error(source).message.startswith("template error: ")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ (range(300)|list)|tojson(indent=999999)|length }}",
+        "{% set a = 'x' * 1000000 %}{{ (" + " ~ ".join(["a"] * 200) + ")|length }}",
+        "{% set a = 'x' * 1000000 %}{{ ('{0}' * 200).format(a)|length }}",
+        "{% set a = 'x' * 1000000 %}{{ ('{x}' * 200).format(x=a)|length }}",
+    ],
+    ids=["tojson indent", "~ chain", "format fields", "format keyword fields"],
+)
+def test_what_an_operation_would_build_is_refused_before_it_is_built(source: str) -> None:
+    """Checked after the fact, each of these built hundreds of MB first (gigabytes at 10x)."""
+    tracemalloc.start()
+    try:
+        error = render_error(source)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.message.startswith("template exceeds the size limit for one value")
+    assert peak < 50 * 2**20
+
+
+def test_reading_a_large_var_through_a_method_is_not_a_size_error() -> None:
+    """Only methods that change their receiver (append, update) have it sized again."""
+    table = {f"k{i}": i for i in range(150_000)}
+    assert render("{{ table.get('k1') }}", table=table) == "1"
