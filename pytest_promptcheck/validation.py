@@ -206,8 +206,6 @@ _FILE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "expect": list,
     "cases": list,
 }
-# what a request is made of: a param of the same name would replace it silently
-_RESERVED_PARAMS = frozenset(("model", "messages", "prompt", "stream"))
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _MODEL = re.compile(r"[A-Za-z0-9_-]+:.+")
 
@@ -227,7 +225,7 @@ def _plainly_valid_file(data: dict[str, Any]) -> bool:
         and all(_plain_message(m) for m in data.get("messages", [None]))
         and set(fmt) <= {"type", "schema"}
         and fmt.get("type", "text") in ("text", "json")
-        and _RESERVED_PARAMS.isdisjoint(data.get("params", {}))
+        and _reserved_params().isdisjoint(data.get("params", {}))
         and isinstance(fmt.get("schema", ""), str | dict)
         and 1 <= data.get("samples", 1) <= 1000
         and 0 <= data.get("min_pass_rate", 0) <= 1
@@ -265,19 +263,28 @@ def _plainly_valid_case(data: dict[str, Any]) -> bool:
         if kind is None or not isinstance(value, kind) or isinstance(value, bool):
             return False
     case_id = data.get("id")
-    if isinstance(case_id, str) and (
-        len(case_id) > MAX_ID_LENGTH or _case_id_pattern().search(case_id) is None
-    ):
+    if isinstance(case_id, str) and not _plain_case_id(case_id):
         return False
     threshold = data.get("threshold", 0)
     checks = data.get("expect", [])
     return 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
 
 
-MAX_ID_LENGTH = 200
+# The quick look reads its rules from the schema, so that the two always agree.
+
+
+def _plain_case_id(case_id: str) -> bool:
+    pattern, longest = _case_id_rule()
+    return len(case_id) <= longest and pattern.search(case_id) is not None
 
 
 @cache
-def _case_id_pattern() -> re.Pattern[str]:
-    """The schema's own pattern, so that the quick look and the schema agree."""
-    return re.compile(spec_schema()["$defs"]["case"]["properties"]["id"]["pattern"])
+def _case_id_rule() -> tuple[re.Pattern[str], int]:
+    rule = spec_schema()["$defs"]["case"]["properties"]["id"]
+    return re.compile(rule["pattern"]), int(rule["maxLength"])
+
+
+@cache
+def _reserved_params() -> frozenset[str]:
+    """What a request is made of: a param of the same name would replace it silently."""
+    return frozenset(spec_schema()["properties"]["params"]["propertyNames"]["not"]["enum"])
