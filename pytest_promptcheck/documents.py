@@ -27,13 +27,14 @@ from pytest_promptcheck.json_text import (
     LONG_NUMBER,
     NUMBER_HINT,
     DuplicateJsonKey,
+    duplicate_key_line,
     json_error,
     lone_surrogate_line,
     long_number_line,
     parse_json,
 )
 from pytest_promptcheck.text_files import read_text
-from pytest_promptcheck.yaml_loader import Loader, YamlRefused, duplicate_key_line, parse_yaml
+from pytest_promptcheck.yaml_loader import Loader, YamlRefused, parse_yaml
 
 PathKey = tuple[str | int, ...]
 

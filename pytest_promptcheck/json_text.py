@@ -7,6 +7,8 @@ a bare ValueError for an integer longer than ``sys.get_int_max_str_digits()``.
 from __future__ import annotations
 
 import json
+import json.decoder
+import json.scanner
 import re
 from typing import Any
 
@@ -70,3 +72,35 @@ def long_number_line(text: str) -> int | None:
 
 
 DUPLICATE_HINT = "remove one of them; a JSON reader would silently keep only the last"
+
+
+def duplicate_key_line(text: str) -> int | None:
+    """The line of the second of two equal keys, found only after ``parse_json`` refused the
+    text: json's pure-Python scanner, which tells where each object ends (the C one does not),
+    runs once over the text; no second parser and no node tree."""
+    decoder = json.JSONDecoder()
+    found: list[int] = []
+
+    def parse_object(s_and_end: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        pairs, end = json.decoder.JSONObject(s_and_end, *args, **kwargs)  # type: ignore[attr-defined]
+        keys = [key for key, _ in pairs]
+        if not found and len(set(keys)) < len(keys):
+            twice = next(key for index, key in enumerate(keys) if key in keys[:index])
+            found.append(_second_key_at(text, twice, s_and_end[1], end))
+        return pairs, end
+
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.object_pairs_hook = list
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    try:
+        decoder.decode(text)
+    except (ValueError, RecursionError):
+        return None
+    return text.count("\n", 0, found[0]) + 1 if found else None
+
+
+def _second_key_at(text: str, key: str, start: int, end: int) -> int:
+    """Where, in the object text[start:end], the key is written the second time."""
+    needle = re.compile(re.escape(json.dumps(key)) + r"\s*:")
+    matches = [match.start() for match in needle.finditer(text, start, end)]
+    return matches[1] if len(matches) > 1 else start

@@ -145,22 +145,3 @@ def _check_unique_keys(node: yaml.MappingNode) -> None:
             if key in seen:
                 raise _DuplicateKey(key, seen[key], line)
             seen[key] = line
-
-
-def duplicate_key_line(text: str) -> int | None:
-    """The line of the second of two equal keys (in JSON text too: JSON is YAML), or None."""
-    try:
-        nodes = [yaml.compose(text, Loader=Loader)]
-    except yaml.YAMLError:
-        return None
-    while nodes:
-        node = nodes.pop()
-        if isinstance(node, yaml.MappingNode):
-            try:
-                _check_unique_keys(node)
-            except _DuplicateKey as dup:
-                return dup.line
-            nodes.extend(value for _, value in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            nodes.extend(node.value)
-    return None
