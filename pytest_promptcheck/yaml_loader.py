@@ -41,9 +41,14 @@ _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"
 _MERGE = "tag:yaml.org,2002:merge"
 _INT = "tag:yaml.org,2002:int"
 MAX_NUMBER_CHARS = 4300
-# Anything that could be an anchor (&a) or alias (*a) token: the exact check (a scan of
-# events) is only paid by texts that match, e.g. Markdown with **bold**.
-_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,])[&*][^\s\[\]{},]", re.MULTILINE)
+# Anything that could be an anchor (&a) or alias (*a) token, which YAML allows only where a
+# node starts: at a line's start, after ": ", "- ", "? ", "[", "{", ",", a tag or "---". The
+# exact check (a scan of events) is only paid by texts that match; Markdown's **bold** inside
+# a line does not.
+_MAYBE_ANCHOR = re.compile(
+    r"(?:^[ \t]*|[:?-][ \t]+|[\[{,][ \t]*|![^\s]*[ \t]+|^---[ \t]+)[&*][^\s\[\]{},]",
+    re.MULTILINE,
+)
 _ALIAS_HINT = (
     "write the value out in full: aliases and anchors are not allowed in prompt, case and "
     "schema files (a few nested aliases expand to billions of values)"
