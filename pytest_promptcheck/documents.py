@@ -34,7 +34,7 @@ from pytest_promptcheck.json_text import (
     parse_json,
 )
 from pytest_promptcheck.text_files import read_text
-from pytest_promptcheck.yaml_loader import Loader, YamlRefused, parse_yaml
+from pytest_promptcheck.yaml_loader import MAX_YAML_CHARS, Loader, YamlRefused, parse_yaml
 
 PathKey = tuple[str | int, ...]
 
@@ -120,6 +120,8 @@ def _load_yaml(path: Path, text: str) -> Document:
 def _yaml_line_maps(text: str) -> LineMaps:
     lines: dict[PathKey, int] = {}
     content: dict[PathKey, int] = {}
+    if len(text) > MAX_YAML_CHARS:  # a large JSON file's error names the file, not the line
+        return lines, content
     try:
         node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:

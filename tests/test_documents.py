@@ -331,3 +331,13 @@ def test_a_base_60_int_too_long_to_build_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_document(path)
     assert info.value.line == 2 and info.value.message == "a number has more than 4300 digits"
+
+
+def test_yaml_larger_than_its_limit_is_refused_before_parsing(tmp_path: Path) -> None:
+    """Its node tree takes about 100 bytes per byte: 64 MB of YAML would take gigabytes."""
+    path = tmp_path / "p.prompt.yaml"
+    path.write_text("prompt: hi\ncases:\n" + "  - {id: a, vars: {x: 'y'}}\n" * 330_000)
+    with pytest.raises(SpecError) as info:
+        load_document(path)
+    assert "MB read as YAML" in info.value.message
+    assert info.value.hint is not None and ".jsonl" in info.value.hint
