@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_promptcheck.case_record import Entry, outputs_of
 from pytest_promptcheck.policy import DriftPolicy
+from pytest_promptcheck.providers.llama_build import BUILD_LABEL_START
 from pytest_promptcheck.stats import (
     discrete_benjamini_hochberg,
     improvement_p_floor,
@@ -30,7 +31,6 @@ MODEL_CHANGED = "model changed"
 PARAMS_CHANGED = "params changed"
 CHECKS_CHANGED = "checks changed"
 NO_CHANGE = "no change"
-LOCAL_PREFIX = "local:"
 
 
 class Effect(StrEnum):
@@ -171,16 +171,19 @@ def model_change(baseline: Entry, current: Entry) -> str | None:
     old, new = baseline["model"], current["model"]
     if old.get("requested") != new.get("requested"):
         return f"{old.get('requested')} → {new.get('requested')}"
-    for field, label in (("reported", "reported "), ("system_fingerprint", _build_label(new))):
+    for field in ("reported", "system_fingerprint"):
         before, after = old.get(field), new.get(field)
         if before and after and before != after:
-            return f"{label}{before} → {after}"
+            return f"{_label(field, str(after))}{before} → {after}"
     return None
 
 
-def _build_label(model: Entry) -> str:
-    """A local model's fingerprint is its llama.cpp build and CPU features: say so."""
-    local = str(model.get("requested") or "").startswith(LOCAL_PREFIX)
+def _label(field: str, value: str) -> str:
+    """A local model's fingerprint is its llama.cpp build and CPU features (whatever the
+    provider is named, e.g. a pyproject provider of type local): say so."""
+    if field == "reported":
+        return "reported "
+    local = value.startswith(f"{BUILD_LABEL_START} ")
     return "local build: " if local else "system_fingerprint "
 
 

@@ -12,6 +12,7 @@ import importlib.util
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from pytest_promptcheck.errors import PromptcheckError
@@ -106,13 +107,7 @@ class Project:
             folder /= part
             if (folder / "pyvenv.cfg").is_file():  # a virtualenv (.venv, .tox/py311, ...)
                 return False
-        return not any(resolved.is_relative_to(prefix) for prefix in self._installations())
-
-    def _installations(self) -> set[Path]:
-        """Python installations inside the rootdir (a conda env, a bundled interpreter)."""
-        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-        found = {Path(prefix).resolve() for prefix in prefixes}
-        return {p for p in found if p != self.root and p.is_relative_to(self.root)}
+        return not any(resolved.is_relative_to(prefix) for prefix in _installations(self.root))
 
     def _allowlisted(self, module: str) -> bool:
         return any(module == m or module.startswith(f"{m}.") for m in self.python_modules)
@@ -136,3 +131,11 @@ def _refusal(target: str, why: str, module: str) -> OutsideProject:
         hint="a prompt file may name only functions defined in modules under the rootdir; "
         f"to trust {trust}, list it in the ini key {ALLOW_KEY} (one module per line)",
     )
+
+
+@cache  # the interpreter's prefixes do not change: worked out once, not per python: check
+def _installations(root: Path) -> frozenset[Path]:
+    """Python installations inside the rootdir (a conda env, a bundled interpreter)."""
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    found = {Path(prefix).resolve() for prefix in prefixes}
+    return frozenset(p for p in found if p != root and p.is_relative_to(root))

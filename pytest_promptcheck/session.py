@@ -84,7 +84,8 @@ class PromptcheckSession:
 
     def check_model(self, model: str) -> None:
         self.providers.check_model(model)
-        if model.startswith("local:") and not _importable("llama_cpp"):
+        local = self.providers.type_of(model.partition(":")[0]) == "local"
+        if local and not _importable("llama_cpp"):
             raise UsageError(
                 f"model '{model}' needs the [local] extra: pip install 'pytest-promptcheck[local]'"
             )

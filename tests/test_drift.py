@@ -91,6 +91,15 @@ def test_another_llama_cpp_build_of_a_local_model_is_named_as_the_local_build() 
     assert not drift.unexplained
 
 
+def test_a_pyproject_provider_of_type_local_is_named_as_the_local_build_too() -> None:
+    """[tool.promptcheck.providers.mine] type = "local": its prefix is not 'local:'."""
+    old = entry(["slow"], model="mine:model.gguf", fingerprint="llama.cpp 0.3.36 AVX512")
+    new = entry(["weak"], 0, model="mine:model.gguf", fingerprint="llama.cpp 0.3.36 AVX2")
+    assert classify(old, new, POLICY).cause_text == (
+        "model changed (local build: llama.cpp 0.3.36 AVX512 → llama.cpp 0.3.36 AVX2)"
+    )
+
+
 def test_several_causes_at_once() -> None:
     drift = classify(entry(), entry(request="r2", model="openai:b"), POLICY)
     assert drift.causes == ("prompt changed", "model changed")

@@ -37,11 +37,16 @@ class ProviderSet:
         self._timeout_s = timeout_s
         self._live: dict[str, Provider] = {}
 
+    def type_of(self, prefix: str) -> str:
+        """A model id's provider type: its pyproject table's ``type``, else the prefix itself."""
+        config = self._configs.get(prefix)
+        return config.type if config else prefix
+
     def max_concurrency(self, prefix: str) -> int | None:
         """The provider's own bound: pyproject's max_concurrency; 1 for in-process models."""
-        config = self._configs.get(prefix)
-        if (config.type if config else prefix) == "local":
+        if self.type_of(prefix) == "local":
             return 1
+        config = self._configs.get(prefix)
         return config.max_concurrency if config else None
 
     def check_model(self, model: str) -> None:

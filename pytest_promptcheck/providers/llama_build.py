@@ -16,6 +16,9 @@ from typing import Any
 
 from pytest_promptcheck.errors import ProviderError, UsageError
 
+BUILD_LABEL_START = "llama.cpp"
+"""A local completion's system_fingerprint starts so: drift names it as the local build."""
+
 EXTRA_HINT = "local: models need the [local] extra: pip install 'pytest-promptcheck[local]'"
 _FEATURE = re.compile(r"\b([A-Z][A-Z0-9_]*) = (\d+)")
 
@@ -65,7 +68,7 @@ def build_label(version: str, system_info: str, extra_buffers: bool) -> str:
     ``model changed (local build: ... → ...)``.
     """
     features = [name for name, value in _FEATURE.findall(system_info) if value != "0"]
-    label = " ".join(["llama.cpp", version, *features])
+    label = " ".join([BUILD_LABEL_START, version, *features])
     return label if extra_buffers else f"{label} no-extra-buffers"
 
 
