@@ -31,7 +31,7 @@ from pytest_promptcheck.jsonpath import (
     output_json,
 )
 from pytest_promptcheck.patterns import RegexGaveUp
-from pytest_promptcheck.project import OutsideProject, Project
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import schema_check
 from pytest_promptcheck.verdict import NOT_JSON, CheckFactory, CheckFn, SampleContext, Verdict
@@ -64,13 +64,10 @@ class CheckRegistry:
 
     def compile(self, kind: str, arg: Any, base_dir: Path) -> CheckFn:
         base = kind.removeprefix("not_")
-        try:
-            if kind in self._factories:
-                return self._factories[kind](arg, base_dir)
-            if base != kind and base in self._factories:
-                return _negated(base, self._factories[base](arg, base_dir))
-        except OutsideProject as exc:  # e.g. a plugin's registry.project.confine refused a path
-            raise CheckArgError(exc.message, hint=exc.hint) from None
+        if kind in self._factories:
+            return self._factories[kind](arg, base_dir)
+        if base != kind and base in self._factories:
+            return _negated(base, self._factories[base](arg, base_dir))
         raise self._unknown(kind, base)
 
     def _unknown(self, kind: str, base: str) -> CheckArgError:
@@ -463,8 +460,8 @@ def _import_function(target: str, project: Project) -> Callable[..., Any]:
         found: Any = importlib.import_module(module_name)
         for name in attribute.split("."):
             found = getattr(found, name)
-    except OutsideProject as exc:
-        raise CheckArgError(exc.message, hint=exc.hint) from None
+    except CheckArgError:  # the module is not the project's: said as it is
+        raise
     except Exception as exc:  # whatever importing the user's module raises is a collection error
         message = clip(f"cannot import {target}: {_exception(exc)}")
         raise CheckArgError(message, hint=_PYTHON_HINT) from None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from pytest_promptcheck.errors import PromptcheckError
+from pytest_promptcheck.errors import CheckArgError
 
 ALLOW_KEY = "promptcheck_python_modules"
 _PACKAGE_DIRS = frozenset({"site-packages", "dist-packages"})
@@ -25,13 +25,9 @@ _OUTSIDE_HINT = (
 )
 
 
-class OutsideProject(PromptcheckError):
-    """A prompt file names a path or a function outside the project; callers add file:line."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(message)
+class OutsideProject(CheckArgError):
+    """A prompt file names a path or a function outside the project; callers add file:line.
+    A check argument error like any other, so a check's factory raises it as it is."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pytest_promptcheck.bounds import file_too_large, json_hint, loads_json
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.jsonpath import clip, format_path, output_json
-from pytest_promptcheck.project import OutsideProject, Project
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.schema_refs import Resources, registry_of, resolve_refs
 from pytest_promptcheck.verdict import CheckFactory, CheckFn, SampleContext, Verdict
 from pytest_promptcheck.yaml_loader import YamlRefused, parse_yaml
@@ -61,10 +61,7 @@ def load_schema(arg: Any, base_dir: Path, project: Project) -> Schema:
             "expected a schema file path or an inline JSON Schema mapping",
             hint="e.g. schema: schemas/ticket.schema.json, or schema: {type: object}",
         )
-    try:
-        path = project.confine(base_dir / arg, arg)
-    except OutsideProject as exc:
-        raise CheckArgError(exc.message, hint=exc.hint) from None
+    path = project.confine(base_dir / arg, arg)  # OutsideProject is a CheckArgError
     schema = _read_schema_file(arg, path)
     _check_schema(schema, f" in {arg}")
     try:
