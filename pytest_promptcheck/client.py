@@ -36,6 +36,7 @@ class CallStats:
 
 
 Job = tuple[ModelRequest, int]
+_UNBOUNDED = 2**31
 
 
 class ModelClient:
@@ -212,9 +213,14 @@ class ModelClient:
         return breaker
 
     def _claim_gate(self, prefix: str) -> asyncio.Semaphore:
+        """Under xdist a worker claims only as many calls as it has places, so the workers
+        share the work; a lone run claims what it needs (a call backing off between tries
+        holds its claim, and a bound would leave places idle while it waits)."""
         gate = self._claim_gates.get(prefix)
         if gate is None:
-            gate = self._claim_gates[prefix] = asyncio.Semaphore(self._limit(prefix).maximum)
+            shared = self.shared is not None and self.shared.in_a_run
+            places = self._limit(prefix).maximum if shared else _UNBOUNDED
+            gate = self._claim_gates[prefix] = asyncio.Semaphore(places)
         return gate
 
     def _limit(self, prefix: str) -> AdaptiveLimit:

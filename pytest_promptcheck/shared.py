@@ -43,6 +43,11 @@ class SharedCalls:
         self._host = socket.gethostname()
         self._store: Any = None
 
+    @property
+    def in_a_run(self) -> bool:
+        """Whether this process is one xdist worker of several that share a run."""
+        return self._run is not None
+
     async def once(
         self, key: str, call: Call, gate: asyncio.Semaphore, lookup: Lookup
     ) -> Completion:
