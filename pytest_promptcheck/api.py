@@ -16,7 +16,7 @@ from pytest_promptcheck.report import quote
 from pytest_promptcheck.scoring import parse_format
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import PromptSpec, load_spec
-from pytest_promptcheck.verdict import NOT_JSON, SampleContext
+from pytest_promptcheck.verdict import NOT_JSON, ModelCheck, SampleContext
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".promptcheck", ".tox"}
 
@@ -95,9 +95,12 @@ class Promptcheck:
         for item in checks:
             kind, arg = self._one_check(item)
             try:
-                verdict = self._session.registry.compile(kind, arg, result.spec.path.parent)(ctx)
+                compiled = self._session.registry.compile(kind, arg, result.spec.path.parent)
             except CheckArgError as exc:
                 raise PromptcheckError(f"check '{kind}': {exc.message} ({exc.hint})") from None
+            if isinstance(compiled, ModelCheck):  # the fixture scores through scoring next
+                raise PromptcheckError(f"check '{kind}' asks a model: use it in a prompt file")
+            verdict = compiled(ctx)
             failed += not verdict.passed
             lines.append(f"  check   {'ok  ' if verdict.passed else 'FAIL'}  {verdict.reason}")
         if failed:

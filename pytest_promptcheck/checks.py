@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,15 @@ from pytest_promptcheck.patterns import RegexGaveUp
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import schema_check
-from pytest_promptcheck.verdict import NOT_JSON, CheckFactory, CheckFn, SampleContext, Verdict
+from pytest_promptcheck.verdict import (
+    NOT_JSON,
+    Check,
+    CheckFactory,
+    CheckFn,
+    ModelCheck,
+    SampleContext,
+    Verdict,
+)
 
 _PLANNED = ("judge", "similar")
 _RESERVED = ("weight",)
@@ -62,7 +71,7 @@ class CheckRegistry:
         """Registered base names; each one also works as ``not_<name>``."""
         return sorted(self._factories)
 
-    def compile(self, kind: str, arg: Any, base_dir: Path) -> CheckFn:
+    def compile(self, kind: str, arg: Any, base_dir: Path) -> Check:
         base = kind.removeprefix("not_")
         if kind in self._factories:
             return self._factories[kind](arg, base_dir)
@@ -81,16 +90,21 @@ class CheckRegistry:
         return CheckArgError(f"unknown check type '{kind}'", hint=guess + known)
 
 
-def _negated(base: str, check: CheckFn) -> CheckFn:
-    def run(ctx: SampleContext) -> Verdict:
-        verdict = check(ctx)
-        own = verdict.reason.startswith((f"{base} ", f"{base}:"))
-        reason = f"not_{verdict.reason}" if own else f"not_{base}: {verdict.reason}"
-        if not verdict.evaluated:
-            return Verdict(False, 0.0, reason, evaluated=False)
-        return Verdict(not verdict.passed, 1.0 - verdict.score, reason)
+def _negated(base: str, check: Check) -> Check:
+    if isinstance(check, ModelCheck):
+        judge = check.judge
+        return replace(check, judge=lambda ctx, answers: negation(base, judge(ctx, answers)))
+    return lambda ctx: negation(base, check(ctx))
 
-    return run
+
+def negation(base: str, verdict: Verdict) -> Verdict:
+    """``not_<base>``'s verdict: pass/fail and score flip; a verdict that could not judge the
+    sample stays a failure."""
+    own = verdict.reason.startswith((f"{base} ", f"{base}:"))
+    reason = f"not_{verdict.reason}" if own else f"not_{base}: {verdict.reason}"
+    if not verdict.evaluated:
+        return Verdict(False, 0.0, reason, evaluated=False)
+    return Verdict(not verdict.passed, 1.0 - verdict.score, reason)
 
 
 def _verdict(passed: bool, reason: str) -> Verdict:

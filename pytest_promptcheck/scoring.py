@@ -11,7 +11,7 @@ from pytest_promptcheck.bounds import loads_json
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, CheckSpec, PromptSpec
-from pytest_promptcheck.verdict import NOT_JSON, SampleContext, Verdict
+from pytest_promptcheck.verdict import NOT_JSON, ModelCheck, SampleContext, Verdict
 
 if TYPE_CHECKING:
     from pytest_promptcheck.schemas import Schema
@@ -109,7 +109,9 @@ def parse_format(text: str, schema: Schema | None) -> tuple[Any, str | None]:
 
 def _run(check: CheckSpec, ctx: SampleContext) -> Verdict:
     try:
-        return check.run(ctx)
+        if isinstance(check.check, ModelCheck):
+            return Verdict(False, 0.0, f"{check.kind}: its model calls were not made", False)
+        return check.check(ctx)
     except Exception as exc:  # a check must not take the run down; its failure is the verdict
         return Verdict(
             False, 0.0, f"{check.kind} raised {type(exc).__name__}: {exc}", evaluated=False

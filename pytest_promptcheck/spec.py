@@ -28,7 +28,7 @@ from pytest_promptcheck.render import (
 )
 from pytest_promptcheck.schemas import Schema, load_schema
 from pytest_promptcheck.validation import validate_case, validate_file
-from pytest_promptcheck.verdict import CheckFn
+from pytest_promptcheck.verdict import Check, ModelCheck
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,12 @@ class CheckSpec:
     kind: str
     arg: Any
     weight: float
-    run: CheckFn
+    check: Check
+
+    @property
+    def asks(self) -> ModelCheck | None:
+        """The check's model calls, when it makes any."""
+        return self.check if isinstance(self.check, ModelCheck) else None
 
     @property
     def label(self) -> str:
@@ -262,7 +267,7 @@ def _check(
         )
     kind = kinds[0]
     try:
-        run = registry.compile(kind, item[kind], base)
+        check = registry.compile(kind, item[kind], base)
     except CheckArgError as exc:
         raise SpecError(
             doc.path,
@@ -278,7 +283,7 @@ def _check(
             line=doc.line_of((*key, "weight")),
             hint="e.g. '- contains: refund' with 'weight: 2' on the next line",
         )
-    return CheckSpec(kind, item[kind], float(weight), run)
+    return CheckSpec(kind, item[kind], float(weight), check)
 
 
 def _cases(

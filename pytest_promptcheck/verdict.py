@@ -1,13 +1,14 @@
-"""What a check sees of one sample, and what it answers."""
+"""The check API: what a check sees of one sample, what it answers, and how a check that asks
+a model about the output declares its calls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_promptcheck.records import Completion
+from pytest_promptcheck.records import Completion, ModelRequest
 
 
 class _NotJson:
@@ -48,5 +49,33 @@ class SampleContext:
 CheckFn = Callable[[SampleContext], Verdict]
 """A prepared check: its argument was validated at collection time."""
 
-CheckFactory = Callable[[Any, Path], CheckFn]
+Job = tuple[ModelRequest, int]
+"""One model call: a request and its sample index (part of the cache key)."""
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """A check that asks models about a sample's output (a judge, an embedding, a plugin's).
+
+    It never calls a model itself: the run makes its calls in the call phase, as soon as the
+    output exists, through the same cache, retries, concurrency and progress as the prompt's
+    own calls, and the item only judges their answers.
+    """
+
+    calls: int
+    """How many calls it makes per sample, known at collection time: the plan line and
+    --promptcheck-max-calls count them before any output exists."""
+    requests: Callable[[SampleContext], Sequence[Job]]
+    """The calls for one sample's output, at most ``calls`` of them. Identical calls (the same
+    request and index) are made once per run, whichever sample or case asks."""
+    judge: Callable[[SampleContext, Sequence[Completion]], Verdict]
+    """The verdict from the answers, in the order of ``requests``."""
+    models: tuple[str, ...] = ()
+    """The model ids it calls, checked at collection time like a prompt's own model."""
+
+
+Check = CheckFn | ModelCheck
+"""What a check factory returns: a plain check, or one that asks models."""
+
+CheckFactory = Callable[[Any, Path], Check]
 """Prepares a check from its argument and the prompt file's folder; raises CheckArgError."""
