@@ -44,7 +44,7 @@ from pytest_promptcheck.checks import builtin_registry  # noqa: E402
 from pytest_promptcheck.project import Project  # noqa: E402
 from pytest_promptcheck.providers.local import PACKAGED_MODEL, LocalProvider  # noqa: E402
 from pytest_promptcheck.records import Completion  # noqa: E402
-from pytest_promptcheck.scoring import score_sample  # noqa: E402
+from pytest_promptcheck.scoring import CaseAnswers, score_sample  # noqa: E402
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec  # noqa: E402
 
 GREEDY_TARGET = 1.0
@@ -172,7 +172,9 @@ class Params:
 
 
 def passes(spec: PromptSpec, case: Case, text: str) -> bool:
-    return score_sample(spec, case, Completion(text=text, model_reported="margins"), 0).passed
+    return score_sample(
+        spec, case, CaseAnswers((Completion(text=text, model_reported="margins"),)), 0
+    ).passed
 
 
 def greedy_margin(model: Model, spec: PromptSpec, case: Case, p: Params) -> Margin:

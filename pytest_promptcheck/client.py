@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache, cache_key
@@ -21,6 +21,7 @@ from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.retrying import CircuitBreaker, RetryBudget, full_jitter
 from pytest_promptcheck.shared import SharedCalls
+from pytest_promptcheck.verdict import Job
 
 
 @dataclass
@@ -35,7 +36,6 @@ class CallStats:
     errors: int = 0
 
 
-Job = tuple[ModelRequest, int]
 _UNBOUNDED = 2**31
 
 
@@ -60,6 +60,8 @@ class ModelClient:
         self._breakers: dict[str, CircuitBreaker] = {}
         self.budget = RetryBudget(self.policy.budget_ratio, self.policy.budget_floor)
         self._keys: dict[int, tuple[ModelRequest, dict[int, str]]] = {}
+        self.on_progress: Callable[[], None] = _nothing
+        """Called when a call starts or ends (the progress line)."""
 
     def key(self, request: ModelRequest, sample: int) -> str:
         """The cache key; remembered per request object, as plan, prefetch and items all ask."""
@@ -74,41 +76,47 @@ class ModelClient:
 
     def finished(self, request: ModelRequest, count: int) -> list[Completion] | None:
         """The samples when every call already succeeded (after prefetch), without the loop."""
-        calls = [self._calls.get(self.key(request, index)) for index in range(count)]
+        done = self.finished_jobs([(request, index) for index in range(count)])
+        return None if done is None else list(done)
+
+    def finished_jobs(self, jobs: Sequence[Job]) -> tuple[Completion, ...] | None:
+        """The answers when every one of these calls already succeeded, without the loop."""
+        calls = [self._calls.get(self.key(request, sample)) for request, sample in jobs]
         if all(c is not None and c.done() and c.exception() is None for c in calls):
-            return [c.result() for c in calls if c is not None]
+            return tuple(c.result() for c in calls if c is not None)
         return None
 
     async def samples(self, request: ModelRequest, count: int) -> list[Completion]:
         return list(await asyncio.gather(*(self.sample(request, i) for i in range(count))))
 
     async def sample(self, request: ModelRequest, sample: int) -> Completion:
+        return await asyncio.shield(self._call(request, sample))
+
+    def jobs(self, jobs: Iterable[Job]) -> list[asyncio.Future[Completion]]:
+        """Start every distinct call of ``jobs`` (counted at once, for the progress line)."""
+        return [asyncio.shield(self._call(r, s)) for r, s in jobs]
+
+    def _call(self, request: ModelRequest, sample: int) -> asyncio.Future[Completion]:
         key = self.key(request, sample)
         call = self._calls.get(key)
         if call is None:
             call = asyncio.ensure_future(self._fetch(key, request, sample))
             self._calls[key] = call
-        return await asyncio.shield(call)
+            self.stats.total += 1
+        return call
 
     async def prefetch(
-        self,
-        jobs: Iterable[Job],
-        on_progress: Callable[[], None],
-        dispatched: asyncio.Event | None = None,
+        self, work: Sequence[Awaitable[object]], dispatched: asyncio.Event | None = None
     ) -> None:
-        """Make every job's call concurrently; failures stay with the call for its items.
+        """Await every piece of work concurrently; failures stay with the call for its items.
 
         ``dispatched`` is set once every unfinished call holds a place with its provider:
         nothing is left to send, so items can start while the last calls are in flight.
         """
-        calls = {self.key(r, s): (r, s) for r, s in jobs}
-        self.stats.total += len(calls)
-        on_progress()
-        for call in asyncio.as_completed([self.sample(r, s) for r, s in calls.values()]):
+        self.on_progress()
+        for piece in asyncio.as_completed(work):
             with contextlib.suppress(PromptcheckError):  # the item that needs it reports it
-                await call
-            self.stats.done += 1
-            on_progress()
+                await piece
             if dispatched is not None and self.in_flight() >= self.stats.total - self.stats.done:
                 dispatched.set()
 
@@ -121,6 +129,9 @@ class ModelClient:
         except PromptcheckError:
             self.stats.errors += 1
             raise
+        finally:
+            self.stats.done += 1
+            self.on_progress()
 
     async def _fetch_once(self, key: str, request: ModelRequest, sample: int) -> Completion:
         hit = self.cache.get(key)
@@ -229,6 +240,10 @@ class ModelClient:
             maximum = self.providers.max_concurrency(prefix) or self.policy.concurrency
             limit = self._limits[prefix] = AdaptiveLimit(maximum)
         return limit
+
+
+def _nothing() -> None:
+    pass
 
 
 def _unforeseen(provider: str, exc: Exception) -> ProviderError:

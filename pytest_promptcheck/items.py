@@ -10,15 +10,9 @@ from typing import Any
 import pytest
 
 from pytest_promptcheck.baseline import Baseline, entry_of
+from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.case_record import CaseRecord, Entry, brief
-from pytest_promptcheck.client import Job
-from pytest_promptcheck.drift import (
-    Counts,
-    Drift,
-    Effect,
-    adjust,
-    classify,
-)
+from pytest_promptcheck.drift import Drift, Effect, classify
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.policy import DriftMode
 from pytest_promptcheck.report import (
@@ -30,57 +24,11 @@ from pytest_promptcheck.report import (
     item_properties,
     outcome_properties,
 )
-from pytest_promptcheck.scoring import CaseOutcome, score_case
+from pytest_promptcheck.scoring import CaseOutcome
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
 
 MODEL_HINT = "set another model with 'model:' in the file or --promptcheck-model"
-
-
-def jobs_of(items: list[pytest.Item]) -> list[Job]:
-    """Every model call the selected items need: (request, sample index)."""
-    return [
-        (item.request, index) for item in case_items(items) for index in range(item.spec.samples)
-    ]
-
-
-def case_items(items: list[pytest.Item]) -> list[CaseItem]:
-    return [item for item in items if isinstance(item, CaseItem)]
-
-
-def needs_every_result(session: PromptcheckSession, items: list[pytest.Item]) -> bool:
-    """Whether items must wait for the whole call phase: sampled cases with a baseline are
-    judged together (their p-values are adjusted across the run)."""
-    if session.settings.drift.mode is DriftMode.OFF:
-        return False
-    return any(_sampled_with_baseline(item) for item in case_items(items))
-
-
-def _sampled_with_baseline(item: CaseItem) -> bool:
-    baseline = item.baseline_entry
-    return baseline is not None and (item.spec.samples > 1 or int(baseline["n"]) > 1)
-
-
-def assess_significance(session: PromptcheckSession, items: list[pytest.Item]) -> None:
-    """Score the sampled cases that have a baseline, and adjust their p-values across the run.
-
-    Runs after the call phase and before any item, so every item (on every xdist worker, which
-    all see the same results) is judged against the same adjustment.
-    """
-    if session.settings.drift.mode is DriftMode.OFF:
-        return
-    counts: dict[str, Counts] = {}
-    for item in case_items(items):
-        baseline = item.baseline_entry
-        if baseline is None or not _sampled_with_baseline(item):
-            continue  # single-sample cases need no adjustment: they are judged on their own
-        try:
-            item.outcome = outcome = item.score()
-        except PromptcheckError:
-            continue  # the item errors in its setup, with the message
-        run = (outcome.passed_count, len(outcome.samples))
-        counts[item.nodeid] = (int(baseline["passed"]), int(baseline["n"]), *run)
-    session.significance = adjust(counts, session.settings.drift.alpha)
 
 
 class CaseFailed(Exception):
@@ -118,13 +66,16 @@ class PromptFile(pytest.File):
         for case in spec.cases:
             for model in models:
                 name = case.id if len(models) == 1 else f"{case.id}[{model}]"
-                yield CaseItem.from_parent(
+                item = CaseItem.from_parent(
                     self, name=name, spec=spec, case=case, model=model, context=context
                 )
+                session.add_case(item.nodeid, item.calls, item.baseline_entry)
+                yield item
 
     def _models(self, session: PromptcheckSession, spec: PromptSpec) -> tuple[str, ...]:
         models = session.models_for(spec)
-        for model in models:
+        asked = {m for case in spec.cases for c in case.checks if c.asks for m in c.asks.models}
+        for model in [*models, *sorted(asked)]:
             try:
                 session.check_model(model)
             except UsageError as exc:
@@ -154,9 +105,7 @@ class CaseItem(pytest.Item):
         self.case = case
         self.model = model
         self.context = context
-        self.request = spec.request(case, model)
-        self.completions: list[Any] = []
-        self.outcome: CaseOutcome | None = None
+        self.calls = CaseCalls(spec, case, spec.request(case, model))
         self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))
 
@@ -164,17 +113,13 @@ class CaseItem(pytest.Item):
     def baseline_entry(self) -> Entry | None:
         return self.context.baseline.entries.get(self.case.id)
 
-    def score(self) -> CaseOutcome:
-        completions = self.context.session.completions(self.request, self.spec.samples)
-        return score_case(self.spec, self.case, completions)
-
     def entry(self, outcome: CaseOutcome) -> Entry:
         return entry_of(self.spec, self.case, self.model, outcome)
 
     def setup(self) -> None:
         # Model calls happen in setup so that a failed call makes the item an error, not a failure.
         try:
-            self.completions = self.context.session.completions(self.request, self.spec.samples)
+            self.context.session.answers(self.calls)
         except PromptcheckError as exc:
             error = f"{self.case.id} errored: {exc}"
         else:
@@ -184,9 +129,8 @@ class CaseItem(pytest.Item):
         pytest.fail("\n".join(lines), pytrace=False)
 
     def runtest(self) -> None:
-        outcome = self.outcome or score_case(self.spec, self.case, self.completions)
-        self.outcome = None  # scored once; items live as long as the session
         session = self.context.session
+        outcome = session.outcome(self.nodeid)
         settings = session.settings
         entry = self.entry(outcome)
         drift = None

@@ -316,9 +316,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     promptcheck = _started_session(session.config)
     if promptcheck is None:
         return
-    from pytest_promptcheck.items import jobs_of
-
-    plan = promptcheck.plan(jobs_of(session.items))
+    plan = promptcheck.plan([item.nodeid for item in session.items])
     limit = promptcheck.settings.max_calls
     if limit is None or plan.live <= limit or session.config.option.collectonly:
         return
@@ -350,11 +348,10 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     promptcheck = _started_session(config)
     stopping = session.testsfailed and not config.option.continue_on_collection_errors
     if promptcheck is not None and not config.option.collectonly and not stopping:
-        from pytest_promptcheck.items import assess_significance, jobs_of, needs_every_result
-
-        overlap = not needs_every_result(promptcheck, session.items)
-        promptcheck.prefetch(jobs_of(session.items), _progress_writers(config), overlap)
-        assess_significance(promptcheck, session.items)
+        nodeids = [item.nodeid for item in session.items]
+        overlap = not promptcheck.needs_every_result(nodeids)
+        promptcheck.prefetch(nodeids, _progress_writers(config), overlap)
+        promptcheck.assess_significance(nodeids)
     try:
         result = yield
     except BaseException:

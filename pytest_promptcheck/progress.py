@@ -30,14 +30,16 @@ class Progress:
         )
 
     def close(self) -> None:
-        """End the line; calls still in flight go on quietly while the items run."""
+        """End the line with the final counts; calls still in flight go on quietly while the
+        items run. Only closing ends it: calls that checks make about an output are known
+        only once that output exists, so everything done so far need not be everything."""
         if self._closed:
             return
         self._closed = True
         s = self._stats
-        if s.done >= s.total:
-            return  # update() wrote the finished line
-        text = f"{self.text()}; the other {s.total - s.done} are in flight as the items start"
+        text = self.text()
+        if s.done < s.total:
+            text += f"; the other {s.total - s.done} are in flight as the items start"
         if self._rewrite is not None:
             self._rewrite(text)
             self._write_line("")
@@ -48,13 +50,10 @@ class Progress:
         if self._closed:
             return
         now = time.monotonic()
-        finished = self._stats.done >= self._stats.total
-        if not finished and now - self._last < self._interval_s:
+        if now - self._last < self._interval_s:
             return
         self._last = now
         if self._rewrite is not None:
             self._rewrite(self.text())
-            if finished:
-                self._write_line("")
         else:
             self._write_line(self.text())

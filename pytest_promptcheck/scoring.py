@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.bounds import loads_json
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
 
 # Chat models often wrap JSON in a Markdown fence; the fence is not part of the answer.
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
+
+Asked = Sequence[Completion] | str
+"""What a model-calling check's calls answered for one sample, or why it could not ask."""
+
+
+@dataclass(frozen=True)
+class CaseAnswers:
+    """Every model answer a case is scored from: its samples, and its checks' calls."""
+
+    completions: tuple[Completion, ...]
+    asked: Mapping[tuple[int, int], Asked] = field(default_factory=dict)
+    """By (sample index, check index): the answers of that check's calls about that sample."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +73,34 @@ class CaseOutcome:
         return sum(s.score for s in self.samples) / len(self.samples)
 
 
-def score_case(spec: PromptSpec, case: Case, completions: list[Completion]) -> CaseOutcome:
+def score_case(spec: PromptSpec, case: Case, answers: CaseAnswers) -> CaseOutcome:
     samples = tuple(
-        score_sample(spec, case, completion, index) for index, completion in enumerate(completions)
+        score_sample(spec, case, answers, index) for index in range(len(answers.completions))
     )
     return CaseOutcome(samples, spec.min_pass_rate, case.threshold)
 
 
-def score_sample(spec: PromptSpec, case: Case, completion: Completion, index: int) -> SampleResult:
+def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
+    completion = answers.completions[index]
+    ctx, format_error = sample_context(spec, case, completion)
+    results = tuple(
+        CheckResult(c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))))
+        for i, c in enumerate(case.checks)
+    )
+    score = _weighted_score(results)
+    if format_error is not None:
+        return SampleResult(index, completion, format_error, results, 0.0, False)
+    if case.threshold is None:
+        passed = all(r.verdict.passed for r in results)
+    else:
+        passed = score + 1e-9 >= case.threshold
+    return SampleResult(index, completion, None, results, score, passed)
+
+
+def sample_context(
+    spec: PromptSpec, case: Case, completion: Completion
+) -> tuple[SampleContext, str | None]:
+    """One sample as its checks see it, and why its output breaks the format, if it does."""
     parsed, format_error = NOT_JSON, None
     if spec.format_type == "json":
         parsed, format_error = parse_format(completion.text, spec.format_schema)
@@ -79,15 +112,7 @@ def score_sample(spec: PromptSpec, case: Case, completion: Completion, index: in
         case_id=case.id,
         vars=case.vars,
     )
-    results = tuple(CheckResult(c.label, c.weight, _run(c, ctx)) for c in case.checks)
-    score = _weighted_score(results)
-    if format_error is not None:
-        return SampleResult(index, completion, format_error, results, 0.0, False)
-    if case.threshold is None:
-        passed = all(r.verdict.passed for r in results)
-    else:
-        passed = score + 1e-9 >= case.threshold
-    return SampleResult(index, completion, None, results, score, passed)
+    return ctx, format_error
 
 
 def parse_format(text: str, schema: Schema | None) -> tuple[Any, str | None]:
@@ -107,11 +132,14 @@ def parse_format(text: str, schema: Schema | None) -> tuple[Any, str | None]:
     return parsed, None
 
 
-def _run(check: CheckSpec, ctx: SampleContext) -> Verdict:
+def _run(check: CheckSpec, ctx: SampleContext, asked: Asked | None) -> Verdict:
     try:
-        if isinstance(check.check, ModelCheck):
-            return Verdict(False, 0.0, f"{check.kind}: its model calls were not made", False)
-        return check.check(ctx)
+        if not isinstance(check.check, ModelCheck):
+            return check.check(ctx)
+        if asked is None or isinstance(asked, str):
+            reason = asked or "its model calls were not made"
+            return Verdict(False, 0.0, f"{check.kind}: {reason}", evaluated=False)
+        return check.check.judge(ctx, asked)
     except Exception as exc:  # a check must not take the run down; its failure is the verdict
         return Verdict(
             False, 0.0, f"{check.kind} raised {type(exc).__name__}: {exc}", evaluated=False

@@ -13,15 +13,17 @@ import pytest
 
 from pytest_promptcheck.baseline import Baseline, baseline_path, load_baseline
 from pytest_promptcheck.cache import CacheHealth, ResponseCache
+from pytest_promptcheck.case_calls import CaseCalls
+from pytest_promptcheck.case_record import Entry
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
-from pytest_promptcheck.client import Job, ModelClient
-from pytest_promptcheck.drift import Significance
-from pytest_promptcheck.errors import SpecError, UsageError
+from pytest_promptcheck.client import ModelClient
+from pytest_promptcheck.drift import Counts, Significance, adjust
+from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.providers import ProviderSet
-from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome, score_case
 from pytest_promptcheck.settings import DEFAULT_MODEL, Settings
 from pytest_promptcheck.shared import SharedCalls
 from pytest_promptcheck.spec import PromptSpec
@@ -53,6 +55,10 @@ class PromptcheckSession:
         self.last_plan: CallPlan | None = None
         self.significance: dict[str, Significance] = {}
         """Adjusted p-values of the run's sampled cases, by node id."""
+        self._cases: dict[str, CaseWork] = {}
+        """The collected cases by node id: what the call phase plans and makes."""
+        self._outcomes: dict[str, CaseOutcome] = {}
+        """Cases scored before their items ran (sampled cases judged across the run)."""
         self._baselines: dict[Path, Baseline] = {}
         self._baseline_owners: dict[Path, Path] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,34 +96,58 @@ class PromptcheckSession:
                 f"model '{model}' needs the [local] extra: pip install 'pytest-promptcheck[local]'"
             )
 
-    def completions(self, request: ModelRequest, samples: int) -> list[Completion]:
-        finished = self.client.finished(request, samples)
-        return finished if finished is not None else self.run(self.client.samples(request, samples))
+    def add_case(self, nodeid: str, calls: CaseCalls, baseline: Entry | None) -> None:
+        self._cases[nodeid] = CaseWork(calls, baseline)
 
-    def plan(self, jobs: list[Job]) -> CallPlan:
-        """How many distinct calls the jobs need, and how many of those the cache holds."""
-        keys = {self.client.key(request, sample) for request, sample in jobs}
-        cached = sum(self.client.cache.holds(key) for key in keys)
-        self.last_plan = CallPlan(len(keys), cached)
+    def answers(self, calls: CaseCalls) -> CaseAnswers:
+        """Every answer a case is scored from; made now if the call phase has not made it."""
+        return calls.finished(self.client) or self.run(calls.answers(self.client))
+
+    def outcome(self, nodeid: str) -> CaseOutcome:
+        """The case's outcome: scored once (items live as long as the session)."""
+        outcome = self._outcomes.pop(nodeid, None)
+        if outcome is None:
+            calls = self._cases[nodeid].calls
+            outcome = score_case(calls.spec, calls.case, self.answers(calls))
+        return outcome
+
+    def plan(self, nodeids: list[str]) -> CallPlan:
+        """How many distinct calls the selected cases need, and how many the cache holds.
+
+        A check's calls are known once the output they judge exists: for an output in the
+        cache they are planned by their keys; for one still to be made, by their count.
+        """
+        works = self._works(nodeids)
+        client = self.client
+        keys = {client.key(r, s) for work in works for r, s in work.calls.prompt_jobs()}
+        by_checks, unknown = set(), 0
+        for work in works:
+            if work.calls.asking():
+                known, count = _check_keys(work.calls, client)
+                by_checks |= known
+                unknown += count
+        keys |= by_checks
+        cached = sum(client.cache.holds(key) for key in keys)
+        self.last_plan = CallPlan(len(keys) + unknown, cached, len(by_checks) + unknown)
         return self.last_plan
 
     def prefetch(
-        self, jobs: list[Job], writers: ProgressWriters | None, overlap: bool = True
+        self, nodeids: list[str], writers: ProgressWriters | None, overlap: bool = True
     ) -> None:
         """Make every call the run needs, concurrently, before and while the items score them.
 
         With ``overlap``, this returns once nothing is left to send and the items start while
         the last calls are in flight (each item waits for its own); else once every call ended.
         """
-        if not jobs:
+        works = self._works(nodeids)
+        if not works:
             return
         progress = None
         if writers is not None and (self.last_plan is None or self.last_plan.live > 0):
             progress = Progress(self.client.stats, writers.write_line, writers.rewrite)
+            self.client.on_progress = progress.update
         dispatched = asyncio.Event() if overlap else None
-        task = self._ensure_loop().create_task(
-            self.client.prefetch(jobs, progress.update if progress else _nothing, dispatched)
-        )
+        task = self._ensure_loop().create_task(self._call_phase(works, dispatched))
         self._prefetch = task
         if dispatched is None:
             self.run(task)
@@ -125,6 +155,44 @@ class PromptcheckSession:
             self.run(_first_of(task, dispatched))
         if progress is not None:
             progress.close()
+            self.client.on_progress = _nothing
+
+    async def _call_phase(self, works: list[CaseWork], dispatched: asyncio.Event | None) -> None:
+        client = self.client
+        plain = [job for w in works if not w.calls.asking() for job in w.calls.prompt_jobs()]
+        asking = [w.calls.answers(client) for w in works if w.calls.asking()]
+        await client.prefetch([*client.jobs(plain), *asking], dispatched)
+
+    def needs_every_result(self, nodeids: list[str]) -> bool:
+        """Whether items must wait for the whole call phase: sampled cases with a baseline are
+        judged together (their p-values are adjusted across the run)."""
+        if self.settings.drift.mode is DriftMode.OFF:
+            return False
+        return any(work.sampled_with_baseline for work in self._works(nodeids))
+
+    def assess_significance(self, nodeids: list[str]) -> None:
+        """Score the sampled cases that have a baseline, and adjust their p-values across the run.
+
+        Runs after the call phase and before any item, so every item (on every xdist worker,
+        which all see the same results) is judged against the same adjustment.
+        """
+        if self.settings.drift.mode is DriftMode.OFF:
+            return
+        counts: dict[str, Counts] = {}
+        for nodeid in nodeids:
+            work = self._cases.get(nodeid)
+            if work is None or work.baseline is None or not work.sampled_with_baseline:
+                continue  # single-sample cases need no adjustment: they are judged on their own
+            try:
+                self._outcomes[nodeid] = outcome = self.outcome(nodeid)
+            except PromptcheckError:
+                continue  # the item errors in its setup, with the message
+            run = (outcome.passed_count, len(outcome.samples))
+            counts[nodeid] = (int(work.baseline["passed"]), int(work.baseline["n"]), *run)
+        self.significance = adjust(counts, self.settings.drift.alpha)
+
+    def _works(self, nodeids: list[str]) -> list[CaseWork]:
+        return [self._cases[n] for n in nodeids if n in self._cases]
 
     def settle(self, *, stop: bool) -> None:
         """After the items: let the call phase end (under xdist another worker's items may
@@ -204,17 +272,53 @@ async def _first_of(task: asyncio.Task[None], event: asyncio.Event) -> None:
     waiter.cancel()
 
 
+def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
+    """The keys of the calls a case's checks make about its cached outputs, and how many
+    calls they make about outputs not made yet."""
+    keys: set[str] = set()
+    unknown = 0
+    per_sample = calls.planned_check_calls() // calls.spec.samples
+    for request, sample in calls.prompt_jobs():
+        completion = client.cache.get(client.key(request, sample))
+        if completion is None:
+            unknown += per_sample
+            continue
+        for wanted in calls.check_jobs(completion).values():
+            if not isinstance(wanted, str):
+                keys |= {client.key(r, s) for r, s in wanted}
+    return keys, unknown
+
+
+@dataclass(frozen=True)
+class CaseWork:
+    """A collected case as the call phase sees it."""
+
+    calls: CaseCalls
+    baseline: Entry | None
+
+    @property
+    def sampled_with_baseline(self) -> bool:
+        baseline = self.baseline
+        return baseline is not None and (self.calls.spec.samples > 1 or int(baseline["n"]) > 1)
+
+
 @dataclass(frozen=True)
 class CallPlan:
     total: int
     cached: int
+    by_checks: int = 0
+    """Calls that checks make about the outputs (judges, embeddings, plugins' checks)."""
 
     @property
     def live(self) -> int:
         return self.total - self.cached
 
     def describe(self) -> str:
-        return f"promptcheck: {self.total} model calls: {self.live} live, {self.cached} from cache"
+        asked = f" ({self.by_checks} asked by checks)" if self.by_checks else ""
+        return (
+            f"promptcheck: {self.total} model calls{asked}: {self.live} live, "
+            f"{self.cached} from cache"
+        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def test_on_a_terminal_the_line_is_rewritten_and_ends_with_a_newline() -> None:
     progress = Progress(stats, lines.append, rewritten.append)
     progress.update()
     stats.done = 2
-    progress.update()
+    progress.close()
     assert rewritten[-1].startswith("promptcheck calls: 2/2 done")
     assert lines == [""]
 
@@ -34,6 +34,19 @@ def test_updates_are_throttled_until_the_end() -> None:
         stats.done = done
         progress.update()
     stats.done = 100
-    progress.update()
+    progress.close()
     assert len(lines) == 2  # the first update, then the finished line
     assert lines[-1].startswith("promptcheck calls: 100/100 done")
+
+
+def test_the_line_ends_only_when_closed_as_checks_may_add_calls_later() -> None:
+    stats = CallStats(total=2, done=2)  # every call known so far is done ...
+    rewritten: list[str] = []
+    lines: list[str] = []
+    progress = Progress(stats, lines.append, rewritten.append)
+    progress.update()
+    assert lines == []  # ... but a check may still ask a model about an output
+    stats.total = 3
+    progress.close()
+    assert rewritten[-1].endswith("the other 1 are in flight as the items start")
+    assert lines == [""]

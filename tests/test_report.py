@@ -11,7 +11,7 @@ from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.report import failure_text, outcome_properties
-from pytest_promptcheck.scoring import score_case
+from pytest_promptcheck.scoring import CaseAnswers, score_case
 from pytest_promptcheck.spec import PromptSpec, load_spec
 from pytest_promptcheck.summary import RunSummary, percentile
 
@@ -40,7 +40,9 @@ def completion(text: str, **fields: Any) -> Completion:
 def report(tmp_path: Path, text: str, *outputs: Completion) -> str:
     spec = spec_of(tmp_path, text)
     case = spec.cases[0]
-    return failure_text(spec, case, "openai:gpt-x", score_case(spec, case, list(outputs)))
+    return failure_text(
+        spec, case, "openai:gpt-x", score_case(spec, case, CaseAnswers(tuple(outputs)))
+    )
 
 
 def props(
@@ -168,7 +170,9 @@ def test_summary_reads_outcome_properties(tmp_path: Path) -> None:
     outcome = score_case(
         spec,
         spec.cases[0],
-        [completion("billing", tokens_in=5, tokens_out=2, cost_usd=0.01, cached=True)],
+        CaseAnswers(
+            (completion("billing", tokens_in=5, tokens_out=2, cost_usd=0.01, cached=True),)
+        ),
     )
     properties = {
         "promptcheck_prompt": "route",

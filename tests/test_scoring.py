@@ -9,7 +9,7 @@ import pytest
 from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
-from pytest_promptcheck.scoring import CaseOutcome, parse_format, score_case
+from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome, parse_format, score_case
 from pytest_promptcheck.spec import PromptSpec, load_spec
 from pytest_promptcheck.verdict import NOT_JSON
 
@@ -34,7 +34,7 @@ def outputs(*texts: str) -> list[Completion]:
 
 def score(tmp_path: Path, text: str, *texts: str) -> CaseOutcome:
     spec = spec_of(tmp_path, text)
-    return score_case(spec, spec.cases[0], outputs(*texts))
+    return score_case(spec, spec.cases[0], CaseAnswers(tuple(outputs(*texts))))
 
 
 # all checks must pass

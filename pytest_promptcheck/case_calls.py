@@ -1,0 +1,104 @@
+"""Every model call one case needs: its prompt's samples, then the calls its checks make about
+each sample's output (DESIGN §3: a check that asks a model is planned, cached and made in the
+call phase like the prompt's own calls; the item only judges their answers)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pytest_promptcheck.client import ModelClient
+from pytest_promptcheck.errors import PromptcheckError
+from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.scoring import Asked, CaseAnswers, sample_context
+from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.verdict import Job, ModelCheck
+
+CheckJobs = dict[int, Sequence[Job] | str]
+"""By check index: the calls a check asks for about one output, or why it could not ask."""
+
+
+class CheckCallError(PromptcheckError):
+    """A call a check asked for failed: the item errors, as when its own call fails."""
+
+
+@dataclass(frozen=True)
+class CaseCalls:
+    spec: PromptSpec
+    case: Case
+    request: ModelRequest
+
+    def prompt_jobs(self) -> list[Job]:
+        return [(self.request, index) for index in range(self.spec.samples)]
+
+    def asking(self) -> list[tuple[int, ModelCheck]]:
+        """The case's checks that ask models, with their index among its checks."""
+        return [
+            (i, c.check) for i, c in enumerate(self.case.checks) if isinstance(c.check, ModelCheck)
+        ]
+
+    def planned_check_calls(self) -> int:
+        """How many calls its checks make over every sample, before any output exists."""
+        return self.spec.samples * sum(check.calls for _, check in self.asking())
+
+    def check_jobs(self, completion: Completion) -> CheckJobs:
+        """The calls the asking checks want for one output (their requests are built from it)."""
+        ctx, _ = sample_context(self.spec, self.case, completion)
+        jobs: CheckJobs = {}
+        for index, check in self.asking():
+            try:
+                wanted = list(check.requests(ctx))
+            except Exception as exc:  # a plugin check's bug is its verdict, not a crash
+                jobs[index] = f"building its model calls raised {type(exc).__name__}: {exc}"
+                continue
+            if len(wanted) > check.calls:
+                jobs[index] = (
+                    f"asked for {len(wanted)} model calls, more than the {check.calls} it declared"
+                )
+                continue
+            jobs[index] = wanted
+        return jobs
+
+    async def answers(self, client: ModelClient) -> CaseAnswers:
+        """Make (or find) every call, the checks' as soon as the output they judge exists."""
+        count = self.spec.samples
+        samples = await asyncio.gather(*(self._sample(client, i) for i in range(count)))
+        asked = {
+            (i, check): got
+            for i, (_, by_check) in enumerate(samples)
+            for check, got in by_check.items()
+        }
+        return CaseAnswers(tuple(completion for completion, _ in samples), asked)
+
+    async def _sample(self, client: ModelClient, index: int) -> tuple[Completion, dict[int, Asked]]:
+        completion = await client.sample(self.request, index)
+        if not self.asking():
+            return completion, {}
+        jobs = self.check_jobs(completion)
+        asked = await asyncio.gather(*(self._ask(client, i, wanted) for i, wanted in jobs.items()))
+        return completion, dict(zip(jobs, asked, strict=True))
+
+    async def _ask(self, client: ModelClient, check: int, wanted: Sequence[Job] | str) -> Asked:
+        if isinstance(wanted, str):
+            return wanted
+        try:
+            return tuple(await asyncio.gather(*(client.sample(r, s) for r, s in wanted)))
+        except PromptcheckError as exc:
+            kind = self.case.checks[check].kind
+            raise CheckCallError(f"check '{kind}' could not ask its model: {exc}") from None
+
+    def finished(self, client: ModelClient) -> CaseAnswers | None:
+        """Every answer, when every call already succeeded (after prefetch), without the loop."""
+        completions = client.finished(self.request, self.spec.samples)
+        if completions is None:
+            return None
+        asked: dict[tuple[int, int], Asked] = {}
+        if self.asking():
+            for index, completion in enumerate(completions):
+                for check, wanted in self.check_jobs(completion).items():
+                    got = wanted if isinstance(wanted, str) else client.finished_jobs(wanted)
+                    if got is None:
+                        return None
+                    asked[(index, check)] = got
+        return CaseAnswers(tuple(completions), asked)
