@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_promptcheck.errors import CheckArgError, PromptcheckError, SpecError
+from pytest_promptcheck.case_calls import CaseCalls
+from pytest_promptcheck.check_specs import CheckItemError, CheckSpec, compile_check
+from pytest_promptcheck.documents import Document
+from pytest_promptcheck.errors import PromptcheckError, SpecError
 from pytest_promptcheck.files import default_name, is_prompt_file
 from pytest_promptcheck.project import OutsideProject
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.report import quote
-from pytest_promptcheck.scoring import parse_format
+from pytest_promptcheck.scoring import parse_format, score_sample
 from pytest_promptcheck.session import PromptcheckSession
-from pytest_promptcheck.spec import PromptSpec, load_spec
-from pytest_promptcheck.verdict import NOT_JSON, ModelCheck, SampleContext
+from pytest_promptcheck.spec import Case, PromptSpec, load_spec
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".promptcheck", ".tox"}
 
@@ -28,6 +30,7 @@ class PromptResult:
     spec: PromptSpec
     vars: dict[str, Any]
     completions: tuple[Completion, ...]
+    request: ModelRequest
 
     @property
     def completion(self) -> Completion:
@@ -86,40 +89,33 @@ class Promptcheck:
         self._session.check_model(chosen)
         request = ModelRequest(chosen, messages, text, spec.params, spec.format_payload())
         completions = self._session.run(self._session.client.samples(request, spec.samples))
-        return PromptResult(spec, vars, tuple(completions))
+        return PromptResult(spec, vars, tuple(completions), request)
 
     def check(self, result: PromptResult, checks: list[dict[str, Any]]) -> None:
-        """Run checks on the first sample; raise AssertionError listing every check."""
-        ctx = self._context(result)
-        lines, failed = [], 0
-        for item in checks:
-            kind, arg = self._one_check(item)
-            try:
-                compiled = self._session.registry.compile(kind, arg, result.spec.path.parent)
-            except CheckArgError as exc:
-                raise PromptcheckError(f"check '{kind}': {exc.message} ({exc.hint})") from None
-            if isinstance(compiled, ModelCheck):  # the fixture scores through scoring next
-                raise PromptcheckError(f"check '{kind}' asks a model: use it in a prompt file")
-            verdict = compiled(ctx)
-            failed += not verdict.passed
-            lines.append(f"  check   {'ok  ' if verdict.passed else 'FAIL'}  {verdict.reason}")
-        if failed:
-            head = f"{result.spec.name} failed: {failed} of {len(checks)} checks"
-            raise AssertionError("\n".join([head, f"  output  {quote(result.text)}", *lines]))
+        """Score the first sample as a prompt file's case would be (its format, then these
+        checks, compiled by the same rules); raise AssertionError listing every check."""
+        spec = result.spec
+        compiled = tuple(self._compile(item, spec) for item in checks)
+        case = Case("", result.vars, compiled, None, None, None, Document(spec.path, None))
+        answers = self._session.answers(CaseCalls(spec, case, result.request))
+        sample = score_sample(spec, case, answers, 0)
+        if sample.passed:
+            return
+        failed = sum(not c.verdict.passed for c in sample.checks)
+        head = f"{spec.name} failed: {failed} of {len(checks)} checks"
+        lines = [head, f"  output  {quote(result.text)}"]
+        if sample.format_error is not None:
+            lines.append(f"  format  FAIL  {sample.format_error}")
+        for c in sample.checks:
+            lines.append(f"  check   {'ok  ' if c.verdict.passed else 'FAIL'}  {c.verdict.reason}")
+        raise AssertionError("\n".join(lines))
 
-    def _context(self, result: PromptResult) -> SampleContext:
-        json_format = result.spec.format_type == "json"
-        parsed, _ = parse_format(result.text, None) if json_format else (NOT_JSON, None)
-        return SampleContext(result.text, result.completion, parsed, json_format, "", result.vars)
-
-    @staticmethod
-    def _one_check(item: dict[str, Any]) -> tuple[str, Any]:
-        kinds = [k for k in item if k != "weight"]
-        if len(kinds) != 1:
-            raise PromptcheckError(
-                f"each check is a one-key mapping like {{'contains': 'x'}}, got {json.dumps(item)}"
-            )
-        return kinds[0], item[kinds[0]]
+    def _compile(self, item: Any, spec: PromptSpec) -> CheckSpec:
+        try:
+            return compile_check(item, self._session.registry, spec.path.parent)
+        except CheckItemError as exc:
+            shown = json.dumps(item, default=str)[:200]
+            raise PromptcheckError(f"{exc.message} in {shown} (hint: {exc.hint})") from None
 
     def _inside(self, path: Path) -> Path:
         try:

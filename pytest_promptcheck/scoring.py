@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.bounds import loads_json
+from pytest_promptcheck.check_specs import CheckSpec
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
-from pytest_promptcheck.spec import Case, CheckSpec, PromptSpec
+from pytest_promptcheck.spec import Case, PromptSpec
 from pytest_promptcheck.verdict import NOT_JSON, ModelCheck, SampleContext, Verdict
 
 if TYPE_CHECKING:

@@ -6,13 +6,13 @@ collection error (``file:line: what is wrong`` + a hint) and never a traceback l
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_promptcheck.canonical import canonical_json, sha256_of
+from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.case_files import RawCase, expand_cases
+from pytest_promptcheck.check_specs import CheckItemError, CheckSpec, compile_check
 from pytest_promptcheck.checks import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
@@ -28,28 +28,6 @@ from pytest_promptcheck.render import (
 )
 from pytest_promptcheck.schemas import Schema, load_schema
 from pytest_promptcheck.validation import validate_case, validate_file
-from pytest_promptcheck.verdict import Check, ModelCheck
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """One check of a case, prepared at collection time."""
-
-    kind: str
-    arg: Any
-    weight: float
-    check: Check
-
-    @property
-    def asks(self) -> ModelCheck | None:
-        """The check's model calls, when it makes any."""
-        return self.check if isinstance(self.check, ModelCheck) else None
-
-    @property
-    def label(self) -> str:
-        text = self.arg if isinstance(self.arg, str) else canonical_json(self.arg)
-        text = json.dumps(text) if isinstance(self.arg, str) else text
-        return f"{self.kind} {text if len(text) <= 60 else text[:59] + '…'}"
 
 
 @dataclass(frozen=True)
@@ -254,36 +232,11 @@ def _checks(
 def _check(
     doc: Document, item: dict[str, Any], key: PathKey, registry: CheckRegistry, base: Path
 ) -> CheckSpec:
-    kinds = [k for k in item if k != "weight"]
-    if len(kinds) != 1:
-        problem = (
-            "has no check type" if not kinds else f"has several check types ({', '.join(kinds)})"
-        )
-        raise SpecError(
-            doc.path,
-            f"check {problem}",
-            line=doc.line_of(key),
-            hint="write one check per list item, e.g. '- contains: refund'",
-        )
-    kind = kinds[0]
     try:
-        check = registry.compile(kind, item[kind], base)
-    except CheckArgError as exc:
-        raise SpecError(
-            doc.path,
-            f"check '{kind}': {exc.message}",
-            line=doc.line_of((*key, kind)),
-            hint=exc.hint,
-        ) from None
-    weight = item.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
-        raise SpecError(
-            doc.path,
-            f"check '{kind}': weight must be a number of 0 or more, got {weight!r}",
-            line=doc.line_of((*key, "weight")),
-            hint="e.g. '- contains: refund' with 'weight: 2' on the next line",
-        )
-    return CheckSpec(kind, item[kind], float(weight), check)
+        return compile_check(item, registry, base)
+    except CheckItemError as exc:
+        at = key if exc.field is None else (*key, exc.field)
+        raise SpecError(doc.path, exc.message, line=doc.line_of(at), hint=exc.hint) from None
 
 
 def _cases(

@@ -95,3 +95,29 @@ def test_the_check_model_is_checked_at_collection(
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*unknown provider 'nope'*"])
     assert asking.completion_requests == []
+
+
+def test_the_fixture_scores_with_the_same_checks_and_calls(
+    pytester: pytest.Pytester, asking: LoopbackServer
+) -> None:
+    pytester.makepyfile(
+        test_api="""
+        def test_polite(promptcheck):
+            result = promptcheck.run("reply", name="Bo")
+            promptcheck.check(result, [{"asks_polite": "openai:grader"}])
+
+        def test_bad_entry(promptcheck):
+            result = promptcheck.run("reply", name="Ana")
+            promptcheck.check(result, [{"asks_polite": "openai:grader", "contains": "x"}])
+        """
+    )
+    result = pytester.runpytest("test_api.py")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "E * reply failed: 1 of 1 checks",
+            "E *   check   FAIL  asks_polite: openai:grader said no",
+            "*check has several check types (asks_polite, contains)*one check per list item*",
+        ]
+    )
+    assert len(asking.requests_for("grader")) == 1

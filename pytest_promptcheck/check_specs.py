@@ -1,0 +1,67 @@
+"""One ``expect:`` entry compiled into a CheckSpec: the same rules for a prompt file and for
+the ``promptcheck`` fixture's ``check`` (a one-key mapping plus an optional ``weight``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_promptcheck.canonical import canonical_json
+from pytest_promptcheck.checks import CheckRegistry
+from pytest_promptcheck.errors import CheckArgError
+from pytest_promptcheck.verdict import Check, ModelCheck
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check of a case, prepared at collection time."""
+
+    kind: str
+    arg: Any
+    weight: float
+    check: Check
+
+    @property
+    def asks(self) -> ModelCheck | None:
+        """The check's model calls, when it makes any."""
+        return self.check if isinstance(self.check, ModelCheck) else None
+
+    @property
+    def label(self) -> str:
+        text = self.arg if isinstance(self.arg, str) else canonical_json(self.arg)
+        text = json.dumps(text) if isinstance(self.arg, str) else text
+        return f"{self.kind} {text if len(text) <= 60 else text[:59] + '…'}"
+
+
+class CheckItemError(CheckArgError):
+    """An ``expect:`` entry is wrong; ``field`` is its key that is wrong (None: the entry)."""
+
+    def __init__(self, message: str, hint: str | None, field: str | None) -> None:
+        super().__init__(message, hint)
+        self.field = field
+
+
+def compile_check(item: Any, registry: CheckRegistry, base: Path) -> CheckSpec:
+    """Compile one entry; raises CheckItemError."""
+    kinds = [k for k in item if k != "weight"] if isinstance(item, dict) else []
+    if len(kinds) != 1:
+        problem = (
+            "has no check type" if not kinds else f"has several check types ({', '.join(kinds)})"
+        )
+        hint = "write one check per list item, e.g. '- contains: refund'"
+        raise CheckItemError(f"check {problem}", hint, None)
+    kind = kinds[0]
+    try:
+        check = registry.compile(kind, item[kind], base)
+    except CheckArgError as exc:
+        raise CheckItemError(f"check '{kind}': {exc.message}", exc.hint, kind) from None
+    weight = item.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        raise CheckItemError(
+            f"check '{kind}': weight must be a number of 0 or more, got {weight!r}",
+            "e.g. '- contains: refund' with 'weight: 2' on the next line",
+            "weight",
+        )
+    return CheckSpec(kind, item[kind], float(weight), check)
