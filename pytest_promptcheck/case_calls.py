@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.errors import PromptcheckError
@@ -32,21 +33,21 @@ class CaseCalls:
     def prompt_jobs(self) -> list[Job]:
         return [(self.request, index) for index in range(self.spec.samples)]
 
-    def asking(self) -> list[tuple[int, ModelCheck]]:
+    @cached_property
+    def asking(self) -> tuple[tuple[int, ModelCheck], ...]:
         """The case's checks that ask models, with their index among its checks."""
-        return [
-            (i, c.check) for i, c in enumerate(self.case.checks) if isinstance(c.check, ModelCheck)
-        ]
+        checks = enumerate(self.case.checks)
+        return tuple((i, c.check) for i, c in checks if isinstance(c.check, ModelCheck))
 
     def planned_check_calls(self) -> int:
         """How many calls its checks make over every sample, before any output exists."""
-        return self.spec.samples * sum(check.calls for _, check in self.asking())
+        return self.spec.samples * sum(check.calls for _, check in self.asking)
 
     def check_jobs(self, completion: Completion) -> CheckJobs:
         """The calls the asking checks want for one output (their requests are built from it)."""
         ctx, _ = sample_context(self.spec, self.case, completion)
         jobs: CheckJobs = {}
-        for index, check in self.asking():
+        for index, check in self.asking:
             try:
                 wanted = list(check.requests(ctx))
             except Exception as exc:  # a plugin check's bug is its verdict, not a crash
@@ -73,7 +74,7 @@ class CaseCalls:
 
     async def _sample(self, client: ModelClient, index: int) -> tuple[Completion, dict[int, Asked]]:
         completion = await client.sample(self.request, index)
-        if not self.asking():
+        if not self.asking:
             return completion, {}
         jobs = self.check_jobs(completion)
         asked = await asyncio.gather(*(self._ask(client, i, wanted) for i, wanted in jobs.items()))
@@ -94,7 +95,7 @@ class CaseCalls:
         if completions is None:
             return None
         asked: dict[tuple[int, int], Asked] = {}
-        if self.asking():
+        if self.asking:
             for index, completion in enumerate(completions):
                 for check, wanted in self.check_jobs(completion).items():
                     got = wanted if isinstance(wanted, str) else client.finished_jobs(wanted)

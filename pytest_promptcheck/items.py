@@ -24,7 +24,7 @@ from pytest_promptcheck.report import (
     item_properties,
     outcome_properties,
 )
-from pytest_promptcheck.scoring import CaseOutcome
+from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
 
@@ -106,6 +106,7 @@ class CaseItem(pytest.Item):
         self.model = model
         self.context = context
         self.calls = CaseCalls(spec, case, spec.request(case, model))
+        self.answers: CaseAnswers | None = None
         self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))
 
@@ -119,7 +120,7 @@ class CaseItem(pytest.Item):
     def setup(self) -> None:
         # Model calls happen in setup so that a failed call makes the item an error, not a failure.
         try:
-            self.context.session.answers(self.calls)
+            self.answers = self.context.session.answers(self.calls)
         except PromptcheckError as exc:
             error = f"{self.case.id} errored: {exc}"
         else:
@@ -130,7 +131,8 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         session = self.context.session
-        outcome = session.outcome(self.nodeid)
+        outcome = session.outcome(self.nodeid, self.answers)
+        self.answers = None  # scored once; items live as long as the session
         settings = session.settings
         entry = self.entry(outcome)
         drift = None

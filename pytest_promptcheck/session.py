@@ -103,12 +103,12 @@ class PromptcheckSession:
         """Every answer a case is scored from; made now if the call phase has not made it."""
         return calls.finished(self.client) or self.run(calls.answers(self.client))
 
-    def outcome(self, nodeid: str) -> CaseOutcome:
-        """The case's outcome: scored once (items live as long as the session)."""
+    def outcome(self, nodeid: str, answers: CaseAnswers | None = None) -> CaseOutcome:
+        """The case's outcome, from its answers (made now if not given); scored once."""
         outcome = self._outcomes.pop(nodeid, None)
         if outcome is None:
             calls = self._cases[nodeid].calls
-            outcome = score_case(calls.spec, calls.case, self.answers(calls))
+            outcome = score_case(calls.spec, calls.case, answers or self.answers(calls))
         return outcome
 
     def plan(self, nodeids: list[str]) -> CallPlan:
@@ -122,7 +122,7 @@ class PromptcheckSession:
         keys = {client.key(r, s) for work in works for r, s in work.calls.prompt_jobs()}
         by_checks, unknown = set(), 0
         for work in works:
-            if work.calls.asking():
+            if work.calls.asking:
                 known, count = _check_keys(work.calls, client)
                 by_checks |= known
                 unknown += count
@@ -159,8 +159,8 @@ class PromptcheckSession:
 
     async def _call_phase(self, works: list[CaseWork], dispatched: asyncio.Event | None) -> None:
         client = self.client
-        plain = [job for w in works if not w.calls.asking() for job in w.calls.prompt_jobs()]
-        asking = [w.calls.answers(client) for w in works if w.calls.asking()]
+        plain = [job for w in works if not w.calls.asking for job in w.calls.prompt_jobs()]
+        asking = [w.calls.answers(client) for w in works if w.calls.asking]
         await client.prefetch([*client.jobs(plain), *asking], dispatched)
 
     def needs_every_result(self, nodeids: list[str]) -> bool:
