@@ -169,6 +169,9 @@ def test_api_key_never_reaches_disk_or_output(
 ) -> None:
     support.inject(status(401))
     result = pytester.runpytest("--junitxml=report.xml", "-rA")
+    # the run went through the error path as well as the passing one
+    result.assert_outcomes(passed=SUPPORT_ITEMS - 1, errors=1)
+    result.stdout.fnmatch_lines(["*openai: HTTP 401 after 1 try: *"])
     assert TEST_API_KEY not in result.stdout.str() + result.stderr.str()
     written = [p for p in pytester.path.rglob("*") if p.is_file()]
     assert any(".promptcheck" in str(p) for p in written)
