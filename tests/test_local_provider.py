@@ -29,6 +29,7 @@ MODEL = "local:gemma-3-270m"
 PARAMS: dict[str, Any] = {"temperature": 0, "max_tokens": 4, "stop": ["\n"]}
 PLURAL_OF_MOUSE = "Word: cat\nPlural: cats\nWord: box\nPlural: boxes\nWord: mouse\nPlural:"
 OPPOSITE_OF_BIG = "Word: hot\nOpposite: cold\nWord: up\nOpposite: down\nWord: big\nOpposite:"
+GEMMA_USER_TURN = "<start_of_turn>user\n{}<end_of_turn>\n<start_of_turn>model\n"
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +101,13 @@ def test_a_sample_is_reproducible_from_its_seed(provider: LocalProvider) -> None
 
 
 def test_chat_messages_use_the_chat_completion(provider: LocalProvider) -> None:
-    req = ModelRequest(MODEL, ({"role": "user", "content": "Say hi."},), None, PARAMS)
-    completion = complete(provider, req)
-    assert isinstance(completion.text, str)
-    assert completion.tokens_in > 0
+    message = {"role": "user", "content": "Say hi."}
+    chat = complete(provider, ModelRequest(MODEL, (message,), None, PARAMS))
+    bare = complete(provider, request("Say hi."))
+    turns = complete(provider, request(GEMMA_USER_TURN.format("Say hi.")))
+    # the model's chat template wrapped the message in Gemma's turns (the prompt is as long as
+    # the turns written out, not as the bare text); its own BOS may add one token
+    assert chat.tokens_in >= turns.tokens_in > bare.tokens_in
 
 
 def test_an_unsupported_param_is_a_usage_error(provider: LocalProvider) -> None:

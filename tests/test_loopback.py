@@ -441,6 +441,8 @@ def test_stop_is_prompt_with_a_hung_handler(openai_server: LoopbackServer) -> No
     deadline = time.perf_counter() + 2
     while openai_server.in_flight == 0 and time.perf_counter() < deadline:
         time.sleep(0.01)
+    # else stop() would find no hung handler and the test would prove nothing
+    assert openai_server.in_flight == 1, "the call never reached the server"
 
     started = time.perf_counter()
     openai_server.stop()

@@ -141,8 +141,10 @@ def test_a_lone_429_with_retry_after_holds_back_only_its_own_call(
 
     async def go() -> Completion:
         first = asyncio.ensure_future(client.sample(REQUEST, 0))
-        await asyncio.sleep(0.2)
         try:
+            while client.stats.retried == 0 and not first.done():  # until it got its 429
+                await asyncio.sleep(0.01)
+            assert not first.done()  # it backs off
             return await asyncio.wait_for(client.sample(REQUEST, 1), 5)
         finally:
             first.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_promptcheck.cache import CacheHealth
@@ -26,22 +27,66 @@ async def answer() -> Completion:
     return ANSWER
 
 
+class Gate(asyncio.Semaphore):
+    """A worker's gate (its share of the concurrency) that tells when it is let go of.
+
+    ``once`` holds its gate while it claims the key and, holding the claim, while it calls. A
+    worker that found the key claimed lets go right after that claim, before it waits.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.released = asyncio.Event()
+
+    def release(self) -> None:
+        super().release()
+        self.released.set()
+
+
+class Held:
+    """A call that begins, then ends only when the test lets it: its claim is held meanwhile."""
+
+    def __init__(self, then: Callable[[], None] = lambda: None) -> None:
+        self.began = asyncio.Event()
+        self.may_end = asyncio.Event()
+        self._then = then
+
+    async def __call__(self) -> Completion:
+        self.began.set()
+        await self.may_end.wait()
+        self._then()
+        return ANSWER
+
+
+async def first_look(
+    store: SharedCalls, lookup: Callable[[], Completion | None]
+) -> tuple[bool, asyncio.Future[Completion]]:
+    """Start ``store.once`` on the key and stop at its first step: whether it called at once
+    (it got the claim) rather than finding the key claimed; and the call to await."""
+    gate, calls = Gate(), []
+
+    async def counted() -> Completion:
+        calls.append(1)
+        return ANSWER
+
+    outcome = asyncio.ensure_future(store.once("key", counted, gate, lookup))
+    await gate.released.wait()
+    return calls == [1], outcome
+
+
 def test_a_cancelled_call_gives_its_claim_back(tmp_path: Path) -> None:
     first, second = shared(tmp_path), shared(tmp_path)
 
-    async def never() -> Completion:
-        await asyncio.sleep(3600)
-        raise AssertionError("not reached")
-
     async def scenario() -> Completion:
-        stopped = asyncio.ensure_future(first.once("key", never, asyncio.Semaphore(1), nothing))
-        await asyncio.sleep(0.05)
+        held = Held()
+        stopped = asyncio.ensure_future(first.once("key", held, asyncio.Semaphore(1), nothing))
+        await held.began.wait()  # first holds the claim
         stopped.cancel()
         await asyncio.gather(stopped, return_exceptions=True)
-        # without the claim given back, this would wait for it to expire (300 s)
-        return await asyncio.wait_for(
-            second.once("key", answer, asyncio.Semaphore(1), nothing), timeout=5
-        )
+        called_at_once, outcome = await first_look(second, nothing)
+        # without the claim given back, second would wait for it to expire (300 s)
+        assert called_at_once
+        return await outcome
 
     assert asyncio.run(scenario()).text == "ok"
     first.close()
@@ -50,24 +95,19 @@ def test_a_cancelled_call_gives_its_claim_back(tmp_path: Path) -> None:
 
 def test_a_second_worker_gets_the_first_ones_answer(tmp_path: Path) -> None:
     first, second = shared(tmp_path), shared(tmp_path)
-    calls = []
-
-    async def slow_answer() -> Completion:
-        calls.append(1)
-        await asyncio.sleep(0.1)
-        return ANSWER
 
     async def scenario() -> list[Completion]:
-        return list(
-            await asyncio.gather(
-                first.once("key", slow_answer, asyncio.Semaphore(1), nothing),
-                second.once("key", slow_answer, asyncio.Semaphore(1), nothing),
-            )
-        )
+        held = Held()
+        answering = asyncio.ensure_future(first.once("key", held, Gate(), nothing))
+        await held.began.wait()  # first holds the claim
+        called_at_once, waiting = await first_look(second, nothing)
+        assert not called_at_once and not waiting.done()
+        held.may_end.set()
+        return [await answering, await waiting]
 
     answers = asyncio.run(scenario())
     assert [a.text for a in answers] == ["ok", "ok"]
-    assert len(calls) == 1 and answers[1].cached
+    assert answers[1].cached  # first's published outcome
     first.close()
     second.close()
 
@@ -76,13 +116,6 @@ def test_another_run_waits_and_reads_the_cache_instead_of_calling(tmp_path: Path
     """Runs do not share outcomes: the waiter finds the answer in the response cache."""
     first, second = shared(tmp_path, None), shared(tmp_path, None)
     written: list[Completion] = []
-    calls = []
-
-    async def slow_answer() -> Completion:
-        calls.append(1)
-        await asyncio.sleep(0.1)
-        written.append(ANSWER)  # the response cache write, as ModelClient does it
-        return ANSWER
 
     def cache() -> Completion | None:
         return (
@@ -90,15 +123,18 @@ def test_another_run_waits_and_reads_the_cache_instead_of_calling(tmp_path: Path
         )
 
     async def scenario() -> list[Completion]:
-        return list(
-            await asyncio.gather(
-                first.once("key", slow_answer, asyncio.Semaphore(1), cache),
-                second.once("key", slow_answer, asyncio.Semaphore(1), cache),
-            )
-        )
+        # the response cache write, as ModelClient does it
+        held = Held(then=lambda: written.append(ANSWER))
+        answering = asyncio.ensure_future(first.once("key", held, Gate(), cache))
+        await held.began.wait()  # first holds the claim
+        called_at_once, waiting = await first_look(second, cache)
+        assert not called_at_once and not waiting.done()
+        held.may_end.set()
+        return [await answering, await waiting]
 
     answers = asyncio.run(scenario())
-    assert len(calls) == 1 and [a.text for a in answers] == ["ok", "ok"]
+    assert [a.text for a in answers] == ["ok", "ok"]
+    assert answers[1].cached  # read from the response cache
     first.close()
     second.close()
 
@@ -123,7 +159,9 @@ def test_a_claim_whose_holder_died_is_taken_over_at_once(tmp_path: Path) -> None
     store = shared(tmp_path)
 
     async def scenario() -> Completion:
-        return await asyncio.wait_for(store.once("key", answer, asyncio.Semaphore(1), nothing), 5)
+        called_at_once, outcome = await first_look(store, nothing)
+        assert called_at_once  # else it would wait for the dead holder's claim to expire
+        return await outcome
 
     assert asyncio.run(scenario()).text == "ok"
     store.close()

@@ -81,19 +81,28 @@ def test_replay_after_recording_passes(pytester: pytest.Pytester, support: Loopb
 def test_refresh_calls_again(pytester: pytest.Pytester, support: LoopbackServer) -> None:
     pytester.runpytest()
     support.reset()
-    pytester.runpytest("--promptcheck-cache=refresh")
+    result = pytester.runpytest("--promptcheck-cache=refresh")
+    result.assert_outcomes(passed=SUPPORT_ITEMS)
     assert len(support.completion_requests) == SUPPORT_ITEMS
 
 
 def test_cache_off_writes_nothing(pytester: pytest.Pytester, support: LoopbackServer) -> None:
-    pytester.runpytest("--promptcheck-cache=off")
-    assert not (pytester.path / ".promptcheck").exists()
+    for _ in range(2):  # the second run finds nothing either: it calls again
+        support.reset()
+        result = pytester.runpytest("--promptcheck-cache=off")
+        result.assert_outcomes(passed=SUPPORT_ITEMS)
+        assert len(support.completion_requests) == SUPPORT_ITEMS
+        assert not (pytester.path / ".promptcheck").exists()
 
 
 def test_cache_dir_option(pytester: pytest.Pytester, support: LoopbackServer) -> None:
-    pytester.runpytest("--promptcheck-cache-dir", "elsewhere")
+    pytester.runpytest("--promptcheck-cache-dir", "elsewhere").assert_outcomes(passed=SUPPORT_ITEMS)
     assert (pytester.path / "elsewhere" / "responses").is_dir()
     assert not (pytester.path / ".promptcheck").exists()
+    support.reset()
+    result = pytester.runpytest("--promptcheck-cache-dir", "elsewhere")
+    result.assert_outcomes(passed=SUPPORT_ITEMS)
+    assert support.completion_requests == []  # read back from there
 
 
 def test_wrong_answer_fails_with_report(pytester: pytest.Pytester, support: LoopbackServer) -> None:
@@ -160,6 +169,9 @@ def test_api_key_never_reaches_disk_or_output(
 ) -> None:
     support.inject(status(401))
     result = pytester.runpytest("--junitxml=report.xml", "-rA")
+    # the run went through the error path as well as the passing one
+    result.assert_outcomes(passed=SUPPORT_ITEMS - 1, errors=1)
+    result.stdout.fnmatch_lines(["*openai: HTTP 401 after 1 try: *"])
     assert TEST_API_KEY not in result.stdout.str() + result.stderr.str()
     written = [p for p in pytester.path.rglob("*") if p.is_file()]
     assert any(".promptcheck" in str(p) for p in written)
