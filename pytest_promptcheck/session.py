@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +15,7 @@ from pytest_promptcheck.cache import CacheHealth, ResponseCache
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.client import Job, ModelClient
 from pytest_promptcheck.drift import Significance
-from pytest_promptcheck.errors import SpecError, UsageError
+from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.project import Project
@@ -38,7 +37,10 @@ class PromptcheckSession:
         self.registry: CheckRegistry = builtin_registry(project)
         config.hook.pytest_promptcheck_add_checks(registry=self.registry)
         self.providers = ProviderSet(
-            settings.providers, settings.cache_dir, settings.policy.timeout_s
+            settings.providers,
+            settings.cache_dir,
+            settings.policy.timeout_s,
+            types=settings.provider_types,
         )
         worker = getattr(config, "workerinput", None)  # set by pytest-xdist in its workers
         self.cache_health = CacheHealth()
@@ -84,11 +86,6 @@ class PromptcheckSession:
 
     def check_model(self, model: str) -> None:
         self.providers.check_model(model)
-        local = self.providers.type_of(model.partition(":")[0]) == "local"
-        if local and not _importable("llama_cpp"):
-            raise UsageError(
-                f"model '{model}' needs the [local] extra: pip install 'pytest-promptcheck[local]'"
-            )
 
     def completions(self, request: ModelRequest, samples: int) -> list[Completion]:
         finished = self.client.finished(request, samples)
@@ -185,13 +182,6 @@ class PromptcheckSession:
         self.client.cache.close()
         if self.client.shared is not None:
             self.client.shared.close()
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # ValueError: blocked with sys.modules[module] = None
-        return False
 
 
 def _nothing() -> None:

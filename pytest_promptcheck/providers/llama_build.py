@@ -19,7 +19,8 @@ from pytest_promptcheck.errors import ProviderError, UsageError
 BUILD_LABEL_START = "llama.cpp"
 """A local completion's system_fingerprint starts so: drift names it as the local build."""
 
-EXTRA_HINT = "local: models need the [local] extra: pip install 'pytest-promptcheck[local]'"
+EXTRA_INSTALL = "pip install 'pytest-promptcheck[local]'"
+EXTRA_HINT = f"local: models need the [local] extra: {EXTRA_INSTALL}"
 _FEATURE = re.compile(r"\b([A-Z][A-Z0-9_]*) = (\d+)")
 
 
