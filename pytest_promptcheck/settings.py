@@ -156,7 +156,8 @@ def _check_common(where: str, key: str, value: Any) -> None:
     else:
         ok, what = isinstance(value, str) and value != "", "a non-empty string"
     if not ok:
-        shown = repr(value) if number or isinstance(value, bool) else f"a {type(value).__name__}"
+        plain = number or isinstance(value, bool) or value == ""  # a string may be a secret
+        shown = repr(value) if plain else f"a {type(value).__name__}"
         raise UsageError(f"{where}: {key} must be {what}, not {shown}")
 
 

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_promptcheck.errors import PromptcheckError, UsageError
+from pytest_promptcheck.errors import PromptcheckError, ProviderError, UsageError
 from pytest_promptcheck.policy import DEFAULT_TIMEOUT_S
-from pytest_promptcheck.providers.base import Provider, ProviderContext, ProviderType
+from pytest_promptcheck.providers.base import (
+    Provider,
+    ProviderContext,
+    ProviderFactory,
+    ProviderType,
+    Requirement,
+)
 from pytest_promptcheck.providers.config import ProviderConfig
 from pytest_promptcheck.providers.registry import ProviderRegistry, builtin_registry
+from pytest_promptcheck.records import Completion, ModelRequest, ToolCall
 
+# What a provider plugin imports: one path, whatever module each name lives in.
 __all__ = [
+    "Completion",
+    "ModelRequest",
+    "Provider",
     "ProviderConfig",
+    "ProviderContext",
+    "ProviderError",
+    "ProviderFactory",
     "ProviderRegistry",
     "ProviderSet",
+    "ProviderType",
+    "Requirement",
+    "ToolCall",
     "builtin_registry",
     "check_model_id",
 ]
