@@ -73,7 +73,7 @@ def build_label(version: str, system_info: str, extra_buffers: bool) -> str:
     return label if extra_buffers else f"{label} no-extra-buffers"
 
 
-def load(path: Path, n_ctx: int, extra_buffers: bool) -> Any:
+def load(path: Path, n_ctx: int, extra_buffers: bool, provider: str = "local") -> Any:
     from llama_cpp import Llama
 
     try:
@@ -82,7 +82,7 @@ def load(path: Path, n_ctx: int, extra_buffers: bool) -> Any:
             # llama.cpp from printing a warning on stderr
             return Llama(model_path=str(path), n_ctx=n_ctx, seed=0, swa_full=False, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:
-        raise ProviderError("local", f"cannot load model {path}: {exc}") from None
+        raise ProviderError(provider, f"cannot load model {path}: {exc}") from None
 
 
 @contextlib.contextmanager

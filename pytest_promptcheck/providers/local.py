@@ -122,7 +122,8 @@ class LocalProvider:
         llama = self._loaded.get(model.path)
         if llama is None:
             started = time.perf_counter()
-            llama = load(model.path, N_CTX, self._build_info()["extra_buffers"] == "on")
+            extra = self._build_info()["extra_buffers"] == "on"
+            llama = load(model.path, N_CTX, extra, self.name)
             self.load_seconds += time.perf_counter() - started
             self._loaded[model.path] = llama
         return llama
