@@ -136,3 +136,12 @@ def test_a_factory_that_raises_is_a_collection_error_naming_the_file(
         ]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def test_under_xdist_each_call_is_made_once(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=SUITE)
+    made = calls(project)
+    assert sorted(set(made)) == ["reverse flaky drawer", "reverse stressed", "shouty level"]
+    assert made.count("reverse flaky drawer") == 2  # its failed try and its retry
+    assert len(made) == SUITE + 1
