@@ -21,3 +21,18 @@ def pytest_promptcheck_add_checks(registry: CheckRegistry) -> None:
     ``(SampleContext) -> Verdict``. A check that reads a file the prompt file names keeps it
     inside the project with ``registry.project.confine(prompt_dir / arg, arg)``.
     """
+
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.providers.registry import ProviderRegistry
+
+
+@hookspec
+def pytest_promptcheck_add_providers(registry: ProviderRegistry) -> None:
+    """Register provider types: ``registry.register("bedrock", factory, options=["region"])``.
+
+    ``factory(config, context)`` returns a provider (``pytest_promptcheck.providers.base.Provider``)
+    for the model ids ``bedrock:<model>`` and for each ``[tool.promptcheck.providers.<name>]``
+    table with ``type = "bedrock"`` (its extra keys in ``config.options``). Called once per run
+    in ``pytest_configure``: implement it in a plugin or in the rootdir's ``conftest.py``.
+    """

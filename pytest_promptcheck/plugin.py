@@ -12,7 +12,7 @@ from pytest_promptcheck import hookspecs
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.files import is_prompt_file
 from pytest_promptcheck.options import add_options
-from pytest_promptcheck.providers import check_model_id
+from pytest_promptcheck.providers import builtin_registry, check_model_id
 from pytest_promptcheck.settings import (
     SettingPaths,
     Settings,
@@ -93,13 +93,18 @@ class _ReportListener:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     try:
+        # plugins and the initial conftest.py files are loaded by now; the types must be known
+        # before the pyproject tables that name them and the --promptcheck-model ids are read
+        provider_types = builtin_registry()
+        config.hook.pytest_promptcheck_add_providers(registry=provider_types)
         settings = resolve(
             lambda name: config.getoption(f"promptcheck_{name}"),
             lambda name: config.getini(f"promptcheck_{name}"),
             _paths(config),
+            provider_types,
         )
         for model in settings.models:
-            check_model_id(model, settings.providers)
+            check_model_id(model, settings.providers, provider_types)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings

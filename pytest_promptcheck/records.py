@@ -39,6 +39,15 @@ class ModelRequest:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A tool call the model asked for: the tool's name and its arguments as the raw text the
+    model wrote (usually JSON; checks parse it, so a malformed answer stays a check's verdict)."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class Completion:
     """One sample's answer with its usage; ``cached`` is set when it came from the cache."""
 
@@ -50,6 +59,7 @@ class Completion:
     cost_usd: float | None = None
     system_fingerprint: str | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
     cached: bool = False
 
     @property
@@ -59,8 +69,14 @@ class Completion:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         del data["cached"]
+        if self.tool_calls:
+            data["tool_calls"] = [asdict(call) for call in self.tool_calls]
+        else:  # an answer without tool calls is stored as before they existed
+            del data["tool_calls"]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, cached: bool) -> Completion:
-        return cls(**data, cached=cached)
+        values = dict(data)  # a stored value of another shape raises TypeError or ValueError
+        values["tool_calls"] = tuple(ToolCall(**call) for call in values.get("tool_calls", ()))
+        return cls(**values, cached=cached)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from pytest_promptcheck.case_record import Entry
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.drift import Counts, Significance, adjust
-from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
+from pytest_promptcheck.errors import PromptcheckError, SpecError
 from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.project import Project
@@ -40,7 +39,10 @@ class PromptcheckSession:
         self.registry: CheckRegistry = builtin_registry(project)
         config.hook.pytest_promptcheck_add_checks(registry=self.registry)
         self.providers = ProviderSet(
-            settings.providers, settings.cache_dir, settings.policy.timeout_s
+            settings.providers,
+            settings.cache_dir,
+            settings.policy.timeout_s,
+            types=settings.provider_types,
         )
         worker = getattr(config, "workerinput", None)  # set by pytest-xdist in its workers
         self.cache_health = CacheHealth()
@@ -90,11 +92,6 @@ class PromptcheckSession:
 
     def check_model(self, model: str) -> None:
         self.providers.check_model(model)
-        local = self.providers.type_of(model.partition(":")[0]) == "local"
-        if local and not _importable("llama_cpp"):
-            raise UsageError(
-                f"model '{model}' needs the [local] extra: pip install 'pytest-promptcheck[local]'"
-            )
 
     def add_case(self, nodeid: str, calls: CaseCalls, baseline: Entry | None) -> None:
         self._cases[nodeid] = CaseWork(calls, baseline)
@@ -253,13 +250,6 @@ class PromptcheckSession:
         self.client.cache.close()
         if self.client.shared is not None:
             self.client.shared.close()
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # ValueError: blocked with sys.modules[module] = None
-        return False
 
 
 def _nothing() -> None:

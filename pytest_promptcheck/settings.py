@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +20,10 @@ from pytest_promptcheck.policy import (
     DriftMode,
     DriftPolicy,
 )
-from pytest_promptcheck.providers import ProviderConfig
+from pytest_promptcheck.providers import ProviderConfig, ProviderRegistry, builtin_registry
+from pytest_promptcheck.providers.base import ProviderType
+from pytest_promptcheck.providers.config import COMMON_KEYS
+from pytest_promptcheck.providers.registry import looks_secret
 
 DEFAULT_MODEL = "local:gemma-3-270m"
 DEFAULT_CACHE_DIR = ".promptcheck/cache"
@@ -33,6 +36,9 @@ class Settings:
     cache_mode: CacheMode
     cache_dir: Path
     providers: dict[str, ProviderConfig]
+    """The pyproject tables by name."""
+    provider_types: ProviderRegistry
+    """The built-in types and those plugins registered (``pytest_promptcheck_add_providers``)."""
     policy: CallPolicy = field(default_factory=CallPolicy)
     max_calls: int | None = None
     """Refuse to start a run that needs more live calls than this."""
@@ -87,7 +93,10 @@ def parse_report_path(value: str, source: str) -> Path:
     return path
 
 
-def load_provider_configs(pyproject: Path | None) -> dict[str, ProviderConfig]:
+def load_provider_configs(
+    pyproject: Path | None, types: ProviderRegistry | None = None
+) -> dict[str, ProviderConfig]:
+    """The ``[tool.promptcheck.providers.<name>]`` tables, each checked against its type."""
     if pyproject is None or not pyproject.is_file():
         return {}
     try:
@@ -95,23 +104,61 @@ def load_provider_configs(pyproject: Path | None) -> dict[str, ProviderConfig]:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{pyproject}: invalid TOML: {exc}") from None
     tables = data.get("tool", {}).get("promptcheck", {}).get("providers", {})
-    return {name: _provider_config(pyproject, name, table) for name, table in tables.items()}
+    known = types if types is not None else builtin_registry()
+    return {name: _provider_config(pyproject, name, table, known) for name, table in tables.items()}
 
 
-def _provider_config(pyproject: Path, name: str, table: Any) -> ProviderConfig:
+def _provider_config(
+    pyproject: Path, name: str, table: Any, types: ProviderRegistry
+) -> ProviderConfig:
     where = f"{pyproject}: [tool.promptcheck.providers.{name}]"
     if not isinstance(table, dict):
         raise UsageError(f"{where} must be a table")
-    if "api_key" in table or "key" in table:
+    if any(looks_secret(key) for key in table):
         raise UsageError(f"{where}: secrets never go in files; set api_key_env to a variable name")
-    known = {f.name for f in fields(ProviderConfig)} - {"name", "options"}
-    unknown = sorted(set(table) - known)
+    if ":" in name:
+        raise UsageError(f"{where}: a provider's name cannot hold ':' (it prefixes model ids)")
+    kind = _provider_type(where, table.get("type", "openai"), types)
+    accepted = COMMON_KEYS | kind.options
+    unknown = sorted(set(table) - accepted)
     if unknown:
         raise UsageError(
-            f"{where}: unknown key '{unknown[0]}'; known keys: {', '.join(sorted(known))}"
+            f"{where}: unknown key '{unknown[0]}'; known keys: {', '.join(sorted(accepted))}"
         )
-    table.setdefault("type", "openai")
-    return ProviderConfig(name=name, **table)
+    for key in COMMON_KEYS & set(table):
+        _check_common(where, key, table[key])
+    common = {key: value for key, value in table.items() if key in COMMON_KEYS}
+    options = {key: value for key, value in table.items() if key not in COMMON_KEYS}
+    return ProviderConfig(**{**common, "name": name, "type": kind.name, "options": options})
+
+
+def _provider_type(where: str, kind: Any, types: ProviderRegistry) -> ProviderType:
+    found = types.get(kind) if isinstance(kind, str) else None
+    if found is None:
+        raise UsageError(
+            f"{where}: unknown type {kind!r}; use one of {', '.join(types.names())} (or register "
+            "it with the pytest_promptcheck_add_providers hook)"
+        )
+    return found
+
+
+_COUNT_KEYS = {"max_concurrency"}
+_PRICE_KEYS = {"price_per_1m_input", "price_per_1m_output"}
+
+
+def _check_common(where: str, key: str, value: Any) -> None:
+    """The common keys' types, so that a quoted number fails here and not in the call phase."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if key in _COUNT_KEYS:
+        ok, what = number and isinstance(value, int) and value >= 1, "a whole number of 1 or more"
+    elif key in _PRICE_KEYS:
+        ok, what = number and value >= 0, "a number of 0 or more (USD per 1M tokens)"
+    else:
+        ok, what = isinstance(value, str) and value != "", "a non-empty string"
+    if not ok:
+        plain = number or isinstance(value, bool) or value == ""  # a string may be a secret
+        shown = repr(value) if plain else f"a {type(value).__name__}"
+        raise UsageError(f"{where}: {key} must be {what}, not {shown}")
 
 
 def parse_number(value: str, source: str, kind: type[int] | type[float], minimum: float) -> float:
@@ -140,7 +187,9 @@ def parse_module_names(values: list[str], source: str) -> tuple[str, ...]:
 Lookup = Callable[[str], Any]
 
 
-def resolve(cli: Lookup, ini: Lookup, paths: SettingPaths) -> Settings:
+def resolve(
+    cli: Lookup, ini: Lookup, paths: SettingPaths, provider_types: ProviderRegistry
+) -> Settings:
     """Each setting from the command line when given there, else from the ini file."""
 
     def number(name: str, kind: type[int] | type[float], minimum: float) -> Any:
@@ -185,7 +234,8 @@ def resolve(cli: Lookup, ini: Lookup, paths: SettingPaths) -> Settings:
         models=tuple(cli("model")) or tuple(ini("model")),
         cache_mode=mode,
         cache_dir=cache_dir,
-        providers=load_provider_configs(paths.pyproject),
+        providers=load_provider_configs(paths.pyproject, provider_types),
+        provider_types=provider_types,
         policy=policy,
         max_calls=number("max_calls", int, 0),
         drift=drift,

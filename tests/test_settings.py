@@ -8,7 +8,7 @@ import pytest
 
 from pytest_promptcheck.cache import CacheMode
 from pytest_promptcheck.errors import UsageError
-from pytest_promptcheck.providers import ProviderConfig
+from pytest_promptcheck.providers import ProviderConfig, ProviderRegistry, builtin_registry
 from pytest_promptcheck.settings import load_provider_configs, parse_cache_mode
 
 SECRET = "sk-live-DO-NOT-PRINT-9f8e7d"
@@ -146,3 +146,85 @@ def test_unknown_cache_mode_lists_the_modes() -> None:
     assert str(info.value) == (
         "--promptcheck-cache: unknown cache mode 'record'; use one of use, replay, refresh, off"
     )
+
+
+# provider options and types
+
+
+def reverse_types() -> ProviderRegistry:
+    """The built-ins and a plugin type ``reverse`` that accepts two options."""
+    types = builtin_registry()
+    types.register("reverse", lambda config, context: NotImplemented, options=["upper", "suffix"])
+    return types
+
+
+def test_keys_a_type_declares_go_to_options(tmp_path: Path) -> None:
+    path = pyproject(
+        tmp_path,
+        '[tool.promptcheck.providers.shouty]\ntype = "reverse"\nupper = true\nsuffix = "!"\n'
+        "max_concurrency = 2\n",
+    )
+    assert load_provider_configs(path, reverse_types())["shouty"] == ProviderConfig(
+        name="shouty", type="reverse", max_concurrency=2, options={"upper": True, "suffix": "!"}
+    )
+
+
+def test_an_undeclared_key_lists_the_common_keys_and_the_types_options(tmp_path: Path) -> None:
+    path = pyproject(tmp_path, '[tool.promptcheck.providers.s]\ntype = "reverse"\ncolour = 1\n')
+    with pytest.raises(UsageError) as info:
+        load_provider_configs(path, reverse_types())
+    assert str(info.value) == (
+        f"{path}: [tool.promptcheck.providers.s]: unknown key 'colour'; known keys: "
+        "api_key_env, base_url, max_concurrency, price_per_1m_input, price_per_1m_output, "
+        "suffix, type, upper"
+    )
+
+
+def test_another_types_option_is_unknown(tmp_path: Path) -> None:
+    path = pyproject(tmp_path, "[tool.promptcheck.providers.v]\nupper = true\n")  # type openai
+    with pytest.raises(UsageError, match="unknown key 'upper'"):
+        load_provider_configs(path, reverse_types())
+
+
+@pytest.mark.parametrize("field", ["token", "client_secret", "access_token", "password"])
+def test_secret_looking_keys_are_refused_without_echoing_them(tmp_path: Path, field: str) -> None:
+    path = pyproject(tmp_path, f'[tool.promptcheck.providers.v]\n{field} = "{SECRET}"\n')
+    message = str(usage_error(path))
+    assert message == (
+        f"{path}: [tool.promptcheck.providers.v]: secrets never go in files; "
+        "set api_key_env to a variable name"
+    )
+    assert SECRET not in message
+
+
+def test_an_unknown_type_lists_the_registered_types(tmp_path: Path) -> None:
+    path = pyproject(tmp_path, '[tool.promptcheck.providers.b]\ntype = "bedrock"\n')
+    assert str(usage_error(path)) == (
+        f"{path}: [tool.promptcheck.providers.b]: unknown type 'bedrock'; use one of local, "
+        "openai (or register it with the pytest_promptcheck_add_providers hook)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('max_concurrency = "8"', "max_concurrency must be a whole number of 1 or more, not a str"),
+        ("max_concurrency = 0", "max_concurrency must be a whole number of 1 or more, not 0"),
+        ("max_concurrency = 2.5", "max_concurrency must be a whole number of 1 or more, not 2.5"),
+        ("price_per_1m_input = -1", "price_per_1m_input must be a number of 0 or more"),
+        ("price_per_1m_output = true", "price_per_1m_output must be a number of 0 or more"),
+        ("base_url = 8000", "base_url must be a non-empty string, not 8000"),
+        ('api_key_env = ""', "api_key_env must be a non-empty string, not ''"),
+        ("type = 3", "unknown type 3"),
+    ],
+)
+def test_a_common_key_of_the_wrong_kind_is_one_error(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    path = pyproject(tmp_path, f"[tool.promptcheck.providers.v]\n{line}\n")
+    assert str(usage_error(path)).startswith(f"{path}: [tool.promptcheck.providers.v]: {message}")
+
+
+def test_a_table_name_with_a_colon_is_refused(tmp_path: Path) -> None:
+    path = pyproject(tmp_path, '[tool.promptcheck.providers."a:b"]\nbase_url = "http://x"\n')
+    assert "a provider's name cannot hold ':'" in str(usage_error(path))

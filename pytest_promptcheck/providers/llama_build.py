@@ -19,7 +19,8 @@ from pytest_promptcheck.errors import ProviderError, UsageError
 BUILD_LABEL_START = "llama.cpp"
 """A local completion's system_fingerprint starts so: drift names it as the local build."""
 
-EXTRA_HINT = "local: models need the [local] extra: pip install 'pytest-promptcheck[local]'"
+EXTRA_INSTALL = "pip install 'pytest-promptcheck[local]'"
+EXTRA_HINT = f"local: models need the [local] extra: {EXTRA_INSTALL}"
 _FEATURE = re.compile(r"\b([A-Z][A-Z0-9_]*) = (\d+)")
 
 
@@ -72,7 +73,7 @@ def build_label(version: str, system_info: str, extra_buffers: bool) -> str:
     return label if extra_buffers else f"{label} no-extra-buffers"
 
 
-def load(path: Path, n_ctx: int, extra_buffers: bool) -> Any:
+def load(path: Path, n_ctx: int, extra_buffers: bool, provider: str = "local") -> Any:
     from llama_cpp import Llama
 
     try:
@@ -81,7 +82,7 @@ def load(path: Path, n_ctx: int, extra_buffers: bool) -> Any:
             # llama.cpp from printing a warning on stderr
             return Llama(model_path=str(path), n_ctx=n_ctx, seed=0, swa_full=False, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:
-        raise ProviderError("local", f"cannot load model {path}: {exc}") from None
+        raise ProviderError(provider, f"cannot load model {path}: {exc}") from None
 
 
 @contextlib.contextmanager

@@ -1,0 +1,45 @@
+"""Completions as the cache stores them: tool calls carried, older entries still read."""
+
+from __future__ import annotations
+
+import json
+
+from pytest_promptcheck.records import Completion, ToolCall
+
+WITH_TOOLS = Completion(
+    text="",
+    model_reported="m",
+    tool_calls=(ToolCall("lookup", '{"id": 7}'), ToolCall("refund", "not json {")),
+)
+
+
+def test_tool_calls_survive_the_cache_round_trip() -> None:
+    stored = json.loads(json.dumps(WITH_TOOLS.to_json(), sort_keys=True))
+    assert stored["tool_calls"] == [
+        {"name": "lookup", "arguments": '{"id": 7}'},
+        {"name": "refund", "arguments": "not json {"},  # raw text: parsed by checks, later
+    ]
+    read = Completion.from_json(stored, cached=True)
+    assert read.tool_calls == WITH_TOOLS.tool_calls
+    assert read == Completion(**{**vars(WITH_TOOLS), "cached": True})
+
+
+def test_an_entry_written_before_tool_calls_existed_still_loads() -> None:
+    old = {
+        "text": "billing",
+        "model_reported": "m",
+        "tokens_in": 3,
+        "tokens_out": 1,
+        "latency_ms": 12.5,
+        "cost_usd": None,
+        "system_fingerprint": None,
+        "finish_reason": "stop",
+    }
+    read = Completion.from_json(old, cached=True)
+    assert read.tool_calls == ()
+    assert read.text == "billing"
+
+
+def test_an_answer_without_tool_calls_is_stored_as_before() -> None:
+    """So that a cache shared with an older version (a CI artifact) stays readable by it."""
+    assert "tool_calls" not in Completion(text="x", model_reported="m").to_json()
