@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.checks.api import NOT_JSON, ModelCheck, SampleContext
+from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.errors import CheckArgError, PromptcheckError, SpecError
 from pytest_promptcheck.files import default_name, is_prompt_file
 from pytest_promptcheck.project import OutsideProject
@@ -16,7 +18,6 @@ from pytest_promptcheck.report import quote
 from pytest_promptcheck.scoring import parse_format
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import PromptSpec, load_spec
-from pytest_promptcheck.verdict import NOT_JSON, ModelCheck, SampleContext
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".promptcheck", ".tox"}
 
@@ -40,7 +41,7 @@ class PromptResult:
     @property
     def json(self) -> Any:
         """The output parsed as JSON (fences allowed); raises ValueError when it is not JSON."""
-        parsed, error = parse_format(self.text, None)
+        parsed, error = output_json_text(self.text)
         if error is not None:
             raise ValueError(f"{self.spec.name}: {error}")
         return parsed

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptcheck.bounds import loads_json
+from pytest_promptcheck.checks.api import NOT_JSON, ModelCheck, SampleContext, Verdict
+from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, CheckSpec, PromptSpec
-from pytest_promptcheck.verdict import NOT_JSON, ModelCheck, SampleContext, Verdict
 
 if TYPE_CHECKING:
     from pytest_promptcheck.schemas import Schema
-
-# Chat models often wrap JSON in a Markdown fence; the fence is not part of the answer.
-_FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -91,20 +86,13 @@ def score_sample(spec: PromptSpec, case: Case, completion: Completion, index: in
 
 
 def parse_format(text: str, schema: Schema | None) -> tuple[Any, str | None]:
-    """Parse JSON output (a Markdown fence around it is allowed) and validate it against schema."""
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1)
-    try:
-        parsed = loads_json(body)
-    except json.JSONDecodeError as exc:
-        return NOT_JSON, f"output is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    if schema is not None:
+    """Parse JSON output (see ``output_json_text``) and validate it against schema."""
+    parsed, error = output_json_text(text)
+    if error is None and schema is not None:
         error = first_schema_error(parsed, schema)
         if error is not None:
             return parsed, f"output does not match format.schema: {error}"
-    return parsed, None
+    return parsed, error
 
 
 def _run(check: CheckSpec, ctx: SampleContext) -> Verdict:

@@ -14,6 +14,7 @@ from typing import Any
 from pytest_promptcheck.canonical import canonical_json, sha256_of
 from pytest_promptcheck.case_files import RawCase, expand_cases
 from pytest_promptcheck.checks import CheckRegistry
+from pytest_promptcheck.checks.api import Check, ModelCheck
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.files import default_name
@@ -28,7 +29,6 @@ from pytest_promptcheck.render import (
 )
 from pytest_promptcheck.schemas import Schema, load_schema
 from pytest_promptcheck.validation import validate_case, validate_file
-from pytest_promptcheck.verdict import Check, ModelCheck
 
 
 @dataclass(frozen=True)
