@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,3 +134,16 @@ def test_a_document_deeper_than_descent_goes_cannot_be_judged() -> None:
     result = verdict("json_path", {"path": "$..*", "exists": True}, json_sample(deep))
     assert (result.passed, result.evaluated) == (False, False)
     assert result.reason.startswith("json_path $..* exists true: ")
+
+
+README = Path(__file__).parents[2] / "README.md"
+# an environment variable, JSON Schema keywords, and the paths shown as errors
+NOT_PATHS = {"$GITHUB_STEP_SUMMARY", "$id", "$ref", "$.order-id", "$.0"}
+
+
+def test_every_path_the_readme_shows_compiles() -> None:
+    text = README.read_text(encoding="utf-8")
+    paths = set(re.findall(r"`(\$[^`]*)`", text)) | set(re.findall(r"path: '?(\$[^,}']*)", text))
+    assert {"$.items[?@.price < 10]", "$..name", "$['first name']"} <= paths
+    for path in sorted(paths - NOT_PATHS):
+        compile_path(path)
