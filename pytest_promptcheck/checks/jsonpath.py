@@ -50,7 +50,11 @@ _DEADLINE: ContextVar[float] = ContextVar("jsonpath_deadline")
 """When the evaluation running in this context must give up (per call, never run state)."""
 
 
-class PathGaveUp(Exception):
+class PathStopped(Exception):
+    """The evaluation stopped without an answer: the sample cannot be judged."""
+
+
+class PathGaveUp(PathStopped):
     """The evaluation ran past TIMEOUT_S."""
 
 
@@ -192,10 +196,12 @@ def _message(exc: JSONPathError) -> str:
 
 
 def find(query: JSONPathQuery, document: Any) -> list[Any]:
-    """The values the path selects, in document order; raises PathGaveUp past the time limit,
-    or JSONPathError when the document defeats the path (nested deeper than it may descend)."""
+    """The values the path selects, in document order; raises PathStopped past the time limit
+    or when the document defeats the path (nested deeper than descent may go)."""
     reset = _DEADLINE.set(time.monotonic() + TIMEOUT_S)
     try:
         return [node.value for node in query.finditer(document)]
+    except JSONPathError as exc:
+        raise PathStopped(_message(exc)) from None
     finally:
         _DEADLINE.reset(reset)
