@@ -4,8 +4,8 @@ The names a plugin or a ``python:`` check needs are importable from here, whatev
 live in: ``from pytest_promptcheck import Verdict, SampleContext, CheckArgError, ModelCheck``.
 """
 
+from pytest_promptcheck.checks.api import ModelCheck, SampleContext, Verdict
 from pytest_promptcheck.errors import CheckArgError
-from pytest_promptcheck.verdict import ModelCheck, SampleContext, Verdict
 
 __all__ = ["CheckArgError", "ModelCheck", "SampleContext", "Verdict", "__version__"]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.check_specs import CheckItemError, CheckSpec, compile_check
+from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.documents import Document
 from pytest_promptcheck.errors import PromptcheckError, SpecError
 from pytest_promptcheck.files import default_name, is_prompt_file
@@ -16,7 +17,7 @@ from pytest_promptcheck.project import OutsideProject
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.report import quote
-from pytest_promptcheck.scoring import parse_format, score_sample
+from pytest_promptcheck.scoring import score_sample
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
 
@@ -43,7 +44,7 @@ class PromptResult:
     @property
     def json(self) -> Any:
         """The output parsed as JSON (fences allowed); raises ValueError when it is not JSON."""
-        parsed, error = parse_format(self.text, None)
+        parsed, error = output_json_text(self.text)
         if error is not None:
             raise ValueError(f"{self.spec.name}: {error}")
         return parsed

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from pytest_promptcheck.checks.api import Job, ModelCheck
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.errors import PromptcheckError
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.scoring import Asked, CaseAnswers, sample_context
 from pytest_promptcheck.spec import Case, PromptSpec
-from pytest_promptcheck.verdict import Job, ModelCheck
 
 CheckJobs = dict[int, Sequence[Job] | str]
 """By check index: the calls a check asks for about one output, or why it could not ask."""

@@ -10,8 +10,8 @@ from typing import Any
 
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.checks import CheckRegistry
+from pytest_promptcheck.checks.api import Check, ModelCheck
 from pytest_promptcheck.errors import CheckArgError
-from pytest_promptcheck.verdict import Check, ModelCheck
 
 
 @dataclass(frozen=True)

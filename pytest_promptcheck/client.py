@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache, cache_key
+from pytest_promptcheck.checks.api import Job
 from pytest_promptcheck.errors import CacheMissError, PromptcheckError, ProviderError
 from pytest_promptcheck.limiter import AdaptiveLimit
 from pytest_promptcheck.policy import CallPolicy
@@ -21,7 +22,6 @@ from pytest_promptcheck.providers import ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.retrying import CircuitBreaker, RetryBudget, full_jitter
 from pytest_promptcheck.shared import SharedCalls
-from pytest_promptcheck.verdict import Job
 
 
 @dataclass

@@ -17,7 +17,7 @@ def pytest_promptcheck_add_checks(registry: CheckRegistry) -> None:
     """Register custom checks: ``registry.register("my_check", factory)``.
 
     ``factory(arg, prompt_dir)`` validates the check's argument at collection time
-    (raise ``pytest_promptcheck.errors.CheckArgError``) and returns a function
+    (raise ``pytest_promptcheck.CheckArgError``) and returns a function
     ``(SampleContext) -> Verdict``. A check that reads a file the prompt file names keeps it
     inside the project with ``registry.project.confine(prompt_dir / arg, arg)``.
     """

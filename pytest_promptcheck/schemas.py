@@ -1,4 +1,4 @@
-"""JSON Schema: loading for a prompt's ``format.schema`` and the ``schema`` check, and validation.
+"""JSON Schema: loading and validation, for ``format.schema`` and the ``schema`` check.
 
 The validator is picked from the schema's ``$schema`` (Draft 2020-12 when absent) and asserts
 ``format`` keywords (``date``, ``email``, ...) that jsonschema can check, as a user of Ajv expects.
@@ -19,10 +19,9 @@ import yaml
 from pytest_promptcheck.bounds import file_too_large, json_hint, loads_json
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.errors import CheckArgError
-from pytest_promptcheck.jsonpath import clip, format_path, output_json
 from pytest_promptcheck.project import Project
+from pytest_promptcheck.quoting import clip, format_path
 from pytest_promptcheck.schema_refs import Resources, registry_of, resolve_refs
-from pytest_promptcheck.verdict import CheckFactory, CheckFn, SampleContext, Verdict
 from pytest_promptcheck.yaml_loader import YamlRefused, parse_yaml
 
 if TYPE_CHECKING:
@@ -182,34 +181,3 @@ def _validator(key: str) -> Validator:
     registry = registry_of(schema, resources)
     validator: Validator = bounded(schema, registry=registry, format_checker=base.FORMAT_CHECKER)
     return validator
-
-
-def schema_check(project: Project) -> CheckFactory:
-    """``schema: S``: the output, as JSON, is valid against S (a file path or inline schema).
-
-    The output is the parsed JSON (the text is parsed when the prompt's format is not json).
-    The reason names the first failing element by JSON path, e.g. ``schema: $.queue: ...``.
-    """
-
-    # A schema check written in every case names the same schema thousands of times: this
-    # run's registry reads, checks and resolves the refs of each distinct one once.
-    loaded: dict[tuple[str, Path], Schema] = {}
-
-    def factory(arg: Any, base_dir: Path) -> CheckFn:
-        memo = (canonical_json(arg), base_dir)
-        schema = loaded.get(memo)
-        if schema is None:
-            schema = loaded[memo] = load_schema(arg, base_dir, project)
-
-        def run(ctx: SampleContext) -> Verdict:
-            document, error = output_json(ctx)
-            if error is not None:
-                return Verdict(False, 0.0, f"schema: output is not JSON: {error}", evaluated=False)
-            problem = first_schema_error(document, schema)
-            if problem is None:
-                return Verdict(True, 1.0, "schema: valid")
-            return Verdict(False, 0.0, f"schema: {problem}")
-
-        return run
-
-    return factory

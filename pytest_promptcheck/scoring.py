@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptcheck.bounds import loads_json
 from pytest_promptcheck.check_specs import CheckSpec
+from pytest_promptcheck.checks.api import NOT_JSON, ModelCheck, SampleContext, Verdict
+from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, PromptSpec
-from pytest_promptcheck.verdict import NOT_JSON, ModelCheck, SampleContext, Verdict
 
 if TYPE_CHECKING:
     from pytest_promptcheck.schemas import Schema
-
-# Chat models often wrap JSON in a Markdown fence; the fence is not part of the answer.
-_FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
 
 Asked = Sequence[Completion] | str
 """What a model-calling check's calls answered for one sample, or why it could not ask."""
@@ -117,20 +112,13 @@ def sample_context(
 
 
 def parse_format(text: str, schema: Schema | None) -> tuple[Any, str | None]:
-    """Parse JSON output (a Markdown fence around it is allowed) and validate it against schema."""
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1)
-    try:
-        parsed = loads_json(body)
-    except json.JSONDecodeError as exc:
-        return NOT_JSON, f"output is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    if schema is not None:
+    """Parse JSON output (see ``output_json_text``) and validate it against schema."""
+    parsed, error = output_json_text(text)
+    if error is None and schema is not None:
         error = first_schema_error(parsed, schema)
         if error is not None:
             return parsed, f"output does not match format.schema: {error}"
-    return parsed, None
+    return parsed, error
 
 
 def _run(check: CheckSpec, ctx: SampleContext, asked: Asked | None) -> Verdict:

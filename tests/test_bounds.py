@@ -11,13 +11,13 @@ import pytest
 from pytest_promptcheck.bounds import MAX_DEPTH, MAX_FILE_BYTES, loads_json, too_deep
 from pytest_promptcheck.case_files import expand_cases
 from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.checks.api import NOT_JSON, SampleContext
 from pytest_promptcheck.documents import Document, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import load_schema
 from pytest_promptcheck.scoring import parse_format
-from pytest_promptcheck.verdict import NOT_JSON, SampleContext
 
 BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)

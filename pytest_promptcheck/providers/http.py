@@ -23,8 +23,8 @@ from typing import Any
 import httpx2
 
 from pytest_promptcheck.errors import ProviderError
-from pytest_promptcheck.jsonpath import clip
 from pytest_promptcheck.providers.transport import LeanTransport, suits
+from pytest_promptcheck.quoting import clip
 
 MAX_BODY_BYTES = 16 * 2**20
 """A chat completion is kilobytes; 16 MiB leaves room for long outputs and logprobs."""

@@ -79,3 +79,13 @@ Check = CheckFn | ModelCheck
 
 CheckFactory = Callable[[Any, Path], Check]
 """Prepares a check from its argument and the prompt file's folder; raises CheckArgError."""
+
+
+def verdict(passed: bool, reason: str) -> Verdict:
+    """A judged verdict scoring 1 when it passes, else 0."""
+    return Verdict(passed, 1.0 if passed else 0.0, reason)
+
+
+def unevaluated(reason: str) -> Verdict:
+    """The check could not judge this sample: a failure that negation does not flip."""
+    return Verdict(False, 0.0, reason, evaluated=False)

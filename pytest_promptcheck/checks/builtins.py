@@ -1,0 +1,21 @@
+"""Every built-in check, registered in a fresh registry per project."""
+
+from __future__ import annotations
+
+from pytest_promptcheck.checks.budget import CHECKS as BUDGETS
+from pytest_promptcheck.checks.json import CHECKS as JSON
+from pytest_promptcheck.checks.python import python_check
+from pytest_promptcheck.checks.registry import CheckRegistry
+from pytest_promptcheck.checks.schema import schema_check
+from pytest_promptcheck.checks.text import CHECKS as TEXT
+from pytest_promptcheck.project import Project
+
+
+def builtin_registry(project: Project) -> CheckRegistry:
+    """A fresh registry holding every built-in check, for checks in files of ``project``."""
+    registry = CheckRegistry(project)
+    for name, factory in (*JSON, *TEXT, *BUDGETS):
+        registry.register(name, factory)
+    registry.register("schema", schema_check(project))
+    registry.register("python", python_check(project))
+    return registry
