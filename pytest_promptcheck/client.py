@@ -70,8 +70,7 @@ class ModelClient:
             memo = self._keys[id(request)] = (request, {})
         keys = memo[1]
         if sample not in keys:
-            provider = self.providers.get(request.provider)
-            keys[sample] = cache_key(request, provider.identity(request), sample)
+            keys[sample] = cache_key(request, self.providers.identity(request), sample)
         return keys[sample]
 
     def finished(self, request: ModelRequest, count: int) -> list[Completion] | None:

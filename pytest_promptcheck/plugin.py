@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_promptcheck import hookspecs
-from pytest_promptcheck.errors import UsageError
+from pytest_promptcheck.errors import PromptcheckError, UsageError
 from pytest_promptcheck.files import is_prompt_file
 from pytest_promptcheck.options import add_options
 from pytest_promptcheck.providers import builtin_registry, check_model_id
@@ -157,7 +157,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     promptcheck = _started_session(session.config)
     if promptcheck is None:
         return
-    plan = promptcheck.plan([item.nodeid for item in session.items])
+    try:
+        plan = promptcheck.plan([item.nodeid for item in session.items])
+    except PromptcheckError as exc:  # a check's model its provider cannot identify
+        raise pytest.UsageError(str(exc)) from None
     limit = promptcheck.settings.max_calls
     if limit is None or plan.live <= limit or session.config.option.collectonly:
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pytest_promptcheck.errors import PromptcheckError, ProviderError, UsageError
 from pytest_promptcheck.policy import DEFAULT_TIMEOUT_S
@@ -95,7 +96,21 @@ class ProviderSet:
         missing = self.type_of(prefix).missing(model)
         if missing is not None:
             raise UsageError(missing)
-        self.get(prefix)
+        self.identity(ModelRequest(model, None, "", {}))  # e.g. a packaged model it lacks
+
+    def identity(self, request: ModelRequest) -> dict[str, Any]:
+        """What besides the request decides the answer, for the cache key; a provider that
+        cannot tell (a bad model name, a plugin's bug) is a usage error, not a crash."""
+        provider = self.get(request.provider)
+        try:
+            return provider.identity(request)
+        except PromptcheckError:
+            raise
+        except Exception as exc:
+            raise UsageError(
+                f"provider '{request.provider}' could not identify model '{request.model}': "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
 
     def get(self, prefix: str) -> Provider:
         provider = self._live.get(prefix)
