@@ -18,6 +18,7 @@ from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.drift import Counts, Significance, adjust
 from pytest_promptcheck.errors import PromptcheckError, SpecError
+from pytest_promptcheck.planning import CallPlan, CaseWork, plan_calls
 from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
 from pytest_promptcheck.project import Project
@@ -109,23 +110,8 @@ class PromptcheckSession:
         return outcome
 
     def plan(self, nodeids: list[str]) -> CallPlan:
-        """How many distinct calls the selected cases need, and how many the cache holds.
-
-        A check's calls are known once the output they judge exists: for an output in the
-        cache they are planned by their keys; for one still to be made, by their count.
-        """
-        works = self._works(nodeids)
-        client = self.client
-        keys = {client.key(r, s) for work in works for r, s in work.calls.prompt_jobs()}
-        by_checks, unknown = set(), 0
-        for work in works:
-            if work.calls.asking:
-                known, count = _check_keys(work.calls, client)
-                by_checks |= known
-                unknown += count
-        keys |= by_checks
-        cached = sum(client.cache.holds(key) for key in keys)
-        self.last_plan = CallPlan(len(keys) + unknown, cached, len(by_checks) + unknown)
+        """How many distinct calls the selected cases need, and how many the cache holds."""
+        self.last_plan = plan_calls([work.calls for work in self._works(nodeids)], self.client)
         return self.last_plan
 
     def prefetch(
@@ -260,55 +246,6 @@ async def _first_of(task: asyncio.Task[None], event: asyncio.Event) -> None:
     waiter = asyncio.ensure_future(event.wait())
     await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
-
-
-def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
-    """The keys of the calls a case's checks make about its cached outputs, and how many
-    calls they make about outputs not made yet."""
-    keys: set[str] = set()
-    unknown = 0
-    per_sample = calls.planned_check_calls() // calls.spec.samples
-    for request, sample in calls.prompt_jobs():
-        completion = client.cache.get(client.key(request, sample))
-        if completion is None:
-            unknown += per_sample
-            continue
-        for wanted in calls.check_jobs(completion).values():
-            if not isinstance(wanted, str):
-                keys |= {client.key(r, s) for r, s in wanted}
-    return keys, unknown
-
-
-@dataclass(frozen=True)
-class CaseWork:
-    """A collected case as the call phase sees it."""
-
-    calls: CaseCalls
-    baseline: Entry | None
-
-    @property
-    def sampled_with_baseline(self) -> bool:
-        baseline = self.baseline
-        return baseline is not None and (self.calls.spec.samples > 1 or int(baseline["n"]) > 1)
-
-
-@dataclass(frozen=True)
-class CallPlan:
-    total: int
-    cached: int
-    by_checks: int = 0
-    """Calls that checks make about the outputs (judges, embeddings, plugins' checks)."""
-
-    @property
-    def live(self) -> int:
-        return self.total - self.cached
-
-    def describe(self) -> str:
-        asked = f" ({self.by_checks} asked by checks)" if self.by_checks else ""
-        return (
-            f"promptcheck: {self.total} model calls{asked}: {self.live} live, "
-            f"{self.cached} from cache"
-        )
 
 
 @dataclass(frozen=True)
