@@ -1,4 +1,4 @@
-"""Extension hooks: plugins and conftest.py files add checks through these."""
+"""Extension hooks: plugins and conftest.py files add checks and provider types through these."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from pytest_promptcheck.checks import CheckRegistry
+    from pytest_promptcheck.providers.registry import ProviderRegistry
 
 hookspec = pluggy.HookspecMarker("pytest")
 
@@ -18,13 +19,12 @@ def pytest_promptcheck_add_checks(registry: CheckRegistry) -> None:
 
     ``factory(arg, prompt_dir)`` validates the check's argument at collection time
     (raise ``pytest_promptcheck.CheckArgError``) and returns a function
-    ``(SampleContext) -> Verdict``. A check that reads a file the prompt file names keeps it
-    inside the project with ``registry.project.confine(prompt_dir / arg, arg)``.
+    ``(SampleContext) -> Verdict``, or a ``pytest_promptcheck.ModelCheck`` when the check asks
+    a model about the output: it declares its calls, the run makes them in the call phase
+    (planned, cached, retried) and its ``judge`` gets their answers. A check that reads a file
+    the prompt file names keeps it inside the project with
+    ``registry.project.confine(prompt_dir / arg, arg)``.
     """
-
-
-if TYPE_CHECKING:
-    from pytest_promptcheck.providers.registry import ProviderRegistry
 
 
 @hookspec
