@@ -1,22 +1,42 @@
-"""A case's result as the end of the run sees it: plain data that crosses from xdist workers."""
+"""A case's result as the end of the run sees it: the one payload that crosses from xdist
+workers, read by the terminal summary, the baseline update and the report files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-Entry = dict[str, Any]
-BRIEF_FIELDS = ("n", "passed", "verdict", "score")
+from pytest_promptcheck.entry import BaselineEntry, Tally, total_cost
+from pytest_promptcheck.records import Completion
 
 
-def outputs_of(entry: Entry) -> list[str]:
-    """Every sample's output, in sample order."""
-    return [str(sample.get("output", "")) for sample in entry["samples"]]
+@dataclass(frozen=True)
+class Usage:
+    """What a case's calls took: samples live and cached, tokens, cost and latencies."""
 
+    samples: int
+    cached: int
+    tokens: int
+    cost_usd: float | None
+    """Unknown when any sample's cost is unknown."""
+    latencies_ms: tuple[float, ...]
+    model_reported: str
 
-def brief(entry: Entry) -> Entry:
-    """What the terminal summary needs of an entry: its counts and verdict."""
-    return {key: entry[key] for key in BRIEF_FIELDS if key in entry}
+    @property
+    def live(self) -> int:
+        return self.samples - self.cached
+
+    @classmethod
+    def of(cls, completions: Sequence[Completion]) -> Usage:
+        return cls(
+            samples=len(completions),
+            cached=sum(c.cached for c in completions),
+            tokens=sum(c.tokens for c in completions),
+            cost_usd=total_cost(c.cost_usd for c in completions),
+            latencies_ms=tuple(round(c.latency_ms, 1) for c in completions),
+            model_reported=completions[0].model_reported if completions else "",
+        )
 
 
 @dataclass(frozen=True)
@@ -32,8 +52,14 @@ class CaseRecord:
     file_items: int
     """How many items the prompt file has: an update of all of them removes unused entries."""
     unused: tuple[str, ...]
-    entry: Entry
-    baseline_entry: Entry | None
+    tally: Tally
+    baseline_tally: Tally | None
+    usage: Usage
+    entry: BaselineEntry | None
+    """The whole result (every sample's output), only when an update or a report file needs it:
+    a large suite then carries one small record per item."""
+    baseline_entry: BaselineEntry | None
+    """The whole baseline entry, on the same condition."""
     drift: dict[str, Any] | None
 
     @property
@@ -54,14 +80,34 @@ class CaseRecord:
 
     @property
     def passed(self) -> bool:
-        return bool(self.entry["verdict"] == "passed")
+        return self.tally.succeeded
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for the test report (entries are plain JSON data already)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        """Plain data for the test report, which xdist carries to the controller."""
+        data = dict(vars(self))
         data["unused"] = list(self.unused)
+        data["tally"] = vars(self.tally)
+        data["baseline_tally"] = _maybe(self.baseline_tally, vars)
+        data["usage"] = {**vars(self.usage), "latencies_ms": list(self.usage.latencies_ms)}
+        data["entry"] = _maybe(self.entry, BaselineEntry.to_json)
+        data["baseline_entry"] = _maybe(self.baseline_entry, BaselineEntry.to_json)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:
-        return cls(**{**data, "unused": tuple(data["unused"])})
+        usage = data["usage"]
+        return cls(
+            **{
+                **data,
+                "unused": tuple(data["unused"]),
+                "tally": Tally(**data["tally"]),
+                "baseline_tally": _maybe(data["baseline_tally"], lambda t: Tally(**t)),
+                "usage": Usage(**{**usage, "latencies_ms": tuple(usage["latencies_ms"])}),
+                "entry": _maybe(data["entry"], BaselineEntry.from_json),
+                "baseline_entry": _maybe(data["baseline_entry"], BaselineEntry.from_json),
+            }
+        )
+
+
+def _maybe(value: Any, convert: Any) -> Any:
+    return None if value is None else convert(value)
