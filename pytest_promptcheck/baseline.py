@@ -156,7 +156,7 @@ def _entry(path: Path, case_id: str, data: Any) -> BaselineEntry:
         return BaselineEntry.from_json(data)
     except EntryError as exc:
         raise SpecError(
-            path, f"baseline entry '{case_id}' is incomplete: {exc}", hint=_REPAIR
+            path, f"baseline entry '{case_id}' is incomplete or malformed: {exc}", hint=_REPAIR
         ) from None
 
 

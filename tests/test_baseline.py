@@ -101,7 +101,10 @@ def test_a_malformed_entry_names_its_case_and_field(
     with pytest.raises(SpecError) as caught:
         load_baseline(path)
     message = str(caught.value)
-    assert f"baseline entry 'hot' is incomplete: {named}" in message and str(path) in message
+    assert (
+        f"baseline entry 'hot' is incomplete or malformed: {named}" in message
+        and str(path) in message
+    )
 
 
 @pytest.mark.parametrize("committed", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
