@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_promptcheck.entry import BaselineEntry, Tally, total_cost
+from pytest_promptcheck.entry import BaselineEntry, Tally, field_values, total_cost
 from pytest_promptcheck.records import Completion
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
     """What a case's calls took: samples live and cached, tokens, cost and latencies."""
 
@@ -39,7 +39,7 @@ class Usage:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseRecord:
     prompt: str
     file: str
@@ -83,30 +83,36 @@ class CaseRecord:
         return self.tally.succeeded
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for the test report, which xdist carries to the controller."""
-        data = dict(vars(self))
+        """Plain data for the test report, which xdist carries to the controller. The tallies
+        and the usage go as lists in field order: one record per item stays small."""
+        data = field_values(self)
         data["unused"] = list(self.unused)
-        data["tally"] = vars(self.tally)
-        data["baseline_tally"] = _maybe(self.baseline_tally, vars)
-        data["usage"] = {**vars(self.usage), "latencies_ms": list(self.usage.latencies_ms)}
+        data["tally"] = _values(self.tally)
+        data["baseline_tally"] = _maybe(self.baseline_tally, _values)
+        usage = self.usage
+        data["usage"] = [*_values(usage)[:-2], list(usage.latencies_ms), usage.model_reported]
         data["entry"] = _maybe(self.entry, BaselineEntry.to_json)
         data["baseline_entry"] = _maybe(self.baseline_entry, BaselineEntry.to_json)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:
-        usage = data["usage"]
+        samples, cached, tokens, cost, latencies, reported = data["usage"]
         return cls(
             **{
                 **data,
                 "unused": tuple(data["unused"]),
-                "tally": Tally(**data["tally"]),
-                "baseline_tally": _maybe(data["baseline_tally"], lambda t: Tally(**t)),
-                "usage": Usage(**{**usage, "latencies_ms": tuple(usage["latencies_ms"])}),
+                "tally": Tally(*data["tally"]),
+                "baseline_tally": _maybe(data["baseline_tally"], lambda t: Tally(*t)),
+                "usage": Usage(samples, cached, tokens, cost, tuple(latencies), reported),
                 "entry": _maybe(data["entry"], BaselineEntry.from_json),
                 "baseline_entry": _maybe(data["baseline_entry"], BaselineEntry.from_json),
             }
         )
+
+
+def _values(data: Any) -> list[Any]:
+    return list(field_values(data).values())
 
 
 def _maybe(value: Any, convert: Any) -> Any:

@@ -8,7 +8,7 @@ first field that is missing or of the wrong type.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 PASSED = "passed"
@@ -23,13 +23,19 @@ class EntryError(ValueError):
         self.field = field
 
 
+def field_values(data: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, one level deep (``vars`` needs a ``__dict__``; these use
+    slots, since a large suite holds one record per item)."""
+    return {f.name: getattr(data, f.name) for f in fields(data)}
+
+
 def total_cost(costs: Iterable[float | None]) -> float | None:
     """The cost of several calls: unknown when any call's cost is unknown."""
     known = list(costs)
     return None if any(cost is None for cost in known) else sum(cost or 0.0 for cost in known)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tally:
     """A case's counts and verdict: what the summary needs, without the samples."""
 
@@ -52,14 +58,14 @@ class Tally:
         return self.passed / self.n if self.n else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckScore:
     check: str
     passed: bool
     score: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SampleRecord:
     output: str
     passed: bool
@@ -72,7 +78,7 @@ class SampleRecord:
     latency_ms: float
 
     def to_json(self) -> dict[str, Any]:
-        return {**vars(self), "checks": [vars(check) for check in self.checks]}
+        return {**field_values(self), "checks": [field_values(check) for check in self.checks]}
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> SampleRecord:
@@ -97,7 +103,7 @@ def _check(data: Any, where: str) -> CheckScore:
     return CheckScore(read.text("check"), read.flag("passed"), read.number("score"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PromptStamp:
     """What identifies the prompt: a change of ``request`` is `prompt changed`."""
 
@@ -106,14 +112,14 @@ class PromptStamp:
     request: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelStamp:
     requested: str
     reported: str | None
     system_fingerprint: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BaselineEntry:
     """One case's recorded result: the request's fingerprints, every sample and the totals."""
 
@@ -148,8 +154,8 @@ class BaselineEntry:
 
     def to_json(self) -> dict[str, Any]:
         data = {
-            "prompt": vars(self.prompt),
-            "model": vars(self.model),
+            "prompt": field_values(self.prompt),
+            "model": field_values(self.model),
             "params": dict(self.params),
             "checks": self.checks,
             "samples": [sample.to_json() for sample in self.samples],

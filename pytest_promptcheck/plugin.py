@@ -182,7 +182,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="PATH",
-        help=f"write a report by the path's suffix: {report_formats_help()}; repeat for several.",
+        help=f"write a report by the path's suffix: {report_formats_help()}; repeat for "
+        "several. Default: none.",
     )
     ini = parser.addini
     ini(

@@ -18,14 +18,14 @@ class _Row:
     live: int = 0
     cached: int = 0
     tokens: int = 0
-    costs: list[float | None] = field(default_factory=list)
+    cost: float | None = 0.0
     latencies: list[float] = field(default_factory=list)
 
     def add(self, usage: Usage) -> None:
         self.live += usage.live
         self.cached += usage.cached
         self.tokens += usage.tokens
-        self.costs.append(usage.cost_usd)
+        self.cost = total_cost([self.cost, usage.cost_usd])
         self.latencies += usage.latencies_ms
 
 
@@ -91,7 +91,7 @@ class RunSummary:
                     str(row.live),
                     str(row.cached),
                     str(row.tokens),
-                    _money(total_cost(row.costs)),
+                    _money(row.cost),
                     _ms(percentile(row.latencies, 50)),
                     _ms(percentile(row.latencies, 95)),
                 )
