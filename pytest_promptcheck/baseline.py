@@ -26,9 +26,9 @@ from pytest_promptcheck.entry import (
     ModelStamp,
     PromptStamp,
     SampleRecord,
-    total_cost,
 )
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_promptcheck.entry import BaselineEntry, Tally, field_values, total_cost
-from pytest_promptcheck.records import Completion
+from pytest_promptcheck.entry import BaselineEntry, Tally, field_values
+from pytest_promptcheck.records import Completion, total_cost
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ first field that is missing or of the wrong type.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -27,12 +27,6 @@ def field_values(data: Any) -> dict[str, Any]:
     """A dataclass's fields by name, one level deep (``vars`` needs a ``__dict__``; these use
     slots, since a large suite holds one record per item)."""
     return {f.name: getattr(data, f.name) for f in fields(data)}
-
-
-def total_cost(costs: Iterable[float | None]) -> float | None:
-    """The cost of several calls: unknown when any call's cost is unknown."""
-    known = list(costs)
-    return None if any(cost is None for cost in known) else sum(cost or 0.0 for cost in known)
 
 
 @dataclass(frozen=True, slots=True)

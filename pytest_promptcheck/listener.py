@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.properties import prompt_and_model
 from pytest_promptcheck.summary import RunSummary
 
@@ -41,6 +40,8 @@ class ReportListener:
             self.add_notes([str(note) for note in notes])
         record = getattr(report, RECORD_ATTRIBUTE, None)
         if report.when == "call" and isinstance(record, dict):
+            from pytest_promptcheck.case_record import CaseRecord  # not needed before a case ran
+
             self.summary.add_record(CaseRecord.from_json(record), report.outcome)
             return
         case = prompt_and_model(report.user_properties)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,3 +65,9 @@ class Completion:
     @classmethod
     def from_json(cls, data: dict[str, Any], *, cached: bool) -> Completion:
         return cls(**data, cached=cached)
+
+
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The cost of several calls: unknown when any call's cost is unknown."""
+    known = list(costs)
+    return None if any(cost is None for cost in known) else sum(cost or 0.0 for cost in known)

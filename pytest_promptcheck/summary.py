@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pytest_promptcheck.case_record import CaseRecord, Usage
-from pytest_promptcheck.entry import total_cost
+from pytest_promptcheck.records import total_cost
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.case_record import CaseRecord, Usage
 
 
 @dataclass
