@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from functools import cache
 from typing import Any
 
 PASSED = "passed"
@@ -26,7 +27,12 @@ class EntryError(ValueError):
 def field_values(data: Any) -> dict[str, Any]:
     """A dataclass's fields by name, one level deep (``vars`` needs a ``__dict__``; these use
     slots, since a large suite holds one record per item)."""
-    return {f.name: getattr(data, f.name) for f in fields(data)}
+    return {name: getattr(data, name) for name in _field_names(data.__class__)}
+
+
+@cache
+def _field_names(kind: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
 
 
 @dataclass(frozen=True, slots=True)
