@@ -17,14 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.canonical import sha256_of
-from pytest_promptcheck.case_record import Entry
+from pytest_promptcheck.entry import (
+    FAILED,
+    PASSED,
+    BaselineEntry,
+    CheckScore,
+    EntryError,
+    ModelStamp,
+    PromptStamp,
+    SampleRecord,
+)
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
 
 FORMAT = 1
 FOLDER = "__promptcheck__"
-RECORDED_AT = "recorded_at"
 
 
 def baseline_path(spec: PromptSpec) -> Path:
@@ -48,51 +57,42 @@ def checks_fingerprint(spec: PromptSpec, case: Case) -> str:
     )
 
 
-def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> Entry:
-    """The baseline entry of a case's result, as plain JSON data."""
+def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> BaselineEntry:
+    """The baseline entry of a case's result."""
     samples = outcome.samples
     first = samples[0].completion
-    costs = [s.completion.cost_usd for s in samples]
-    return {
-        "prompt": {
-            "fingerprint": spec.fingerprint,
-            "version": spec.version,
-            "request": request_fingerprint(spec, case),
-        },
-        "model": {
-            "requested": model,
-            "reported": first.model_reported or None,
-            "system_fingerprint": first.system_fingerprint,
-        },
-        "params": _plain(spec.params),
-        "checks": checks_fingerprint(spec, case),
-        "samples": [_sample(s) for s in samples],
-        "passed": outcome.passed_count,
-        "n": len(samples),
-        "verdict": "passed" if outcome.passed else "failed",
-        "score": round(outcome.score, 4),
-        "tokens": sum(s.completion.tokens for s in samples),
-        "cost_usd": None if None in costs else round(sum(c or 0.0 for c in costs), 8),
-        "latency_ms": round(statistics.median(s.completion.latency_ms for s in samples), 1),
-    }
+    cost = total_cost(s.completion.cost_usd for s in samples)
+    return BaselineEntry(
+        prompt=PromptStamp(spec.fingerprint, spec.version, request_fingerprint(spec, case)),
+        model=ModelStamp(model, first.model_reported or None, first.system_fingerprint),
+        params=_plain(spec.params),
+        checks=checks_fingerprint(spec, case),
+        samples=tuple(_sample(s) for s in samples),
+        passed=outcome.passed_count,
+        n=len(samples),
+        verdict=PASSED if outcome.passed else FAILED,
+        score=round(outcome.score, 4),
+        tokens=sum(s.completion.tokens for s in samples),
+        cost_usd=None if cost is None else round(cost, 8),
+        latency_ms=round(statistics.median(s.completion.latency_ms for s in samples), 1),
+    )
 
 
-def _sample(sample: SampleResult) -> dict[str, Any]:
+def _sample(sample: SampleResult) -> SampleRecord:
     completion = sample.completion
-    return {
-        "output": completion.text,
-        "passed": sample.passed,
-        "score": round(sample.score, 4),
-        "format_error": sample.format_error,
-        "checks": [
-            {"check": c.label, "passed": c.verdict.passed, "score": round(c.verdict.score, 4)}
-            for c in sample.checks
-        ],
-        "tokens_in": completion.tokens_in,
-        "tokens_out": completion.tokens_out,
-        "cost_usd": completion.cost_usd,
-        "latency_ms": round(completion.latency_ms, 1),
-    }
+    return SampleRecord(
+        output=completion.text,
+        passed=sample.passed,
+        score=round(sample.score, 4),
+        format_error=sample.format_error,
+        checks=tuple(
+            CheckScore(c.label, c.verdict.passed, round(c.verdict.score, 4)) for c in sample.checks
+        ),
+        tokens_in=completion.tokens_in,
+        tokens_out=completion.tokens_out,
+        cost_usd=completion.cost_usd,
+        latency_ms=round(completion.latency_ms, 1),
+    )
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Baseline:
     """A prompt's baseline file as read (empty when the file does not exist)."""
 
     path: Path
-    entries: Mapping[str, Entry] = field(default_factory=dict)
+    entries: Mapping[str, BaselineEntry] = field(default_factory=dict)
 
     def unused(self, case_ids: Iterable[str]) -> list[str]:
         """Entries whose case no longer exists in the prompt file."""
@@ -139,7 +139,7 @@ _REPAIR = (
 )
 
 
-def _entries(path: Path, data: Any) -> dict[str, Entry]:
+def _entries(path: Path, data: Any) -> dict[str, BaselineEntry]:
     if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
         raise SpecError(path, "the baseline has no 'cases' mapping", hint=_REPAIR)
     if data.get("format") != FORMAT:
@@ -148,22 +148,16 @@ def _entries(path: Path, data: Any) -> dict[str, Entry]:
             f"baseline format {data.get('format')!r} is not supported (this reads {FORMAT})",
             hint="rerun with --promptcheck-update-baseline to rewrite it",
         )
-    cases: dict[str, Any] = data["cases"]
-    for case_id, entry in cases.items():
-        if not _plausible(entry):
-            raise SpecError(path, f"baseline entry '{case_id}' is incomplete", hint=_REPAIR)
-    return cases
+    return {case_id: _entry(path, case_id, entry) for case_id, entry in data["cases"].items()}
 
 
-def _plausible(entry: Any) -> bool:
-    return (
-        isinstance(entry, dict)
-        and isinstance(entry.get("samples"), list)
-        and isinstance(entry.get("passed"), int)
-        and isinstance(entry.get("n"), int)
-        and isinstance(entry.get("model"), dict)
-        and isinstance(entry.get("prompt"), dict)
-    )
+def _entry(path: Path, case_id: str, data: Any) -> BaselineEntry:
+    try:
+        return BaselineEntry.from_json(data)
+    except EntryError as exc:
+        raise SpecError(
+            path, f"baseline entry '{case_id}' is incomplete or malformed: {exc}", hint=_REPAIR
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -179,7 +173,7 @@ class BaselineUpdate:
 def update_baseline(
     path: Path,
     prompt_name: str,
-    new_entries: Mapping[str, Entry],
+    new_entries: Mapping[str, BaselineEntry],
     remove_unlisted: Iterable[str] = (),
     now: datetime | None = None,
 ) -> BaselineUpdate:
@@ -193,33 +187,35 @@ def update_baseline(
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     merged = dict(old)
     for case_id, entry in new_entries.items():
-        merged[case_id] = _stamped(_plain(entry), old.get(case_id), stamp)
+        merged[case_id] = _stamped(entry, old.get(case_id), stamp)
     removed = tuple(sorted(case_id for case_id in remove_unlisted if case_id in merged))
     for case_id in removed:
         del merged[case_id]
-    document = {"format": FORMAT, "prompt": prompt_name, "cases": merged}
-    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    text = baseline_text(prompt_name, merged)
     changed = before != text
     if changed:
         _write_atomically(path, text)
     return BaselineUpdate(path, len(new_entries), removed, changed)
 
 
-def _stamped(entry: Entry, old: Entry | None, stamp: str) -> Entry:
-    if old is not None and _without_stamp(old) == _without_stamp(entry):
-        return {**entry, RECORDED_AT: old.get(RECORDED_AT, stamp)}
-    return {**entry, RECORDED_AT: stamp}
+def baseline_text(prompt_name: str, entries: Mapping[str, BaselineEntry]) -> str:
+    """The file's text: sorted keys and indent 2, so an update reads as a clean git diff."""
+    cases = {case_id: entry.to_json() for case_id, entry in entries.items()}
+    document = {"format": FORMAT, "prompt": prompt_name, "cases": cases}
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def _plain(data: dict[str, Any]) -> dict[str, Any]:
+def _stamped(entry: BaselineEntry, old: BaselineEntry | None, stamp: str) -> BaselineEntry:
+    if old is not None and old.stamped(None).to_json() == entry.stamped(None).to_json():
+        return entry.stamped(old.recorded_at or stamp)
+    return entry.stamped(stamp)
+
+
+def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
     """The data as it reads back from JSON (tuples become lists, dates strings): comparisons
     with a recorded entry are fair, and xdist can carry it."""
     plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
     return plain
-
-
-def _without_stamp(entry: Entry) -> Entry:
-    return {key: value for key, value in entry.items() if key != RECORDED_AT}
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -1,25 +1,45 @@
-"""A case's result as the end of the run sees it: plain data that crosses from xdist workers."""
+"""A case's result as the end of the run sees it: the one payload that crosses from xdist
+workers, read by the terminal summary, the baseline update and the report files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-Entry = dict[str, Any]
-BRIEF_FIELDS = ("n", "passed", "verdict", "score")
+from pytest_promptcheck.entry import BaselineEntry, Tally, field_values
+from pytest_promptcheck.records import Completion, total_cost
 
 
-def outputs_of(entry: Entry) -> list[str]:
-    """Every sample's output, in sample order."""
-    return [str(sample.get("output", "")) for sample in entry["samples"]]
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What a case's calls took: samples live and cached, tokens, cost and latencies."""
+
+    samples: int
+    cached: int
+    tokens: int
+    cost_usd: float | None
+    """Unknown when any sample's cost is unknown."""
+    latencies_ms: tuple[float, ...]
+    model_reported: str
+
+    @property
+    def live(self) -> int:
+        return self.samples - self.cached
+
+    @classmethod
+    def of(cls, completions: Sequence[Completion]) -> Usage:
+        return cls(
+            samples=len(completions),
+            cached=sum(c.cached for c in completions),
+            tokens=sum(c.tokens for c in completions),
+            cost_usd=total_cost(c.cost_usd for c in completions),
+            latencies_ms=tuple(round(c.latency_ms, 1) for c in completions),
+            model_reported=completions[0].model_reported if completions else "",
+        )
 
 
-def brief(entry: Entry) -> Entry:
-    """What the terminal summary needs of an entry: its counts and verdict."""
-    return {key: entry[key] for key in BRIEF_FIELDS if key in entry}
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseRecord:
     prompt: str
     file: str
@@ -32,8 +52,14 @@ class CaseRecord:
     file_items: int
     """How many items the prompt file has: an update of all of them removes unused entries."""
     unused: tuple[str, ...]
-    entry: Entry
-    baseline_entry: Entry | None
+    tally: Tally
+    baseline_tally: Tally | None
+    usage: Usage
+    entry: BaselineEntry | None
+    """The whole result (every sample's output), only when an update or a report file needs it:
+    a large suite then carries one small record per item."""
+    baseline_entry: BaselineEntry | None
+    """The whole baseline entry, on the same condition."""
     drift: dict[str, Any] | None
 
     @property
@@ -54,14 +80,40 @@ class CaseRecord:
 
     @property
     def passed(self) -> bool:
-        return bool(self.entry["verdict"] == "passed")
+        return self.tally.succeeded
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for the test report (entries are plain JSON data already)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        """Plain data for the test report, which xdist carries to the controller. The tallies
+        and the usage go as lists in field order: one record per item stays small."""
+        data = field_values(self)
         data["unused"] = list(self.unused)
+        data["tally"] = _values(self.tally)
+        data["baseline_tally"] = _maybe(self.baseline_tally, _values)
+        usage = self.usage
+        data["usage"] = [*_values(usage)[:-2], list(usage.latencies_ms), usage.model_reported]
+        data["entry"] = _maybe(self.entry, BaselineEntry.to_json)
+        data["baseline_entry"] = _maybe(self.baseline_entry, BaselineEntry.to_json)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:
-        return cls(**{**data, "unused": tuple(data["unused"])})
+        samples, cached, tokens, cost, latencies, reported = data["usage"]
+        return cls(
+            **{
+                **data,
+                "unused": tuple(data["unused"]),
+                "tally": Tally(*data["tally"]),
+                "baseline_tally": _maybe(data["baseline_tally"], lambda t: Tally(*t)),
+                "usage": Usage(samples, cached, tokens, cost, tuple(latencies), reported),
+                "entry": _maybe(data["entry"], BaselineEntry.from_json),
+                "baseline_entry": _maybe(data["baseline_entry"], BaselineEntry.from_json),
+            }
+        )
+
+
+def _values(data: Any) -> list[Any]:
+    return list(field_values(data).values())
+
+
+def _maybe(value: Any, convert: Any) -> Any:
+    return None if value is None else convert(value)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from pytest_promptcheck.case_record import Entry, outputs_of
+from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.policy import DriftPolicy
 from pytest_promptcheck.providers.llama_build import BUILD_LABEL_START
 from pytest_promptcheck.stats import (
@@ -103,20 +103,16 @@ class Drift:
 NEW_CASE = Drift(Effect.NEW, (), "no baseline entry yet")
 
 
-def is_sampled(baseline: Entry, current: Entry) -> bool:
-    return int(baseline["n"]) > 1 or int(current["n"]) > 1
+def is_sampled(baseline: BaselineEntry, current: BaselineEntry) -> bool:
+    """A case is judged by its pass rate when it has several samples, now or in its baseline."""
+    return baseline.tally.sampled or current.tally.sampled
 
 
-def counts_of(baseline: Entry, current: Entry) -> Counts:
-    return (
-        int(baseline["passed"]),
-        int(baseline["n"]),
-        int(current["passed"]),
-        int(current["n"]),
-    )
+def counts_of(baseline: BaselineEntry, current: BaselineEntry) -> Counts:
+    return (baseline.passed, baseline.n, current.passed, current.n)
 
 
-def raw_significance(baseline: Entry, current: Entry) -> Significance:
+def raw_significance(baseline: BaselineEntry, current: BaselineEntry) -> Significance:
     """The p-values of a case on its own, unadjusted."""
     counts = counts_of(baseline, current)
     return Significance(regression_p_value(*counts), improvement_p_value(*counts))
@@ -142,37 +138,37 @@ def adjust(counts: Mapping[str, Counts], alpha: float) -> dict[str, Significance
     return {key: Significance(d, u, family) for key, d, u in zip(keys, down, up, strict=True)}
 
 
-def causes_of(baseline: Entry, current: Entry) -> tuple[tuple[str, str], ...]:
+def causes_of(baseline: BaselineEntry, current: BaselineEntry) -> tuple[tuple[str, str], ...]:
     """Each cause found, with a detail for people (which model, which version, which params)."""
     causes = []
-    if baseline["prompt"].get("request") != current["prompt"].get("request"):
+    if baseline.prompt.request != current.prompt.request:
         causes.append((PROMPT_CHANGED, _version_change(baseline, current)))
     model = model_change(baseline, current)
     if model:
         causes.append((MODEL_CHANGED, model))
-    old_params, new_params = baseline.get("params") or {}, current.get("params") or {}
+    old_params, new_params = baseline.params, current.params
     if old_params != new_params:
         keys = sorted(
             k for k in {*old_params, *new_params} if old_params.get(k) != new_params.get(k)
         )
         causes.append((PARAMS_CHANGED, ", ".join(keys)))
-    if baseline.get("checks") != current.get("checks"):
+    if baseline.checks != current.checks:
         causes.append((CHECKS_CHANGED, ""))
     return tuple(causes)
 
 
-def _version_change(baseline: Entry, current: Entry) -> str:
-    old, new = baseline["prompt"].get("version"), current["prompt"].get("version")
+def _version_change(baseline: BaselineEntry, current: BaselineEntry) -> str:
+    old, new = baseline.prompt.version, current.prompt.version
     return f"version {old} → {new}" if old != new else ""
 
 
-def model_change(baseline: Entry, current: Entry) -> str | None:
+def model_change(baseline: BaselineEntry, current: BaselineEntry) -> str | None:
     """How the model moved, e.g. ``openai:a → openai:b``; None when it did not."""
-    old, new = baseline["model"], current["model"]
-    if old.get("requested") != new.get("requested"):
-        return f"{old.get('requested')} → {new.get('requested')}"
+    old, new = baseline.model, current.model
+    if old.requested != new.requested:
+        return f"{old.requested} → {new.requested}"
     for field in ("reported", "system_fingerprint"):
-        before, after = old.get(field), new.get(field)
+        before, after = getattr(old, field), getattr(new, field)
         if before and after and before != after:
             return f"{_label(field, str(after))}{before} → {after}"
     return None
@@ -188,8 +184,8 @@ def _label(field: str, value: str) -> str:
 
 
 def classify(
-    baseline: Entry | None,
-    current: Entry,
+    baseline: BaselineEntry | None,
+    current: BaselineEntry,
     policy: DriftPolicy,
     significance: Significance | None = None,
 ) -> Drift:
@@ -198,10 +194,10 @@ def classify(
     found = causes_of(baseline, current)
     causes, details = tuple(c for c, _ in found), tuple(d for _, d in found)
     counts = {
-        "baseline_passed": int(baseline["passed"]),
-        "baseline_n": int(baseline["n"]),
-        "passed": int(current["passed"]),
-        "n": int(current["n"]),
+        "baseline_passed": baseline.passed,
+        "baseline_n": baseline.n,
+        "passed": current.passed,
+        "n": current.n,
     }
     if is_sampled(baseline, current):
         sig = significance or raw_significance(baseline, current)
@@ -211,9 +207,11 @@ def classify(
     return Drift(effect, causes, reason, details, **counts)
 
 
-def _single_effect(baseline: Entry, current: Entry, policy: DriftPolicy) -> tuple[Effect, str]:
-    was, now = baseline["verdict"], current["verdict"]
-    old_score, new_score = float(baseline["score"]), float(current["score"])
+def _single_effect(
+    baseline: BaselineEntry, current: BaselineEntry, policy: DriftPolicy
+) -> tuple[Effect, str]:
+    was, now = baseline.verdict, current.verdict
+    old_score, new_score = float(baseline.score), float(current.score)
     scores = f"score {old_score:.2f} → {new_score:.2f}"
     if was == "passed" and now == "failed":
         return Effect.REGRESSED, f"passed → failed, {scores}"
@@ -223,23 +221,23 @@ def _single_effect(baseline: Entry, current: Entry, policy: DriftPolicy) -> tupl
         return Effect.REGRESSED, f"{scores}, a drop beyond the tolerance {policy.tolerance:g}"
     if new_score - old_score > policy.tolerance + 1e-9:
         return Effect.IMPROVED, f"{scores}, a rise beyond the tolerance {policy.tolerance:g}"
-    if outputs_of(baseline) != outputs_of(current) or abs(old_score - new_score) > 1e-9:
+    if baseline.outputs != current.outputs or abs(old_score - new_score) > 1e-9:
         return Effect.CHANGED, f"output moved, verdict {now}, {scores}"
     return Effect.SAME, f"verdict {now}, same output"
 
 
 def _sampled_effect(
-    baseline: Entry, current: Entry, policy: DriftPolicy, sig: Significance
+    baseline: BaselineEntry, current: BaselineEntry, policy: DriftPolicy, sig: Significance
 ) -> tuple[Effect, str, float | None]:
-    rates = f"pass rate {baseline['passed']}/{baseline['n']} → {current['passed']}/{current['n']}"
+    rates = f"pass rate {baseline.passed}/{baseline.n} → {current.passed}/{current.n}"
     if sig.regression < policy.alpha:
         return Effect.REGRESSED, f"{rates}, adjusted p={sig.regression:.2g}", sig.regression
     if sig.improvement < policy.alpha:
         return Effect.IMPROVED, f"{rates}, adjusted p={sig.improvement:.2g}", sig.improvement
     p_value = min(sig.regression, sig.improvement)
     moved = (
-        baseline["passed"] * current["n"] != current["passed"] * baseline["n"]
-        or sorted(outputs_of(baseline)) != sorted(outputs_of(current))  # samples have no order
+        baseline.passed * current.n != current.passed * baseline.n
+        or sorted(baseline.outputs) != sorted(current.outputs)  # samples have no order
     )
     if moved:
         return Effect.CHANGED, f"{rates}, not significant (adjusted p={p_value:.2g})", p_value

@@ -11,19 +11,13 @@ import pytest
 
 from pytest_promptcheck.baseline import Baseline, entry_of
 from pytest_promptcheck.case_calls import CaseCalls
-from pytest_promptcheck.case_record import CaseRecord, Entry, brief
+from pytest_promptcheck.case_record import CaseRecord, Usage
 from pytest_promptcheck.drift import Drift, Effect, classify
+from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.policy import DriftMode
-from pytest_promptcheck.report import (
-    drift_lines,
-    drift_properties,
-    failure_text,
-    gate_text,
-    header_lines,
-    item_properties,
-    outcome_properties,
-)
+from pytest_promptcheck.properties import item_properties, record_properties
+from pytest_promptcheck.report import drift_lines, failure_text, gate_text, header_lines
 from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
@@ -111,10 +105,10 @@ class CaseItem(pytest.Item):
         self.user_properties.extend(item_properties(spec, case, model))
 
     @property
-    def baseline_entry(self) -> Entry | None:
+    def baseline_entry(self) -> BaselineEntry | None:
         return self.context.baseline.entries.get(self.case.id)
 
-    def entry(self, outcome: CaseOutcome) -> Entry:
+    def entry(self, outcome: CaseOutcome) -> BaselineEntry:
         return entry_of(self.spec, self.case, self.model, outcome)
 
     def setup(self) -> None:
@@ -139,10 +133,9 @@ class CaseItem(pytest.Item):
         if settings.drift.mode is not DriftMode.OFF:
             significance = session.significance.get(self.nodeid)
             drift = classify(self.baseline_entry, entry, settings.drift, significance)
-        self.record = self._record(entry, drift)
-        self.user_properties.extend(outcome_properties(outcome))
-        if drift is not None:
-            self.user_properties.extend(drift_properties(drift))
+        record = self._record(entry, drift, outcome)
+        self.record = record.to_json()
+        self.user_properties.extend(record_properties(record))
         gating = settings.drift.mode is DriftMode.FAIL and not settings.update_baseline
         regressed = drift is not None and drift.effect is Effect.REGRESSED
         if outcome.passed and not (gating and regressed):
@@ -166,7 +159,9 @@ class CaseItem(pytest.Item):
             f"pytest {_shell_word(case)} --promptcheck-model {model} --promptcheck-update-baseline"
         )
 
-    def _record(self, entry: Entry, drift: Drift | None) -> dict[str, Any]:
+    def _record(
+        self, entry: BaselineEntry, drift: Drift | None, outcome: CaseOutcome
+    ) -> CaseRecord:
         """Everything the end of the run needs about this case; it travels on the test report,
         so under xdist it reaches the controller. Whole entries (every sample's output) only
         when a baseline update or a report file needs them: a large suite keeps one per item."""
@@ -182,10 +177,13 @@ class CaseItem(pytest.Item):
             reference=self.model == self.context.reference_model,
             file_items=self.context.items,
             unused=self.context.unused,
-            entry=entry if whole else brief(entry),
-            baseline_entry=baseline if whole or baseline is None else brief(baseline),
+            tally=entry.tally,
+            baseline_tally=None if baseline is None else baseline.tally,
+            usage=Usage.of([sample.completion for sample in outcome.samples]),
+            entry=entry if whole else None,
+            baseline_entry=baseline if whole else None,
             drift=None if drift is None else drift.to_json(),
-        ).to_json()
+        )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         failed = excinfo.value

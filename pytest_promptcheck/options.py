@@ -13,6 +13,7 @@ from pytest_promptcheck.policy import (
     DEFAULT_TIMEOUT_S,
     DriftPolicy,
 )
+from pytest_promptcheck.reports.registry import report_formats_help
 from pytest_promptcheck.settings import (
     DEFAULT_CACHE_DIR,
     parse_cache_mode,
@@ -153,8 +154,8 @@ def add_options(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="PATH",
-        help="write a report: .json (every case and sample) or .md (for a PR comment or "
-        "$GITHUB_STEP_SUMMARY); repeat for both.",
+        help=f"write a report by the path's suffix: {report_formats_help()}; repeat for "
+        "several. Default: none.",
     )
     ini = parser.addini
     ini(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_promptcheck.case_calls import CaseCalls
-from pytest_promptcheck.case_record import Entry
 from pytest_promptcheck.client import ModelClient
+from pytest_promptcheck.entry import BaselineEntry
 
 
 def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
@@ -48,12 +48,12 @@ class CaseWork:
     """A collected case as the call phase sees it."""
 
     calls: CaseCalls
-    baseline: Entry | None
+    baseline: BaselineEntry | None
 
     @property
     def sampled_with_baseline(self) -> bool:
         baseline = self.baseline
-        return baseline is not None and (self.calls.spec.samples > 1 or int(baseline["n"]) > 1)
+        return baseline is not None and (self.calls.spec.samples > 1 or baseline.tally.sampled)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,12 @@ import pytest
 from pytest_promptcheck import hookspecs
 from pytest_promptcheck.errors import PromptcheckError, UsageError
 from pytest_promptcheck.files import is_prompt_file
+from pytest_promptcheck.listener import (
+    LISTENER_NAME,
+    NOTES_ATTRIBUTE,
+    RECORD_ATTRIBUTE,
+    ReportListener,
+)
 from pytest_promptcheck.options import add_options
 from pytest_promptcheck.providers import builtin_registry, check_model_id
 from pytest_promptcheck.settings import (
@@ -30,14 +36,6 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SESSION_KEY = pytest.StashKey["PromptcheckSession"]()
 SUMMARY_KEY = pytest.StashKey[RunSummary]()
-PROPERTY_PREFIX = "promptcheck_"
-LISTENER_NAME = "promptcheck-report-listener"
-RECORD_ATTRIBUTE = "promptcheck"
-"""A case's record rides on its call-phase report: xdist carries report attributes to the
-controller, which alone writes baselines and report files."""
-NOTES_ATTRIBUTE = "promptcheck_notes"
-"""The session's notes (cache disabled, interrupted) ride on reports too, so that the xdist
-controller, which has no session of its own, shows them."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -56,38 +54,6 @@ def _paths(config: pytest.Config) -> SettingPaths:
         config.invocation_params.dir,
         pyproject or config.rootpath / "pyproject.toml",
     )
-
-
-class _ReportListener:
-    """Feeds the summary from test reports, which xdist workers send to the controller."""
-
-    def __init__(self, summary: RunSummary) -> None:
-        self.summary = summary
-        self.notes: dict[str, str] = {}
-        """One note of each kind, the latest seen (every xdist worker may send one, and a cache
-        that became read-only may later fail altogether)."""
-
-    def add_notes(self, notes: list[str]) -> None:
-        for note in notes:
-            kind = note.partition(": ")[2].partition(":")[0]
-            self.notes[kind] = note
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        notes = getattr(report, NOTES_ATTRIBUTE, None)
-        if isinstance(notes, list):
-            self.add_notes([str(note) for note in notes])
-        properties = dict(report.user_properties)
-        if f"{PROPERTY_PREFIX}prompt" not in properties:
-            return
-        if report.when == "call":
-            self.summary.add(properties, report.outcome)
-            record = getattr(report, RECORD_ATTRIBUTE, None)
-            if isinstance(record, dict):
-                self.summary.records.append(record)
-        elif report.when == "setup" and report.failed:
-            self.summary.add(properties, "error")
-            first_line = report.longreprtext.strip().splitlines()[:1]
-            self.summary.errors.append({"node": report.nodeid, "error": "".join(first_line)})
 
 
 @pytest.hookimpl(trylast=True)
@@ -109,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
     config.stash[SUMMARY_KEY] = summary = RunSummary()
-    config.pluginmanager.register(_ReportListener(summary), LISTENER_NAME)
+    config.pluginmanager.register(ReportListener(summary), LISTENER_NAME)
 
 
 def get_session(config: pytest.Config) -> PromptcheckSession:
@@ -251,7 +217,7 @@ def pytest_terminal_summary(
 ) -> None:
     lines = config.stash[SUMMARY_KEY].lines()
     listener = config.pluginmanager.get_plugin(LISTENER_NAME)
-    if isinstance(listener, _ReportListener):
+    if isinstance(listener, ReportListener):
         session = _started_session(config)
         listener.add_notes(session.notes() if session else [])
         lines += listener.notes.values()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -80,3 +81,9 @@ class Completion:
         values = dict(data)  # a stored value of another shape raises TypeError or ValueError
         values["tool_calls"] = tuple(ToolCall(**call) for call in values.get("tool_calls", ()))
         return cls(**values, cached=cached)
+
+
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The cost of several calls: unknown when any call's cost is unknown."""
+    known = list(costs)
+    return None if any(cost is None for cost in known) else sum(cost or 0.0 for cost in known)

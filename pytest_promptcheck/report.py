@@ -1,4 +1,4 @@
-"""Text for people: an item's failure report and the run's terminal summary."""
+"""Text for people: an item's failure report (the run's summary is ``summary``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pytest_promptcheck.case_record import Entry, outputs_of
+from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 DIFF_LINES = 20
 OUTPUT_KINDS = 4
-
-PROPERTY_PREFIX = "promptcheck_"
 
 
 def quote(text: str, limit: int = 100) -> str:
@@ -103,54 +101,27 @@ def _sample_block(sample: SampleResult) -> list[str]:
     return [head, *_sample_detail(sample, indent="    ")]
 
 
-def item_properties(spec: PromptSpec, case: Case, model: str) -> list[tuple[str, Any]]:
-    return [
-        ("promptcheck_prompt", spec.name),
-        ("promptcheck_case", case.id),
-        ("promptcheck_model", model),
-        ("promptcheck_fingerprint", spec.fingerprint),
-        ("promptcheck_version", spec.version or ""),
-    ]
-
-
-def outcome_properties(outcome: CaseOutcome) -> list[tuple[str, Any]]:
-    completions = [s.completion for s in outcome.samples]
-    return [
-        ("promptcheck_model_reported", completions[0].model_reported),
-        ("promptcheck_score", round(outcome.score, 4)),
-        ("promptcheck_pass_rate", round(outcome.pass_rate, 4)),
-        ("promptcheck_samples", len(completions)),
-        ("promptcheck_cached", sum(c.cached for c in completions)),
-        ("promptcheck_tokens", sum(c.tokens for c in completions)),
-        ("promptcheck_cost_usd", _total_cost(completions)),
-        ("promptcheck_latency_ms", [round(c.latency_ms, 1) for c in completions]),
-    ]
-
-
-def _total_cost(completions: list[Completion]) -> float | None:
-    costs = [c.cost_usd for c in completions]
-    return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
-
-
 def gate_text(spec: PromptSpec, case: Case, model: str, drift_text: list[str]) -> str:
     """The failure report of a case that passes its checks but regressed against its baseline."""
     verdict = f"{case.id} regressed against its baseline (--promptcheck-drift=fail)"
     return "\n".join([verdict, *header_lines(spec, case, model), *drift_text])
 
 
-def drift_lines(drift: Drift, baseline: Entry | None, current: Entry, accept: str) -> list[str]:
+def drift_lines(
+    drift: Drift, baseline: BaselineEntry | None, current: BaselineEntry, accept: str
+) -> list[str]:
     """The drift line, a diff of output against the baseline, and the command to accept it."""
     lines = [f"  drift   {drift.line()}"]
     if baseline is not None:
-        model = baseline["model"].get("requested")
-        lines.append(f"  baseline recorded {baseline.get('recorded_at', '?')} with {model}")
+        recorded = baseline.recorded_at or "?"
+        lines.append(f"  baseline recorded {recorded} with {baseline.model.requested}")
         lines += _output_diff(baseline, current)
     lines.append(f"  accept  {accept}")
     return lines
 
 
-def _output_diff(baseline: Entry, current: Entry) -> list[str]:
-    before, after = outputs_of(baseline), outputs_of(current)
+def _output_diff(baseline: BaselineEntry, current: BaselineEntry) -> list[str]:
+    before, after = baseline.outputs, current.outputs
     if len(before) > 1 or len(after) > 1:
         return _output_counts(before, after)
     if before == after:
@@ -175,10 +146,3 @@ def _output_counts(before: list[str], after: list[str]) -> list[str]:
         return text + (f", {rest} other outputs" if rest > 0 else "")
 
     return [f"  outputs baseline {shown(before)}", f"          now      {shown(after)}"]
-
-
-def drift_properties(drift: Drift) -> list[tuple[str, Any]]:
-    return [
-        ("promptcheck_drift", drift.effect.value),
-        ("promptcheck_drift_cause", drift.cause_text),
-    ]

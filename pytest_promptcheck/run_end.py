@@ -6,21 +6,23 @@ from collections import defaultdict
 from pathlib import Path
 
 from pytest_promptcheck.baseline import BaselineUpdate, update_baseline
-from pytest_promptcheck.case_record import CaseRecord, Entry
-from pytest_promptcheck.drift_summary import DriftView
+from pytest_promptcheck.case_record import CaseRecord
+from pytest_promptcheck.drift_summary import drift_summary_lines
+from pytest_promptcheck.drift_view import DriftView
+from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.report import display_path
-from pytest_promptcheck.report_files import write_report
+from pytest_promptcheck.reports.base import ReportInput
+from pytest_promptcheck.reports.registry import write_report
 from pytest_promptcheck.settings import Settings
 from pytest_promptcheck.summary import RunSummary
 
 
 def finish_run(settings: Settings, summary: RunSummary) -> None:
-    records = [CaseRecord.from_json(data) for data in summary.records]
-    view = DriftView(records, settings.drift, settings.detect)
-    summary.drift_lines = view.lines()
+    view = DriftView(summary.records, settings.drift, settings.detect)
+    summary.drift_lines = drift_summary_lines(view)
     if settings.update_baseline:
-        summary.end_lines += [_describe(update) for update in update_baselines(records)]
+        summary.end_lines += [_describe(update) for update in update_baselines(summary.records)]
         if summary.errors:
             summary.end_lines.append(
                 f"baseline: {len(summary.errors)} cases errored and were not recorded; "
@@ -28,8 +30,8 @@ def finish_run(settings: Settings, summary: RunSummary) -> None:
             )
     for path in settings.reports:
         try:
-            write_report(path, view, summary.errors)
-        except OSError as exc:
+            write_report(path, ReportInput(view, summary.errors))
+        except (OSError, ValueError) as exc:
             summary.end_lines.append(f"report {path} not written: {exc}")
         else:
             summary.end_lines.append(f"report written: {display_path(path)}")
@@ -47,7 +49,9 @@ def update_baselines(records: list[CaseRecord]) -> list[BaselineUpdate | str]:
         by_file[record.baseline].append(record)
     updates: list[BaselineUpdate | str] = []
     for path, rows in sorted(by_file.items()):
-        entries: dict[str, Entry] = {r.case: r.entry for r in rows if r.reference}
+        entries: dict[str, BaselineEntry] = {
+            r.case: r.entry for r in rows if r.reference and r.entry is not None
+        }
         whole_file = len(rows) == rows[0].file_items
         unused = sorted({case for r in rows for case in r.unused}) if whole_file else []
         try:

@@ -13,10 +13,10 @@ import pytest
 from pytest_promptcheck.baseline import Baseline, baseline_path, load_baseline
 from pytest_promptcheck.cache import CacheHealth, ResponseCache
 from pytest_promptcheck.case_calls import CaseCalls
-from pytest_promptcheck.case_record import Entry
 from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.drift import Counts, Significance, adjust
+from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import PromptcheckError, SpecError
 from pytest_promptcheck.planning import CallPlan, CaseWork, plan_calls
 from pytest_promptcheck.policy import CallPolicy, DriftMode
@@ -94,7 +94,7 @@ class PromptcheckSession:
     def check_model(self, model: str) -> None:
         self.providers.check_model(model)
 
-    def add_case(self, nodeid: str, calls: CaseCalls, baseline: Entry | None) -> None:
+    def add_case(self, nodeid: str, calls: CaseCalls, baseline: BaselineEntry | None) -> None:
         self._cases[nodeid] = CaseWork(calls, baseline)
 
     def answers(self, calls: CaseCalls) -> CaseAnswers:
@@ -171,7 +171,7 @@ class PromptcheckSession:
             except PromptcheckError:
                 continue  # the item errors in its setup, with the message
             run = (outcome.passed_count, len(outcome.samples))
-            counts[nodeid] = (int(work.baseline["passed"]), int(work.baseline["n"]), *run)
+            counts[nodeid] = (work.baseline.passed, work.baseline.n, *run)
         self.significance = adjust(counts, self.settings.drift.alpha)
 
     def _works(self, nodeids: list[str]) -> list[CaseWork]:

@@ -24,6 +24,7 @@ from pytest_promptcheck.providers import ProviderConfig, ProviderRegistry, built
 from pytest_promptcheck.providers.base import ProviderType
 from pytest_promptcheck.providers.config import COMMON_KEYS
 from pytest_promptcheck.providers.registry import looks_secret
+from pytest_promptcheck.reports.registry import format_of, known_suffixes
 
 DEFAULT_MODEL = "local:gemma-3-270m"
 DEFAULT_CACHE_DIR = ".promptcheck/cache"
@@ -45,7 +46,7 @@ class Settings:
     drift: DriftPolicy = field(default_factory=DriftPolicy)
     update_baseline: bool = False
     reports: tuple[Path, ...] = ()
-    """Report files to write at the end of the run (.json, .md)."""
+    """Report files to write at the end of the run, each in the format its suffix names."""
     detect: float | None = None
     """A pass-rate drop the user wants to detect: the summary suggests the samples it needs."""
     python_modules: tuple[str, ...] = ()
@@ -81,14 +82,13 @@ def parse_fraction(value: str, source: str, *, open_zero: bool) -> float:
     return number
 
 
-REPORT_SUFFIXES = (".json", ".md")
-
-
 def parse_report_path(value: str, source: str) -> Path:
+    """A report file's path; its suffix picks the writer (``reports.FORMATS``)."""
     path = Path(value)
-    if path.suffix.lower() not in REPORT_SUFFIXES:
+    if format_of(path) is None:
         raise UsageError(
-            f"{source}: '{value}' must end in .json or .md (repeat the option for both)"
+            f"{source}: '{value}' must end in {known_suffixes()}, the report formats "
+            "(repeat the option for several)"
         )
     return path
 

@@ -1,11 +1,16 @@
-"""The run's terminal summary: counts per prompt and model, built from test reports."""
+"""The run's terminal summary: counts per prompt and model, built from the case records."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+from pytest_promptcheck.records import total_cost
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.case_record import CaseRecord, Usage
 
 
 @dataclass
@@ -19,13 +24,21 @@ class _Row:
     cost: float | None = 0.0
     latencies: list[float] = field(default_factory=list)
 
+    def add(self, usage: Usage) -> None:
+        self.live += usage.live
+        self.cached += usage.cached
+        self.tokens += usage.tokens
+        self.cost = total_cost([self.cost, usage.cost_usd])
+        self.latencies += usage.latencies_ms
+
 
 @dataclass
 class RunSummary:
-    """Counts per prompt and model, built from test reports so it also works under xdist."""
+    """Counts per prompt and model, built from the case records that test reports carry (so it
+    also works under xdist)."""
 
     rows: dict[tuple[str, str], _Row] = field(default_factory=dict)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[CaseRecord] = field(default_factory=list)
     """Each case's record (result, baseline entry, drift), from its call-phase report."""
     errors: list[dict[str, str]] = field(default_factory=list)
     """Items whose model calls failed: node id and the error's first line."""
@@ -33,23 +46,24 @@ class RunSummary:
     end_lines: list[str] = field(default_factory=list)
     """What the end of the run did: baselines recorded, report files written."""
 
-    def add(self, properties: dict[str, Any], outcome: str) -> None:
-        row = self.rows.setdefault(
-            (properties["promptcheck_prompt"], properties["promptcheck_model"]), _Row()
-        )
-        if outcome == "error":
-            row.errors += 1
-            return
+    def add_record(self, record: CaseRecord, outcome: str) -> None:
+        """A case that ran; its outcome is the item's (a drift gate may fail a passing case)."""
+        self.records.append(record)
+        self.count(record.prompt, record.model, outcome)
+        self._row(record.prompt, record.model).add(record.usage)
+
+    def count(self, prompt: str, model: str, outcome: str) -> None:
+        row = self._row(prompt, model)
         row.passed += outcome == "passed"
         row.failed += outcome == "failed"
-        samples = int(properties.get("promptcheck_samples", 0))
-        cached = int(properties.get("promptcheck_cached", 0))
-        row.cached += cached
-        row.live += samples - cached
-        row.tokens += int(properties.get("promptcheck_tokens", 0))
-        cost = properties.get("promptcheck_cost_usd")
-        row.cost = None if cost is None or row.cost is None else row.cost + float(cost)
-        row.latencies += [float(v) for v in properties.get("promptcheck_latency_ms", [])]
+
+    def add_error(self, prompt: str, model: str, node: str, error: str) -> None:
+        """A case whose model calls failed in its setup: it has no record."""
+        self._row(prompt, model).errors += 1
+        self.errors.append({"node": node, "error": error})
+
+    def _row(self, prompt: str, model: str) -> _Row:
+        return self.rows.setdefault((prompt, model), _Row())
 
     def lines(self) -> list[str]:
         if not self.rows:

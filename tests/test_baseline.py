@@ -5,29 +5,22 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pytest_promptcheck.baseline import FORMAT, load_baseline, update_baseline
+from pytest_promptcheck.baseline import FORMAT, baseline_text, load_baseline, update_baseline
+from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import SpecError
+from tests.entries import make_entry
+
+EXAMPLES = Path(__file__).parent.parent / "examples" / "__promptcheck__"
 
 MONDAY = datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
 TUESDAY = datetime(2026, 11, 17, 9, 30, tzinfo=UTC)
 
 
-def entry(output: str = "cold", passed: int = 1) -> dict[str, Any]:
-    return {
-        "prompt": {"fingerprint": "f", "version": "1", "request": "r"},
-        "model": {"requested": "openai:tutor", "reported": None, "system_fingerprint": None},
-        "params": {"temperature": 0},
-        "checks": "c",
-        "samples": [{"output": output, "passed": bool(passed)}],
-        "passed": passed,
-        "n": 1,
-        "verdict": "passed" if passed else "failed",
-        "score": float(passed),
-    }
+def entry(output: str = "cold", passed: int = 1) -> BaselineEntry:
+    return make_entry([output], passed, model="openai:tutor", request="r", checks="c")
 
 
 def test_missing_file_is_an_empty_baseline(tmp_path: Path) -> None:
@@ -75,6 +68,7 @@ def test_merge_keeps_other_entries_and_removes_only_the_listed_unused(tmp_path: 
         ('{"format": 1}', "no 'cases' mapping"),
         ('{"format": 99, "cases": {}}', "baseline format 99 is not supported"),
         ('{"format": 1, "cases": {"hot": {"n": 1}}}', "baseline entry 'hot' is incomplete"),
+        ('{"format": 1, "cases": {"hot": []}}', "baseline entry 'hot' is incomplete"),
     ],
 )
 def test_a_broken_file_names_itself_and_the_fix(tmp_path: Path, text: str, message: str) -> None:
@@ -85,3 +79,46 @@ def test_a_broken_file_names_itself_and_the_fix(tmp_path: Path, text: str, messa
     assert message in str(caught.value)
     assert str(path) in str(caught.value)
     assert "--promptcheck-update-baseline" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("n", "3", "'n' must be an integer"),
+        ("verdict", "maybe", "'verdict' must be 'passed' or 'failed'"),
+        ("model", {"requested": 1}, "'model.requested' must be a string"),
+        ("samples", [{"output": 7}], "'samples[0].output' must be a string"),
+    ],
+)
+def test_a_malformed_entry_names_its_case_and_field(
+    tmp_path: Path, field: str, value: object, named: str
+) -> None:
+    path = tmp_path / "b.json"
+    update_baseline(path, "p", {"hot": entry()}, now=MONDAY)
+    data = json.loads(path.read_text())
+    data["cases"]["hot"][field] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(SpecError) as caught:
+        load_baseline(path)
+    message = str(caught.value)
+    assert (
+        f"baseline entry 'hot' is incomplete or malformed: {named}" in message
+        and str(path) in message
+    )
+
+
+@pytest.mark.parametrize("committed", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_a_committed_baseline_reads_back_to_the_same_bytes(committed: Path) -> None:
+    """The typed entry holds every field the file holds: read, then write, gives the same bytes."""
+    text = committed.read_text("utf-8")
+    entries = load_baseline(committed).entries
+    assert entries and baseline_text(json.loads(text)["prompt"], entries) == text
+
+
+def test_rewriting_a_committed_baseline_changes_no_byte(tmp_path: Path) -> None:
+    committed = EXAMPLES / "opposites.json"
+    path = tmp_path / "opposites.json"
+    path.write_bytes(committed.read_bytes())
+    entries = load_baseline(path).entries
+    update = update_baseline(path, "opposites", entries, now=TUESDAY)
+    assert not update.changed and path.read_bytes() == committed.read_bytes()

@@ -15,36 +15,12 @@ from pytest_promptcheck.drift import (
     raw_significance,
 )
 from pytest_promptcheck.policy import DriftPolicy
+from tests.entries import make_entry
 
 POLICY = DriftPolicy()
 
 
-def entry(
-    outputs: list[str] | None = None,
-    passed: int | None = None,
-    *,
-    score: float | None = None,
-    request: str = "r1",
-    model: str = "openai:a",
-    reported: str | None = None,
-    fingerprint: str | None = None,
-    params: dict[str, Any] | None = None,
-    checks: str = "c1",
-) -> dict[str, Any]:
-    outputs = outputs if outputs is not None else ["cold"]
-    passed = len(outputs) if passed is None else passed
-    n = len(outputs)
-    return {
-        "prompt": {"fingerprint": "f", "version": None, "request": request},
-        "model": {"requested": model, "reported": reported, "system_fingerprint": fingerprint},
-        "params": params if params is not None else {"temperature": 0},
-        "checks": checks,
-        "samples": [{"output": o} for o in outputs],
-        "passed": passed,
-        "n": n,
-        "verdict": "passed" if passed / n >= 1 else "failed",
-        "score": passed / n if score is None else score,
-    }
+entry = make_entry
 
 
 def test_no_baseline_is_new() -> None:
@@ -107,10 +83,8 @@ def test_several_causes_at_once() -> None:
 
 
 def test_details_name_the_version_and_the_params_that_moved() -> None:
-    old = entry(params={"temperature": 0, "max_tokens": 5})
-    old["prompt"]["version"] = "1"
-    new = entry(request="r2", params={"temperature": 0.7, "max_tokens": 5})
-    new["prompt"]["version"] = "2"
+    old = entry(params={"temperature": 0, "max_tokens": 5}, version="1")
+    new = entry(request="r2", params={"temperature": 0.7, "max_tokens": 5}, version="2")
     drift = classify(old, new, POLICY)
     assert drift.cause_text == "prompt changed (version 1 → 2), params changed (temperature)"
 

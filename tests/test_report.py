@@ -1,4 +1,4 @@
-"""Failure reports of items and the run summary table."""
+"""Failure reports of items."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import pytest
 from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
-from pytest_promptcheck.report import failure_text, outcome_properties
+from pytest_promptcheck.report import failure_text
 from pytest_promptcheck.scoring import CaseAnswers, score_case
 from pytest_promptcheck.spec import PromptSpec, load_spec
-from pytest_promptcheck.summary import RunSummary, percentile
 
 TWO_CHECKS = """\
 version: "2"
@@ -43,145 +42,6 @@ def report(tmp_path: Path, text: str, *outputs: Completion) -> str:
     return failure_text(
         spec, case, "openai:gpt-x", score_case(spec, case, CaseAnswers(tuple(outputs)))
     )
-
-
-def props(
-    prompt: str = "p",
-    model: str = "openai:m",
-    *,
-    samples: int = 1,
-    cached: int = 0,
-    tokens: int = 10,
-    cost: float | None = 0.5,
-    latency: list[float] | None = None,
-) -> dict[str, Any]:
-    return {
-        "promptcheck_prompt": prompt,
-        "promptcheck_model": model,
-        "promptcheck_samples": samples,
-        "promptcheck_cached": cached,
-        "promptcheck_tokens": tokens,
-        "promptcheck_cost_usd": cost,
-        "promptcheck_latency_ms": [100.0] * samples if latency is None else latency,
-    }
-
-
-def table(summary: RunSummary) -> list[list[str]]:
-    return [line.split() for line in summary.lines()[:-1]]
-
-
-# percentile
-
-
-def test_percentile_50_nearest_rank() -> None:
-    assert percentile([float(v) for v in range(1, 11)], 50) == 5.0
-
-
-def test_percentile_95_nearest_rank() -> None:
-    assert percentile([float(v) for v in range(1, 11)], 95) == 10.0
-
-
-def test_percentile_sorts_its_input() -> None:
-    assert percentile([30.0, 10.0, 20.0], 50) == 20.0
-
-
-def test_percentile_of_one_value() -> None:
-    assert percentile([7.0], 95) == 7.0
-
-
-def test_percentile_of_nothing_is_none() -> None:
-    assert percentile([], 50) is None
-
-
-# RunSummary
-
-
-def test_empty_summary_has_no_lines() -> None:
-    assert RunSummary().lines() == []
-
-
-def test_summary_counts_outcomes_per_prompt_and_model() -> None:
-    summary = RunSummary()
-    summary.add(props(), "passed")
-    summary.add(props(), "passed")
-    summary.add(props(), "failed")
-    summary.add(props(), "error")
-    summary.add(props(model="openai:n"), "failed")
-    header, first, second = table(summary)
-    assert header[:7] == ["prompt", "model", "passed", "failed", "errors", "live", "cached"]
-    assert first[:5] == ["p", "openai:m", "2", "1", "1"]
-    assert second[:5] == ["p", "openai:n", "0", "1", "0"]
-
-
-def test_summary_counts_live_and_cached_samples() -> None:
-    summary = RunSummary()
-    summary.add(props(samples=3, cached=1), "passed")
-    summary.add(props(samples=2, cached=2), "failed")
-    row = table(summary)[1]
-    assert (row[5], row[6]) == ("2", "3")
-    assert summary.lines()[-1].startswith("5 samples: 2 live calls, 3 from cache")
-
-
-def test_summary_error_adds_no_samples() -> None:
-    summary = RunSummary()
-    summary.add(props(samples=3), "error")
-    row = table(summary)[1]
-    assert row[4:8] == ["1", "0", "0", "0"]
-
-
-def test_summary_sums_tokens_and_cost() -> None:
-    summary = RunSummary()
-    summary.add(props(tokens=10, cost=0.25), "passed")
-    summary.add(props(tokens=32, cost=0.125), "passed")
-    row = table(summary)[1]
-    assert (row[7], row[8]) == ("42", "0.3750")
-
-
-def test_summary_cost_is_unknown_when_any_cost_is_unknown() -> None:
-    summary = RunSummary()
-    summary.add(props(cost=0.25), "passed")
-    summary.add(props(cost=None), "passed")
-    summary.add(props(cost=0.5), "passed")
-    assert table(summary)[1][8] == "?"
-
-
-def test_summary_latency_percentiles() -> None:
-    summary = RunSummary()
-    summary.add(props(samples=10, latency=[float(v * 10) for v in range(1, 11)]), "passed")
-    row = table(summary)[1]
-    assert (row[9], row[10]) == ("50", "100")
-
-
-def test_summary_latency_is_dash_without_samples() -> None:
-    summary = RunSummary()
-    summary.add(props(), "error")
-    assert table(summary)[1][9:] == ["-", "-"]
-
-
-def test_summary_rows_are_sorted() -> None:
-    summary = RunSummary()
-    summary.add(props(prompt="zeta"), "passed")
-    summary.add(props(prompt="alpha"), "passed")
-    assert [row[0] for row in table(summary)[1:]] == ["alpha", "zeta"]
-
-
-def test_summary_reads_outcome_properties(tmp_path: Path) -> None:
-    spec = spec_of(tmp_path, TWO_CHECKS)
-    outcome = score_case(
-        spec,
-        spec.cases[0],
-        CaseAnswers(
-            (completion("billing", tokens_in=5, tokens_out=2, cost_usd=0.01, cached=True),)
-        ),
-    )
-    properties = {
-        "promptcheck_prompt": "route",
-        "promptcheck_model": "openai:m",
-        **dict(outcome_properties(outcome)),
-    }
-    summary = RunSummary()
-    summary.add(properties, "passed")
-    assert table(summary)[1][:9] == ["route", "openai:m", "1", "0", "0", "0", "1", "7", "0.0100"]
 
 
 # failure_text

@@ -7,23 +7,12 @@ from pathlib import Path
 from pytest_promptcheck.baseline import BaselineUpdate, load_baseline
 from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.run_end import update_baselines
+from tests.entries import make_record
 from tests.test_baseline import entry
 
 
 def record(baseline: Path, case: str) -> CaseRecord:
-    return CaseRecord(
-        prompt=baseline.stem,
-        file=str(baseline.parent.parent / f"{baseline.stem}.prompt.yaml"),
-        baseline=str(baseline),
-        case=case,
-        model="openai:tutor",
-        reference=True,
-        file_items=1,
-        unused=(),
-        entry=entry(),
-        baseline_entry=None,
-        drift=None,
-    )
+    return make_record(case, entry(), prompt=baseline.stem, baseline_file=str(baseline))
 
 
 def test_a_file_that_cannot_be_written_is_reported_and_the_others_still_are(

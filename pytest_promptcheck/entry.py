@@ -1,0 +1,257 @@
+"""A case's result as its baseline records it: typed, in the shape of the baseline file.
+
+``to_json`` gives exactly the data the file holds (the file is written with sorted keys and
+indent 2, so the same results write the same bytes); ``from_json`` reads it back and names the
+first field that is missing or of the wrong type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from functools import cache
+from typing import Any
+
+PASSED = "passed"
+FAILED = "failed"
+
+
+class EntryError(ValueError):
+    """A recorded entry lacks a field or holds a value of the wrong type (``field`` says which)."""
+
+    def __init__(self, field: str, expected: str) -> None:
+        super().__init__(f"'{field}' must be {expected}")
+        self.field = field
+
+
+def field_values(data: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, one level deep (``vars`` needs a ``__dict__``; these use
+    slots, since a large suite holds one record per item)."""
+    return {name: getattr(data, name) for name in _field_names(data.__class__)}
+
+
+@cache
+def _field_names(kind: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A case's counts and verdict: what the summary needs, without the samples."""
+
+    passed: int
+    n: int
+    verdict: str
+    score: float
+
+    @property
+    def succeeded(self) -> bool:
+        return self.verdict == PASSED
+
+    @property
+    def sampled(self) -> bool:
+        """A case of several samples is judged by its pass rate, not by one output."""
+        return self.n > 1
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.n if self.n else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckScore:
+    check: str
+    passed: bool
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRecord:
+    output: str
+    passed: bool
+    score: float
+    format_error: str | None
+    checks: tuple[CheckScore, ...]
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None
+    latency_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> SampleRecord:
+        read = _Reader(data, where)
+        return cls(
+            output=read.text("output"),
+            passed=read.flag("passed"),
+            score=read.number("score"),
+            format_error=read.optional_text("format_error"),
+            checks=tuple(
+                _check(c, f"{where}.checks[{i}]") for i, c in enumerate(read.items("checks"))
+            ),
+            tokens_in=read.integer("tokens_in"),
+            tokens_out=read.integer("tokens_out"),
+            cost_usd=read.optional_number("cost_usd"),
+            latency_ms=read.number("latency_ms"),
+        )
+
+
+def _check(data: Any, where: str) -> CheckScore:
+    read = _Reader(data, where)
+    return CheckScore(read.text("check"), read.flag("passed"), read.number("score"))
+
+
+@dataclass(frozen=True, slots=True)
+class PromptStamp:
+    """What identifies the prompt: a change of ``request`` is `prompt changed`."""
+
+    fingerprint: str
+    version: str | None
+    request: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStamp:
+    requested: str
+    reported: str | None
+    system_fingerprint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEntry:
+    """One case's recorded result: the request's fingerprints, every sample and the totals."""
+
+    prompt: PromptStamp
+    model: ModelStamp
+    params: Mapping[str, Any]
+    """Plain JSON data (lists, not tuples), as the file holds it."""
+    checks: str
+    """The fingerprint of the checks, threshold and min_pass_rate."""
+    samples: tuple[SampleRecord, ...]
+    passed: int
+    n: int
+    verdict: str
+    score: float
+    tokens: int
+    cost_usd: float | None
+    latency_ms: float
+    recorded_at: str | None = None
+    """Set when the entry is written to a file; an unchanged entry keeps its time."""
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(self.passed, self.n, self.verdict, self.score)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every sample's output, in sample order."""
+        return [sample.output for sample in self.samples]
+
+    def stamped(self, recorded_at: str | None) -> BaselineEntry:
+        return replace(self, recorded_at=recorded_at)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {
+            "prompt": field_values(self.prompt),
+            "model": field_values(self.model),
+            "params": dict(self.params),
+            "checks": self.checks,
+            "samples": [sample.to_json() for sample in self.samples],
+            "passed": self.passed,
+            "n": self.n,
+            "verdict": self.verdict,
+            "score": self.score,
+            "tokens": self.tokens,
+            "cost_usd": self.cost_usd,
+            "latency_ms": self.latency_ms,
+        }
+        if self.recorded_at is not None:
+            data["recorded_at"] = self.recorded_at
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> BaselineEntry:
+        """Raises EntryError naming the first field that is missing or of the wrong type."""
+        read = _Reader(data, "")
+        prompt, model = (
+            _Reader(read.mapping("prompt"), "prompt"),
+            _Reader(read.mapping("model"), "model"),
+        )
+        samples = read.items("samples")
+        return cls(
+            prompt=PromptStamp(
+                prompt.text("fingerprint"), prompt.optional_text("version"), prompt.text("request")
+            ),
+            model=ModelStamp(
+                model.text("requested"),
+                model.optional_text("reported"),
+                model.optional_text("system_fingerprint"),
+            ),
+            params=read.mapping("params"),
+            checks=read.text("checks"),
+            samples=tuple(
+                SampleRecord.from_json(s, f"samples[{i}]") for i, s in enumerate(samples)
+            ),
+            passed=read.integer("passed"),
+            n=read.integer("n"),
+            verdict=read.choice("verdict", (PASSED, FAILED)),
+            score=read.number("score"),
+            tokens=read.integer("tokens"),
+            cost_usd=read.optional_number("cost_usd"),
+            latency_ms=read.number("latency_ms"),
+            recorded_at=read.optional_text("recorded_at") if "recorded_at" in read.data else None,
+        )
+
+
+class _Reader:
+    """Typed reads of a JSON object's fields; a failed read names the field's path."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise EntryError(where or "the entry", "an object")
+        self.data: dict[str, Any] = data
+        self.where = where
+
+    def _get(self, key: str, kinds: tuple[type, ...], expected: str) -> Any:
+        value = self.data.get(key)
+        wrong_bool = isinstance(value, bool) and bool not in kinds
+        if key not in self.data or not isinstance(value, kinds) or wrong_bool:
+            raise EntryError(f"{self.where}.{key}" if self.where else key, expected)
+        return value
+
+    def text(self, key: str) -> str:
+        return str(self._get(key, (str,), "a string"))
+
+    def optional_text(self, key: str) -> str | None:
+        value = self._get(key, (str, type(None)), "a string or null")
+        return None if value is None else str(value)
+
+    def integer(self, key: str) -> int:
+        return int(self._get(key, (int,), "an integer"))
+
+    def flag(self, key: str) -> bool:
+        return bool(self._get(key, (bool,), "true or false"))
+
+    def number(self, key: str) -> float:
+        value: float = self._get(key, (int, float), "a number")
+        return value
+
+    def optional_number(self, key: str) -> float | None:
+        value: float | None = self._get(key, (int, float, type(None)), "a number or null")
+        return value
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value: dict[str, Any] = self._get(key, (dict,), "an object")
+        return value
+
+    def items(self, key: str) -> list[Any]:
+        value: list[Any] = self._get(key, (list,), "a list")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key)
+        if value not in choices:
+            raise EntryError(key, " or ".join(f"'{c}'" for c in choices))
+        return value

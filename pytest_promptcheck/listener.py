@@ -1,0 +1,54 @@
+"""Feeds the run summary from test reports, which xdist workers send to the controller."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pytest_promptcheck.properties import prompt_and_model
+from pytest_promptcheck.summary import RunSummary
+
+if TYPE_CHECKING:
+    import pytest
+
+LISTENER_NAME = "promptcheck-report-listener"
+RECORD_ATTRIBUTE = "promptcheck"
+"""A case's record rides on its call-phase report: xdist carries report attributes to the
+controller, which alone writes baselines and report files."""
+NOTES_ATTRIBUTE = "promptcheck_notes"
+"""The session's notes (cache disabled, interrupted) ride on reports too, so that the xdist
+controller, which has no session of its own, shows them."""
+
+
+class ReportListener:
+    """Reads each case's record from its call report into the summary; a case that errored in
+    setup has no record and counts as an error of its prompt and model."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        self.notes: dict[str, str] = {}
+        """One note of each kind, the latest seen (every xdist worker may send one, and a cache
+        that became read-only may later fail altogether)."""
+
+    def add_notes(self, notes: list[str]) -> None:
+        for note in notes:
+            kind = note.partition(": ")[2].partition(":")[0]
+            self.notes[kind] = note
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        notes = getattr(report, NOTES_ATTRIBUTE, None)
+        if isinstance(notes, list):
+            self.add_notes([str(note) for note in notes])
+        record = getattr(report, RECORD_ATTRIBUTE, None)
+        if report.when == "call" and isinstance(record, dict):
+            from pytest_promptcheck.case_record import CaseRecord  # not needed before a case ran
+
+            self.summary.add_record(CaseRecord.from_json(record), report.outcome)
+            return
+        case = prompt_and_model(report.user_properties)
+        if case is None:
+            return
+        if report.when == "call":  # the item failed before its record was made
+            self.summary.count(*case, report.outcome)
+        elif report.when == "setup" and report.failed:
+            first_line = report.longreprtext.strip().splitlines()[:1]
+            self.summary.add_error(*case, report.nodeid, "".join(first_line))
