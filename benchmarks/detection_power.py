@@ -27,14 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pytest_promptcheck.power import (  # noqa: E402
+    detection_power,
+    samples_needed,
+    smallest_detectable_drop,
+)
 from pytest_promptcheck.stats import (  # noqa: E402
     benjamini_hochberg,
-    detection_power,
     discrete_benjamini_hochberg,
     regression_p_floor,
     regression_p_value,
-    samples_needed,
-    smallest_detectable_drop,
 )
 
 CASES = 100

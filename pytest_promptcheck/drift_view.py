@@ -12,11 +12,13 @@ from functools import cached_property
 from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.drift import Effect
 from pytest_promptcheck.policy import DriftPolicy
+from pytest_promptcheck.power import (
+    samples_needed,
+    smallest_detectable_drop,
+)
 from pytest_promptcheck.stats import (
     pass_at_k,
     pass_hat_k,
-    samples_needed,
-    smallest_detectable_drop,
     wilson_interval,
 )
 

@@ -7,9 +7,13 @@ from fractions import Fraction
 
 import pytest
 
+from pytest_promptcheck.power import (
+    detection_power,
+    samples_needed,
+    smallest_detectable_drop,
+)
 from pytest_promptcheck.stats import (
     benjamini_hochberg,
-    detection_power,
     discrete_benjamini_hochberg,
     fisher_regression_p_value,
     improvement_p_floor,
@@ -18,8 +22,6 @@ from pytest_promptcheck.stats import (
     pass_hat_k,
     regression_p_floor,
     regression_p_value,
-    samples_needed,
-    smallest_detectable_drop,
     tarone_family,
     wilson_interval,
 )
