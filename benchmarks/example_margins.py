@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_promptcheck.checks import builtin_registry  # noqa: E402
+from pytest_promptcheck.checks.builtins import builtin_registry  # noqa: E402
 from pytest_promptcheck.project import Project  # noqa: E402
 from pytest_promptcheck.providers.local import PACKAGED_MODEL, LocalProvider  # noqa: E402
 from pytest_promptcheck.records import Completion  # noqa: E402

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from pytest_promptcheck import schemas
-from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.spec import load_spec
 

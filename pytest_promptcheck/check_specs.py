@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.canonical import canonical_json
-from pytest_promptcheck.checks import CheckRegistry
 from pytest_promptcheck.checks.api import Check, ModelCheck
+from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.errors import CheckArgError
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from pytest_promptcheck.checks import CheckRegistry
+    from pytest_promptcheck.checks.registry import CheckRegistry
     from pytest_promptcheck.providers.registry import ProviderRegistry
 
 hookspec = pluggy.HookspecMarker("pytest")

@@ -13,7 +13,8 @@ import pytest
 from pytest_promptcheck.baseline import Baseline, baseline_path, load_baseline
 from pytest_promptcheck.cache import CacheHealth, ResponseCache
 from pytest_promptcheck.case_calls import CaseCalls
-from pytest_promptcheck.checks import CheckRegistry, builtin_registry
+from pytest_promptcheck.checks.builtins import builtin_registry
+from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.drift import Counts, Significance, adjust
 from pytest_promptcheck.entry import BaselineEntry

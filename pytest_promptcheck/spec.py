@@ -13,7 +13,7 @@ from typing import Any
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.case_files import RawCase, expand_cases
 from pytest_promptcheck.check_specs import CheckItemError, CheckSpec, compile_check
-from pytest_promptcheck.checks import CheckRegistry
+from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.files import default_name

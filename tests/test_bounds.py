@@ -10,8 +10,8 @@ import pytest
 
 from pytest_promptcheck.bounds import MAX_DEPTH, MAX_FILE_BYTES, loads_json, too_deep
 from pytest_promptcheck.case_files import expand_cases
-from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.checks.api import NOT_JSON, SampleContext
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.documents import Document, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.project import Project

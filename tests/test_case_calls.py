@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.case_calls import CaseCalls
-from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.checks.api import Job, ModelCheck, SampleContext, Verdict
+from pytest_promptcheck.checks.builtins import builtin_registry
+from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.scoring import CaseAnswers, score_case

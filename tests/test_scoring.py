@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.checks.api import NOT_JSON
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome, parse_format, score_case

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import ModelRequest

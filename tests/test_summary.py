@@ -7,7 +7,7 @@ from typing import Any
 
 from pytest_promptcheck.baseline import entry_of
 from pytest_promptcheck.case_record import CaseRecord, Usage
-from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.properties import record_properties
 from pytest_promptcheck.records import Completion

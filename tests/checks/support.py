@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_promptcheck.checks import builtin_registry
 from pytest_promptcheck.checks.api import NOT_JSON, CheckFn, SampleContext, Verdict
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion

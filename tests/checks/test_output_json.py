@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_promptcheck import SampleContext
-from pytest_promptcheck.checks import builtin_registry
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import parse_format

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from pytest_promptcheck.checks import CheckRegistry, builtin_registry
 from pytest_promptcheck.checks.api import CheckFn, Verdict
+from pytest_promptcheck.checks.builtins import builtin_registry
+from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.project import Project
 from tests.checks.support import HERE, PASS, PROJECT, arg_error, sample, verdict
