@@ -101,7 +101,9 @@ def test_provider_that_is_not_a_table_is_an_error(tmp_path: Path) -> None:
     assert str(usage_error(path)) == f"{path}: [tool.promptcheck.providers.v] must be a table"
 
 
-@pytest.mark.parametrize("field", ["api_key", "key"])
+@pytest.mark.parametrize(
+    "field", ["api_key", "key", "token", "client_secret", "access_token", "password"]
+)
 def test_secret_in_file_is_refused_without_echoing_it(tmp_path: Path, field: str) -> None:
     path = pyproject(tmp_path, f'[tool.promptcheck.providers.v]\n{field} = "{SECRET}"\n')
     message = str(usage_error(path))
@@ -184,17 +186,6 @@ def test_another_types_option_is_unknown(tmp_path: Path) -> None:
     path = pyproject(tmp_path, "[tool.promptcheck.providers.v]\nupper = true\n")  # type openai
     with pytest.raises(UsageError, match="unknown key 'upper'"):
         load_provider_configs(path, reverse_types())
-
-
-@pytest.mark.parametrize("field", ["token", "client_secret", "access_token", "password"])
-def test_secret_looking_keys_are_refused_without_echoing_them(tmp_path: Path, field: str) -> None:
-    path = pyproject(tmp_path, f'[tool.promptcheck.providers.v]\n{field} = "{SECRET}"\n')
-    message = str(usage_error(path))
-    assert message == (
-        f"{path}: [tool.promptcheck.providers.v]: secrets never go in files; "
-        "set api_key_env to a variable name"
-    )
-    assert SECRET not in message
 
 
 def test_an_unknown_type_lists_the_registered_types(tmp_path: Path) -> None:
