@@ -19,6 +19,10 @@ class ModelRequest:
     prompt: str | None
     params: dict[str, Any] = field(default_factory=dict)
     format: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[dict[str, Any], ...] = ()
+    """Function tools offered, flat (``name``, ``description``, ``parameters``); see tools.py."""
+    tool_choice: str | dict[str, Any] | None = None
+    """``auto``, ``required``, ``none`` or ``{"name": tool}``; None: the provider's default."""
 
     @property
     def provider(self) -> str:
@@ -29,14 +33,20 @@ class ModelRequest:
         return self.model.split(":", 1)[1]
 
     def payload(self) -> dict[str, Any]:
-        """The request as plain data, for cache keys and deduplication."""
-        return {
+        """The request as plain data, for cache keys and deduplication. Tools are in it only
+        when offered, so that the keys of requests without tools stay as they were."""
+        data = {
             "model": self.model,
             "messages": list(self.messages) if self.messages is not None else None,
             "prompt": self.prompt,
             "params": self.params,
             "format": self.format,
         }
+        if self.tools:
+            data["tools"] = list(self.tools)
+        if self.tool_choice is not None:
+            data["tool_choice"] = self.tool_choice
+        return data
 
 
 @dataclass(frozen=True)

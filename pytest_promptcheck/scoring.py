@@ -107,6 +107,7 @@ def sample_context(
         json_format=spec.format_type == "json",
         case_id=case.id,
         vars=case.vars,
+        tools=spec.tools,
     )
     return ctx, format_error
 

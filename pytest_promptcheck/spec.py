@@ -27,6 +27,7 @@ from pytest_promptcheck.render import (
     make_environment,
 )
 from pytest_promptcheck.schemas import Schema, load_schema
+from pytest_promptcheck.tools import Tool, ToolChoice, load_tools
 from pytest_promptcheck.validation import validate_case, validate_file
 
 
@@ -68,6 +69,8 @@ class PromptSpec:
     cases: tuple[Case, ...]
     fingerprint: str
     template: PromptTemplate = field(default=PromptTemplate(), compare=False, repr=False)
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = None
 
     def request(self, case: Case, model: str) -> ModelRequest:
         return ModelRequest(
@@ -76,6 +79,8 @@ class PromptSpec:
             prompt=case.prompt,
             params=self.params,
             format=self.format_payload(),
+            tools=tuple(tool.payload() for tool in self.tools),
+            tool_choice=self.tool_choice,
         )
 
     def format_payload(self) -> dict[str, Any]:
@@ -129,19 +134,23 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
     schema = _format_schema(doc, data, base, registry)
     file_checks = _checks(doc, data.get("expect", []), ("expect",), registry, base)
     cases = _cases(doc, data, template, file_checks, registry)
+    tools, tool_choice = load_tools(doc, data, base, registry.project)
     threshold = data.get("threshold")
     if threshold is not None:
         cases = tuple(
             c if c.threshold is not None else _with_threshold(c, threshold) for c in cases
         )
-    fingerprint = sha256_of(
-        {
-            "messages": data.get("messages"),
-            "prompt": data.get("prompt"),
-            "params": data.get("params", {}),
-            "format": {"type": format_type, "schema": None if schema is None else schema.payload()},
-        }
-    )
+    sent: dict[str, Any] = {
+        "messages": data.get("messages"),
+        "prompt": data.get("prompt"),
+        "params": data.get("params", {}),
+        "format": {"type": format_type, "schema": None if schema is None else schema.payload()},
+    }
+    if tools:  # only when offered: the fingerprints of prompts without tools stay as they were
+        sent["tools"] = [{**t.payload(), "parameters": t.parameters.payload()} for t in tools]
+    if tool_choice is not None:
+        sent["tool_choice"] = tool_choice
+    fingerprint = sha256_of(sent)
     version = data.get("version")
     return PromptSpec(
         path=doc.path,
@@ -157,6 +166,8 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
         cases=cases,
         fingerprint=fingerprint,
         template=template,
+        tools=tools,
+        tool_choice=tool_choice,
     )
 
 

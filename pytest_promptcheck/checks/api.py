@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.records import Completion, ModelRequest
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.tools import Tool
 
 
 class _NotJson:
@@ -44,6 +47,9 @@ class SampleContext:
     json_format: bool = False
     case_id: str = ""
     vars: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[Tool, ...] = ()
+    """The tools the prompt offered (``tool_calls_valid`` checks the calls against them); the
+    calls themselves are ``completion.tool_calls``."""
 
 
 CheckFn = Callable[[SampleContext], Verdict]

@@ -15,6 +15,7 @@ from pytest_promptcheck.errors import PromptcheckError, ProviderError
 from pytest_promptcheck.policy import DEFAULT_TIMEOUT_S
 from pytest_promptcheck.providers.config import ProviderConfig
 from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.tools import openai_tool_calls, openai_tool_choice, openai_tools
 
 if TYPE_CHECKING:
     import httpx2
@@ -88,6 +89,7 @@ class OpenAIProvider:
         body: dict[str, Any] = {"model": request.model_name, **request.params}
         if chat:
             body["messages"] = list(request.messages or ())
+            body.update(_tool_fields(request))
         else:
             body["prompt"] = request.prompt
         url = f"{self.base_url}/{'chat/completions' if chat else 'completions'}"
@@ -123,6 +125,7 @@ class OpenAIProvider:
             data = json.loads(reply.body)
             choice = data["choices"][0]
             text = choice["message"]["content"] if chat else choice["text"]
+            calls = openai_tool_calls(choice["message"]) if chat else ()
             if not isinstance(text, str | None):
                 raise TypeError(f"the answer's text is a {type(text).__name__}, not a string")
             usage = data.get("usage") or {}
@@ -151,6 +154,7 @@ class OpenAIProvider:
                 cost_usd=self._cost(tokens_in, tokens_out),
                 system_fingerprint=_label(data.get("system_fingerprint")),
                 finish_reason=_label(choice.get("finish_reason")),
+                tool_calls=calls,
             )
         raise failure
 
@@ -164,6 +168,16 @@ class OpenAIProvider:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def _tool_fields(request: ModelRequest) -> dict[str, Any]:
+    """The tools in OpenAI's shape; nothing when none are offered (the body stays as it was)."""
+    fields: dict[str, Any] = {}
+    if request.tools:
+        fields["tools"] = openai_tools(request.tools)
+    if request.tool_choice is not None:
+        fields["tool_choice"] = openai_tool_choice(request.tool_choice)
+    return fields
 
 
 def _text(body: bytes) -> str:
