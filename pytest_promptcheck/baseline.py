@@ -31,6 +31,7 @@ from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.tools import call_records
 
 FORMAT = 1
 FOLDER = "__promptcheck__"
@@ -92,6 +93,7 @@ def _sample(sample: SampleResult) -> SampleRecord:
         tokens_out=completion.tokens_out,
         cost_usd=completion.cost_usd,
         latency_ms=round(completion.latency_ms, 1),
+        tool_calls=tuple(call_records(completion.tool_calls)),
     )
 
 

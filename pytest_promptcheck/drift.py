@@ -221,7 +221,7 @@ def _single_effect(
         return Effect.REGRESSED, f"{scores}, a drop beyond the tolerance {policy.tolerance:g}"
     if new_score - old_score > policy.tolerance + 1e-9:
         return Effect.IMPROVED, f"{scores}, a rise beyond the tolerance {policy.tolerance:g}"
-    if baseline.outputs != current.outputs or abs(old_score - new_score) > 1e-9:
+    if baseline.answers != current.answers or abs(old_score - new_score) > 1e-9:
         return Effect.CHANGED, f"output moved, verdict {now}, {scores}"
     return Effect.SAME, f"verdict {now}, same output"
 
@@ -237,7 +237,7 @@ def _sampled_effect(
     p_value = min(sig.regression, sig.improvement)
     moved = (
         baseline.passed * current.n != current.passed * baseline.n
-        or sorted(baseline.outputs) != sorted(current.outputs)  # samples have no order
+        or sorted(baseline.answers) != sorted(current.answers)  # samples have no order
     )
     if moved:
         return Effect.CHANGED, f"{rates}, not significant (adjusted p={p_value:.2g})", p_value

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from functools import cache
 from typing import Any
 
+from pytest_promptcheck.canonical import canonical_json
+
 PASSED = "passed"
 FAILED = "failed"
 
@@ -76,9 +78,23 @@ class SampleRecord:
     tokens_out: int
     cost_usd: float | None
     latency_ms: float
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """``{name, arguments}`` in call order, arguments parsed (tools.call_records)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        if self.tool_calls:  # absent when empty: baselines without tools stay byte-identical
+            data["tool_calls"] = list(self.tool_calls)
+        else:
+            del data["tool_calls"]
+        return data
+
+    @property
+    def answer(self) -> str:
+        """What drift compares: the output, and the tool calls when there are any."""
+        if not self.tool_calls:
+            return self.output
+        return self.output + "\n" + canonical_json(list(self.tool_calls))
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> SampleRecord:
@@ -95,7 +111,19 @@ class SampleRecord:
             tokens_out=read.integer("tokens_out"),
             cost_usd=read.optional_number("cost_usd"),
             latency_ms=read.number("latency_ms"),
+            tool_calls=tuple(
+                _tool_call(c, f"{where}.tool_calls[{i}]")
+                for i, c in enumerate(read.items("tool_calls") if "tool_calls" in read.data else [])
+            ),
         )
+
+
+def _tool_call(data: Any, where: str) -> dict[str, Any]:
+    read = _Reader(data, where)
+    read.text("name")
+    if "arguments" not in read.data:
+        raise EntryError(f"{where}.arguments", "present")
+    return {"name": read.data["name"], "arguments": read.data["arguments"]}
 
 
 def _check(data: Any, where: str) -> CheckScore:
@@ -148,6 +176,11 @@ class BaselineEntry:
     def outputs(self) -> list[str]:
         """Every sample's output, in sample order."""
         return [sample.output for sample in self.samples]
+
+    @property
+    def answers(self) -> list[str]:
+        """Every sample's output with its tool calls, in sample order: what drift compares."""
+        return [sample.answer for sample in self.samples]
 
     def stamped(self, recorded_at: str | None) -> BaselineEntry:
         return replace(self, recorded_at=recorded_at)

@@ -16,7 +16,11 @@ from pytest_promptcheck.drift import Drift, Effect, classify
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.policy import DriftMode
-from pytest_promptcheck.properties import item_properties, record_properties
+from pytest_promptcheck.properties import (
+    item_properties,
+    record_properties,
+    tool_call_properties,
+)
 from pytest_promptcheck.report import drift_lines, failure_text, gate_text, header_lines
 from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome
 from pytest_promptcheck.session import PromptcheckSession
@@ -136,6 +140,9 @@ class CaseItem(pytest.Item):
         record = self._record(entry, drift, outcome)
         self.record = record.to_json()
         self.user_properties.extend(record_properties(record))
+        self.user_properties.extend(
+            tool_call_properties([list(s.tool_calls) for s in entry.samples])
+        )
         gating = settings.drift.mode is DriftMode.FAIL and not settings.update_baseline
         regressed = drift is not None and drift.effect is Effect.REGRESSED
         if outcome.passed and not (gating and regressed):

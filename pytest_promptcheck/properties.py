@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptcheck.canonical import canonical_json
+
 if TYPE_CHECKING:
     from pytest_promptcheck.case_record import CaseRecord
     from pytest_promptcheck.spec import Case, PromptSpec
@@ -29,6 +31,7 @@ COST_USD = "promptcheck_cost_usd"
 LATENCY_MS = "promptcheck_latency_ms"
 DRIFT = "promptcheck_drift"
 DRIFT_CAUSE = "promptcheck_drift_cause"
+TOOL_CALLS = "promptcheck_tool_calls"
 
 Properties = list[tuple[str, Any]]
 
@@ -60,6 +63,14 @@ def record_properties(record: CaseRecord) -> Properties:
     if record.drift is not None:
         properties += [(DRIFT, record.drift["effect"]), (DRIFT_CAUSE, record.cause)]
     return properties
+
+
+def tool_call_properties(records: list[list[dict[str, Any]]]) -> Properties:
+    """Each sample's tool calls (``[{name, arguments}]``, in order) as compact JSON; none when
+    no sample called a tool, so items of prompts without tools keep their properties."""
+    if not any(records):
+        return []
+    return [(TOOL_CALLS, canonical_json(records if len(records) > 1 else records[0]))]
 
 
 def prompt_and_model(properties: list[tuple[str, object]]) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.tools import called_list
 
 if TYPE_CHECKING:
     from pytest_promptcheck.drift import Drift
@@ -81,6 +82,8 @@ def _usage(completion: Completion) -> str:
 
 def _sample_detail(sample: SampleResult, indent: str) -> list[str]:
     lines = [f"{indent}output  {quote(sample.completion.text)}"]
+    if sample.completion.tool_calls:
+        lines.append(f"{indent}tools   {called_list(sample.completion.tool_calls)}")
     if sample.format_error is not None:
         lines.append(f"{indent}format  FAIL  {sample.format_error}")
     for check in sample.checks:
@@ -121,7 +124,7 @@ def drift_lines(
 
 
 def _output_diff(baseline: BaselineEntry, current: BaselineEntry) -> list[str]:
-    before, after = baseline.outputs, current.outputs
+    before, after = baseline.answers, current.answers  # tool calls included
     if len(before) > 1 or len(after) > 1:
         return _output_counts(before, after)
     if before == after:

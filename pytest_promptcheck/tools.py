@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.bounds import loads_json
+from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.documents import Document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.project import Project
+from pytest_promptcheck.quoting import clip
 from pytest_promptcheck.records import ToolCall
 from pytest_promptcheck.schemas import Schema, load_schema
 
@@ -115,7 +117,8 @@ def _choice(doc: Document, choice: Any, tools: list[Tool]) -> ToolChoice:
             line=doc.line_of(("tool_choice", "name")) or line,
             hint=f"offered tools: {offered}",
         )
-    return choice
+    checked: str | dict[str, Any] = choice  # the schema admitted only these shapes
+    return checked
 
 
 # The OpenAI wire shape: {type: function, function: {...}} and its tool_choice.
@@ -185,3 +188,9 @@ def call_records(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
         arguments = parsed.text if isinstance(parsed, NotJson) else parsed
         records.append({"name": call.name, "arguments": arguments})
     return records
+
+
+def called_list(calls: tuple[ToolCall, ...], limit: int = 300) -> str:
+    """``a({...}), b({...})`` in call order, clipped: how reports show the calls."""
+    shown = ", ".join(f"{r['name']}({canonical_json(r['arguments'])})" for r in call_records(calls))
+    return clip(shown, limit)

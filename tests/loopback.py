@@ -35,6 +35,7 @@ __all__ = [
     "ModelConfig",
     "RecordedRequest",
     "Responder",
+    "ToolReply",
     "disconnect",
     "echo",
     "hang",
@@ -93,7 +94,17 @@ class RecordedRequest:
         return _text_of(users[-1].get("content")) if users else ""
 
 
-Responder = Callable[[RecordedRequest], str]
+@dataclass(frozen=True)
+class ToolReply:
+    """An answer that calls tools: OpenAI's ``message.tool_calls`` in order, each a name and its
+    arguments as the raw text the model wrote (not necessarily JSON); ``text`` may be None, as
+    when a model only calls tools."""
+
+    calls: tuple[tuple[str, str], ...]
+    text: str | None = None
+
+
+Responder = Callable[[RecordedRequest], "str | ToolReply"]
 
 
 def _text_of(value: Any) -> str:
@@ -228,6 +239,13 @@ def _json_reply(code: int, payload: Any) -> _Reply:
 
 def _error_reply(code: int, message: str) -> _Reply:
     return _Reply(code, _error_body(code, message))
+
+
+def _tool_calls(reply: ToolReply) -> list[dict[str, Any]]:
+    return [
+        {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
+        for i, (n, a) in enumerate(reply.calls)
+    ]
 
 
 def _usage(prompt: str, text: str) -> dict[str, int]:
@@ -492,15 +510,19 @@ class LoopbackServer:
         return _json_reply(200, self._completion_payload(record, config, text))
 
     def _completion_payload(
-        self, record: RecordedRequest, config: ModelConfig | None, text: str
+        self, record: RecordedRequest, config: ModelConfig | None, answer: str | ToolReply
     ) -> dict[str, Any]:
         chat = record.path == CHAT_PATH
         choice: dict[str, Any] = {"index": 0}
+        text = answer.text if isinstance(answer, ToolReply) else answer
         if chat:
             choice["message"] = {"role": "assistant", "content": text}
         else:
             choice["text"] = text
         choice["finish_reason"] = "stop"
+        if isinstance(answer, ToolReply):
+            choice["message"]["tool_calls"] = _tool_calls(answer)
+            choice["finish_reason"] = "tool_calls"
         payload: dict[str, Any] = {
             "id": f"{'chatcmpl' if chat else 'cmpl'}-loopback-{next(self._ids)}",
             "object": "chat.completion" if chat else "text_completion",
@@ -510,7 +532,7 @@ class LoopbackServer:
         if config is not None and config.system_fingerprint is not None:
             payload["system_fingerprint"] = config.system_fingerprint
         payload["choices"] = [choice]
-        payload["usage"] = _usage(record.prompt_text, text)
+        payload["usage"] = _usage(record.prompt_text, text or "")
         return payload
 
     def _models_payload(self) -> dict[str, Any]:
