@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pytest_promptcheck.documents import Document, PathKey
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.quoting import compact
 from pytest_promptcheck.values import value_problem
 
 if TYPE_CHECKING:
@@ -136,6 +137,12 @@ def _describe(error: jsonschema.ValidationError, label: PathKey) -> tuple[str, s
             f"params: '{error.instance}' is set by promptcheck, not by params",
             "the model is the file's 'model:' (or --promptcheck-model); messages and prompt are"
             " the template; responses are read whole (no stream)",
+        )
+    if field == "tool_choice":  # an anyOf, whose own message names no option
+        return (
+            f"field 'tool_choice' is {compact(error.instance)}: expected auto, required, none"
+            " or {name: <an offered tool>}",
+            "e.g. tool_choice: auto, or tool_choice: {name: lookup_order}",
         )
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in cast(list[Any], error.validator_value))
