@@ -222,7 +222,8 @@ def _single_effect(
     if new_score - old_score > policy.tolerance + 1e-9:
         return Effect.IMPROVED, f"{scores}, a rise beyond the tolerance {policy.tolerance:g}"
     if baseline.answers != current.answers or abs(old_score - new_score) > 1e-9:
-        return Effect.CHANGED, f"output moved, verdict {now}, {scores}"
+        moved = "tool calls" if baseline.outputs == current.outputs else "output"
+        return Effect.CHANGED, f"{moved} moved, verdict {now}, {scores}"
     return Effect.SAME, f"verdict {now}, same output"
 
 

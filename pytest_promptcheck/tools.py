@@ -190,7 +190,12 @@ def call_records(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
     return records
 
 
-def called_list(calls: tuple[ToolCall, ...], limit: int = 300) -> str:
-    """``a({...}), b({...})`` in call order, clipped: how reports show the calls."""
-    shown = ", ".join(f"{r['name']}({canonical_json(r['arguments'])})" for r in call_records(calls))
-    return clip(shown, limit)
+def called_list(calls: tuple[ToolCall, ...], limit: int = 300, each: int = 300) -> str:
+    """``a({...}), b({...})`` in call order, clipped: how reasons and reports show the calls
+    (arguments as compact JSON, or as the raw text when they are not JSON)."""
+    return clip(", ".join(f"{c.name}({clip(arguments_text(c), each)})" for c in calls), limit)
+
+
+def arguments_text(call: ToolCall) -> str:
+    parsed = parse_arguments(call)
+    return parsed.text if isinstance(parsed, NotJson) else canonical_json(parsed)

@@ -24,7 +24,7 @@ from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.quoting import as_text, clip
 from pytest_promptcheck.records import ToolCall
 from pytest_promptcheck.schemas import first_schema_error
-from pytest_promptcheck.tools import NotJson, parse_arguments
+from pytest_promptcheck.tools import NotJson, called_list, parse_arguments
 
 ArgMatch = Callable[[SampleContext, Any], bool]
 MODES = ("exact", "in_order", "any_order")
@@ -34,13 +34,7 @@ _SEQUENCE_EXAMPLE = "tool_sequence: {steps: [search, book], mode: in_order}"
 
 def called_text(calls: tuple[ToolCall, ...], limit: int = 160) -> str:
     """``called [a({...}), b({...})]``, clipped: the right-hand side of every reason."""
-    shown = ", ".join(f"{c.name}({clip(_arguments_text(c), 60)})" for c in calls)
-    return clip(f"called [{shown}]", limit)
-
-
-def _arguments_text(call: ToolCall) -> str:
-    parsed = parse_arguments(call)
-    return parsed.text if isinstance(parsed, NotJson) else canonical_json(parsed)
+    return clip(f"called [{called_list(calls, limit, 60)}]", limit)
 
 
 # tool_called
