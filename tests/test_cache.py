@@ -103,7 +103,7 @@ def test_key_ignores_param_order() -> None:
 
 def test_model_request_has_no_field_for_a_key() -> None:
     names = {f.name for f in dataclasses.fields(ModelRequest)}
-    assert names == {"model", "messages", "prompt", "params", "format"}
+    assert names == {"model", "messages", "prompt", "params", "format", "tools", "tool_choice"}
 
 
 def test_key_does_not_depend_on_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.checks.api import CheckFactory, CheckFn, SampleContext, Verdict, verdict
 from pytest_promptcheck.checks.args import arg_error
+from pytest_promptcheck.checks.json import json_equal
 from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.quoting import as_text, clip
@@ -124,7 +125,7 @@ def _arg_match(key: str, value: Any, registry: CheckRegistry, base_dir: Path) ->
     kind = next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
     if kind is None or not _is_check(kind, registry):
         _refuse_near_miss(key, kind, registry)
-        return lambda _ctx, got: bool(canonical_json(got) == canonical_json(value))
+        return lambda _ctx, got: json_equal(value, got)
     try:
         check = registry.compile(kind, value[kind], base_dir)
     except CheckArgError as exc:

@@ -36,6 +36,9 @@ def test_names_are_sorted_base_names() -> None:
         "regex",
         "schema",
         "starts_with",
+        "tool_called",
+        "tool_calls_valid",
+        "tool_sequence",
     ]
 
 
