@@ -28,3 +28,19 @@ def travel_agent(request: RecordedRequest) -> str | ToolReply:
         search = json.dumps({"from": flight[1], "to": flight[2]})
         return ToolReply((("search_flights", search), ("book_flight", '{"flight_id": "F1"}')))
     return "Hi! Where would you like to go?"
+
+
+def assistant(request: RecordedRequest) -> str | ToolReply:
+    """A well-behaved model for examples/tools: the weather in a named city, a conversion of
+    "N <currency words>", both when asked both; small talk in text."""
+    text = request.user_text
+    calls: list[tuple[str, str]] = []
+    city = re.search(r"(?:in|to) ([A-Z]\w+)", text)
+    if "weather" in text and city:
+        calls.append(("get_weather", json.dumps({"city": city[1]})))
+    amount = re.search(r"(\d+) (US dollars|GBP)", text)
+    if amount:
+        source = "USD" if amount[2] == "US dollars" else "GBP"
+        conversion = {"amount": int(amount[1]), "from": source, "to": "EUR"}
+        calls.append(("convert_currency", json.dumps(conversion)))
+    return ToolReply(tuple(calls)) if calls else "You're welcome!"

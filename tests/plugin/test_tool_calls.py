@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from tests.loopback import LoopbackServer, ToolReply
-from tests.tool_models import TRAVEL_ITEMS, travel_agent
+from tests.tool_models import TRAVEL_ITEMS, assistant, travel_agent
 
 ALL_ITEMS = sum(TRAVEL_ITEMS.values())
 
@@ -134,3 +136,22 @@ def test_a_changed_tool_call_is_drift(pytester: pytest.Pytester, travel: Loopbac
     result = pytester.runpytest("-k", "weather and not broken", "--promptcheck-cache=refresh")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*CHANGED*travel::weather*tool calls moved, verdict passed*"])
+
+
+def test_the_tools_example_runs_on_a_tool_calling_model(
+    pytester: pytest.Pytester, openai_env: LoopbackServer
+) -> None:
+    examples = Path(__file__).parents[2] / "examples"
+    shutil.copytree(examples / "tools", pytester.path / "tools")
+    openai_env.set_model("tool-bot", assistant)
+    result = pytester.runpytest("tools", "--promptcheck-model", "openai:tool-bot")
+    result.assert_outcomes(passed=4)
+    assert len(openai_env.completion_requests) == 4
+
+
+def test_pytest_examples_leaves_the_tools_example_out(pytester: pytest.Pytester) -> None:
+    examples = Path(__file__).parents[2] / "examples"
+    shutil.copytree(examples / "tools", pytester.path / "examples" / "tools")
+    shutil.copy(examples / "conftest.py", pytester.path / "examples")
+    result = pytester.runpytest("examples", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["no tests collected*"])

@@ -1,0 +1,4 @@
+# tools/ needs an instruction-tuned model behind an OpenAI-compatible server (the embedded
+# local:gemma-3-270m is a base model that cannot call tools): `pytest examples` leaves it out,
+# `pytest examples/tools` runs it (tools/README.md).
+collect_ignore = ["tools"]
