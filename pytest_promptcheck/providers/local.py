@@ -104,6 +104,11 @@ class LocalProvider:
         return self._build
 
     async def complete(self, request: ModelRequest, sample: int) -> Completion:
+        if request.tools:  # sent nowhere, they would be ignored without a word
+            raise UsageError(
+                f"{self.name}: tools are not supported by the in-process model; run the prompt"
+                " against an OpenAI-compatible server (--promptcheck-model openai:MODEL)"
+            )
         kwargs = _call_kwargs(request.params, sample)
         model = self.model_file(request.model_name)
         async with self._serial():

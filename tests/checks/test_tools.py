@@ -72,6 +72,13 @@ def test_count_bounds_the_matching_calls() -> None:
     )
 
 
+def test_max_zero_alone_means_never() -> None:
+    assert verdict("tool_called", {"name": "book", "count": {"max": 0}}, calls()).passed
+    assert not verdict(
+        "tool_called", {"name": "book", "count": {"max": 0}}, calls(("book", {}))
+    ).passed
+
+
 def test_not_tool_called_is_the_negation() -> None:
     ctx = calls(("get_weather", {"city": "Paris"}))
     assert verdict("not_tool_called", {"name": "book"}, ctx).passed

@@ -115,6 +115,14 @@ def test_an_unsupported_param_is_a_usage_error(provider: LocalProvider) -> None:
         complete(provider, request(PLURAL_OF_MOUSE, {"temperature": 0, "n": 2}))
 
 
+def test_tools_are_a_usage_error(provider: LocalProvider) -> None:
+    chat = ModelRequest(
+        MODEL, ({"role": "user", "content": "hi"},), None, PARAMS, tools=({"name": "f"},)
+    )
+    with pytest.raises(UsageError, match="tools are not supported by the in-process model"):
+        complete(provider, chat)
+
+
 def test_a_missing_gguf_is_a_usage_error_naming_the_path(
     provider: LocalProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
