@@ -19,6 +19,9 @@ class ModelRequest:
     prompt: str | None
     params: dict[str, Any] = field(default_factory=dict)
     format: dict[str, Any] = field(default_factory=dict)
+    occurrence: int = 0
+    """Inside a flow's sample: how many identical requests came before this one (a loop
+    replays in order); part of the cache key only when above 0."""
 
     @property
     def provider(self) -> str:
@@ -30,13 +33,16 @@ class ModelRequest:
 
     def payload(self) -> dict[str, Any]:
         """The request as plain data, for cache keys and deduplication."""
-        return {
+        data: dict[str, Any] = {
             "model": self.model,
             "messages": list(self.messages) if self.messages is not None else None,
             "prompt": self.prompt,
             "params": self.params,
             "format": self.format,
         }
+        if self.occurrence:
+            data["occurrence"] = self.occurrence
+        return data
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.files import default_name
+from pytest_promptcheck.flow_target import FlowTarget, load_flow
 from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.records import Message, ModelRequest
 from pytest_promptcheck.render import (
@@ -68,6 +69,8 @@ class PromptSpec:
     cases: tuple[Case, ...]
     fingerprint: str
     template: PromptTemplate = field(default=PromptTemplate(), compare=False, repr=False)
+    flow: FlowTarget | None = field(default=None, compare=False, repr=False)
+    """Set when the file names an application function (``flow:``) instead of a prompt."""
 
     def request(self, case: Case, model: str) -> ModelRequest:
         return ModelRequest(
@@ -134,14 +137,15 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
         cases = tuple(
             c if c.threshold is not None else _with_threshold(c, threshold) for c in cases
         )
-    fingerprint = sha256_of(
-        {
-            "messages": data.get("messages"),
-            "prompt": data.get("prompt"),
-            "params": data.get("params", {}),
-            "format": {"type": format_type, "schema": None if schema is None else schema.payload()},
-        }
-    )
+    stamped = {
+        "messages": data.get("messages"),
+        "prompt": data.get("prompt"),
+        "params": data.get("params", {}),
+        "format": {"type": format_type, "schema": None if schema is None else schema.payload()},
+    }
+    if "flow" in data:  # only then: the fingerprints of prompt files stay as they were
+        stamped["flow"] = data["flow"]
+    fingerprint = sha256_of(stamped)
     version = data.get("version")
     return PromptSpec(
         path=doc.path,
@@ -157,7 +161,19 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
         cases=cases,
         fingerprint=fingerprint,
         template=template,
+        flow=_flow(doc, data, registry.project),
     )
+
+
+def _flow(doc: Document, data: dict[str, Any], project: Project) -> FlowTarget | None:
+    if "flow" not in data:
+        return None
+    try:
+        return load_flow(data["flow"], project)
+    except CheckArgError as exc:
+        raise SpecError(
+            doc.path, f"flow: {exc.message}", line=doc.line_of(("flow",)), hint=exc.hint
+        ) from None
 
 
 def _with_threshold(case: Case, threshold: float) -> Case:
@@ -166,6 +182,15 @@ def _with_threshold(case: Case, threshold: float) -> Case:
 
 def _template(doc: Document, data: dict[str, Any]) -> PromptTemplate:
     has_messages, has_prompt = "messages" in data, "prompt" in data
+    if "flow" in data and (has_messages or has_prompt):
+        raise SpecError(
+            doc.path,
+            "the prompt file has both 'flow' and '" + ("messages'" if has_messages else "prompt'"),
+            line=doc.line_of(("flow",)),
+            hint="a flow file names the function that makes the calls; its steps are prompt files",
+        )
+    if "flow" in data:
+        return PromptTemplate()
     if has_messages == has_prompt:
         problem = (
             "has both 'messages' and 'prompt'" if has_messages else "needs 'messages' or 'prompt'"

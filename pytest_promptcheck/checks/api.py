@@ -44,6 +44,8 @@ class SampleContext:
     json_format: bool = False
     case_id: str = ""
     vars: dict[str, Any] = field(default_factory=dict)
+    trace: tuple[Any, ...] | None = None
+    """A flow sample's inner calls (``trace.TraceStep``), in order; None for a prompt."""
 
 
 CheckFn = Callable[[SampleContext], Verdict]
