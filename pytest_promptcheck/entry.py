@@ -76,9 +76,16 @@ class SampleRecord:
     tokens_out: int
     cost_usd: float | None
     latency_ms: float
+    trace: tuple[Mapping[str, Any], ...] = ()
+    """A flow sample's inner calls as ``TraceStep.to_json`` writes them (none for a prompt)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        if self.trace:  # written only for flows: other baselines stay byte-identical
+            data["trace"] = [dict(step) for step in self.trace]
+        else:
+            del data["trace"]
+        return data
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> SampleRecord:
@@ -95,6 +102,7 @@ class SampleRecord:
             tokens_out=read.integer("tokens_out"),
             cost_usd=read.optional_number("cost_usd"),
             latency_ms=read.number("latency_ms"),
+            trace=tuple(read.items("trace")) if "trace" in read.data else (),
         )
 
 
@@ -110,6 +118,8 @@ class PromptStamp:
     fingerprint: str
     version: str | None
     request: str
+    flow: str | None = None
+    """A flow case's code: sha256 of the flow module's source (a change is `flow changed`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +163,11 @@ class BaselineEntry:
         return replace(self, recorded_at=recorded_at)
 
     def to_json(self) -> dict[str, Any]:
+        prompt = field_values(self.prompt)
+        if prompt["flow"] is None:  # written only for flows
+            del prompt["flow"]
         data = {
-            "prompt": field_values(self.prompt),
+            "prompt": prompt,
             "model": field_values(self.model),
             "params": dict(self.params),
             "checks": self.checks,
@@ -182,7 +195,10 @@ class BaselineEntry:
         samples = read.items("samples")
         return cls(
             prompt=PromptStamp(
-                prompt.text("fingerprint"), prompt.optional_text("version"), prompt.text("request")
+                prompt.text("fingerprint"),
+                prompt.optional_text("version"),
+                prompt.text("request"),
+                prompt.optional_text("flow") if "flow" in prompt.data else None,
             ),
             model=ModelStamp(
                 model.text("requested"),

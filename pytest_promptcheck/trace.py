@@ -4,11 +4,14 @@ result synthesized from the flow's output and its calls (budgets add up over the
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.records import Completion, total_cost
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.entry import BaselineEntry
 
 
 @dataclass(frozen=True)
@@ -74,24 +77,45 @@ def synthesized(output: str, trace: Sequence[TraceStep]) -> Completion:
     )
 
 
-def trace_lines(trace: Sequence[TraceStep], moved: int | None, indent: str) -> list[str]:
-    """The trace for people, one line per call; ``moved`` marks the first step whose output
-    differs from the baseline's."""
-    from pytest_promptcheck.report import quote
-
+def trace_lines(trace: Sequence[TraceStep], indent: str) -> list[str]:
+    """The trace for people, one line per call."""
     lines = [f"{indent}trace   {len(trace)} model calls"]
     for number, step in enumerate(trace, start=1):
         done = step.completion
-        mark = "  <- first step that moved" if moved == number - 1 else ""
         source = "cached" if done.cached else "live"
         lines.append(
             f"{indent}  {number}. {step.name} [{step.model}] {source}, {done.latency_ms:.0f} ms, "
-            f"{done.tokens} tokens: {quote(done.text, 60)}{mark}"
+            f"{done.tokens} tokens: {_quote(done.text, 60)}"
         )
     return lines
 
 
-def first_moved(before: Sequence[dict[str, Any]], after: Sequence[dict[str, Any]]) -> int | None:
+def moved_lines(baseline: BaselineEntry, current: BaselineEntry) -> list[str]:
+    """Which step of a flow moved first against the baseline's trace, with both outputs."""
+    if not (baseline.samples and current.samples):
+        return []
+    before, after = baseline.samples[0].trace, current.samples[0].trace
+    index = first_moved(before, after)
+    if index is None or not (before or after):
+        return []
+    old = before[index] if index < len(before) else {}
+    new = after[index] if index < len(after) else {}
+    name = new.get("step") or old.get("step")
+    return [
+        f"  step    {index + 1} ({name}) is the first whose output differs from the baseline's",
+        f"    baseline  {_quote(str(old.get('output', '(no such step)')), 80)}",
+        f"    now       {_quote(str(new.get('output', '(no such step)')), 80)}",
+    ]
+
+
+def _quote(text: str, limit: int) -> str:
+    shown = json.dumps(text, ensure_ascii=False)
+    return shown if len(shown) <= limit else shown[: limit - 2] + '…"'
+
+
+def first_moved(
+    before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+) -> int | None:
     """The index of the first step whose name or output differs between two recorded traces."""
     for index, (old, new) in enumerate(zip(before, after, strict=False)):
         if (old.get("step"), old.get("output")) != (new.get("step"), new.get("output")):

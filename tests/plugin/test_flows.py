@@ -103,3 +103,83 @@ def test_trace_in_the_baseline_and_budgets_add_up(
     sample = entry["samples"][0]
     assert sample["tokens_in"] == sum(step["tokens_in"] for step in trace)
     assert entry["prompt"]["flow"]
+
+
+def _drift_of(pytester: pytest.Pytester, *args: str) -> dict[str, dict[str, object]]:
+    pytester.runpytest(*args, "--promptcheck-report", "out.json")
+    report = json.loads((pytester.path / "out.json").read_text())
+    return {case["case"]: case["drift"] for case in report["cases"]}
+
+
+def test_flow_changed_is_the_flow_modules_source(
+    pytester: pytest.Pytester, flows: LoopbackServer
+) -> None:
+    pytester.runpytest("answer.prompt.yaml", "--promptcheck-update-baseline")
+    flows_py = pytester.path / "flowapp/flows.py"
+    flows_py.write_text(flows_py.read_text() + "\n# a comment is a change of the flow's code\n")
+    drift = _drift_of(pytester, "answer.prompt.yaml")
+    assert drift["rome"]["causes"] == ["flow changed"]
+
+
+def test_a_changed_step_prompt_is_named(pytester: pytest.Pytester, flows: LoopbackServer) -> None:
+    pytester.runpytest("answer.prompt.yaml", "--promptcheck-update-baseline")
+    step = pytester.path / "steps/phrase.prompt.yaml"
+    step.write_text(step.read_text().replace("Phrase the answer", "Phrase the answer politely"))
+    drift = _drift_of(pytester, "answer.prompt.yaml")
+    assert drift["rome"]["cause_text"] == "prompt changed (step phrase)"
+
+
+def test_failure_report_shows_the_trace_and_the_step_that_moved(
+    pytester: pytest.Pytester, flows: LoopbackServer
+) -> None:
+    pytester.runpytest("answer.prompt.yaml", "--promptcheck-update-baseline")
+    flows.set_model("flow-bot", lambda r: flow_bot(r).replace("Rome", "Oslo"))
+    result = pytester.runpytest("answer.prompt.yaml", "--promptcheck-cache=off")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*rome failed: 1 of 2 checks",
+            "*trace   2 model calls",
+            "*1. to_sql [[]openai:flow-bot] live, * ms, * tokens: *Oslo*",
+            "*2. phrase [[]openai:flow-bot] live*",
+            "*step    1 (to_sql) is the first whose output differs from the baseline's",
+        ]
+    )
+
+
+def test_replay_miss_names_the_nearest_recorded_request(
+    pytester: pytest.Pytester, flows: LoopbackServer
+) -> None:
+    pytester.runpytest("answer.prompt.yaml").assert_outcomes(passed=2)
+    flows.reset()
+    prompt = pytester.path / "answer.prompt.yaml"
+    prompt.write_text(prompt.read_text().replace("live in Rome?", "live in Rome today?"))
+    result = pytester.runpytest("answer.prompt.yaml", "-k", "rome", "--promptcheck-cache=replay")
+    result.assert_outcomes(errors=1)
+    assert flows.requests == []
+    result.stdout.fnmatch_lines(
+        [
+            "*rome errored: flow flowapp.flows:answer, call 1: to_sql: no recorded response*",
+            "*nearest recorded request: step to_sql",
+            '*-*"content": "Write SQL for: How many users live in Rome?"*',
+            '*+*"content": "Write SQL for: How many users live in Rome today?"*',
+        ]
+    )
+
+
+def test_max_calls_counts_live_inner_calls_and_stops_the_run(
+    pytester: pytest.Pytester, flows: LoopbackServer
+) -> None:
+    result = pytester.runpytest("answer.prompt.yaml", "--promptcheck-max-calls=1")
+    assert len(flows.completion_requests) == 1
+    result.stdout.fnmatch_lines(["*--promptcheck-max-calls=1 reached*"])
+    assert result.ret != 0
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_xdist_gives_the_same_verdicts_and_no_call_twice(
+    pytester: pytest.Pytester, flows: LoopbackServer, workers: list[str]
+) -> None:
+    result = pytester.runpytest_subprocess("answer.prompt.yaml", "loop.prompt.yaml", *workers)
+    result.assert_outcomes(passed=3)
+    assert len(flows.completion_requests) == 4 + 3
