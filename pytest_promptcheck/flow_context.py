@@ -22,6 +22,7 @@ from pytest_promptcheck.files import is_prompt_file
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.replay import nearest_request
+from pytest_promptcheck.scoring import parse_format
 from pytest_promptcheck.spec import PromptSpec
 from pytest_promptcheck.trace import TraceStep
 
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
     from pytest_promptcheck.flows import FlowRun
 
 _TEXT_FORMAT: dict[str, Any] = {"type": "text", "schema": None}
+
+
+class StepFormatError(ValueError):
+    """A step's output breaks its prompt file's ``format:``; raised into the flow, which may
+    catch it (uncaught, the item errors with the flow's traceback)."""
 
 
 class FlowStepError(PromptcheckError):
@@ -59,6 +65,10 @@ class FlowCalls:
         model = self.run.step_model(spec)
         request = ModelRequest(model, messages, text, spec.params, spec.format_payload())
         completion, request = await self.call(spec.name, request, spec.fingerprint)
+        if spec.format_type == "json":
+            _, error = parse_format(completion.text, spec.format_schema)
+            if error is not None:
+                raise StepFormatError(f"ctx.run('{spec.name}'): {error}")
         return PromptResult(spec, values, (completion,), request)
 
     async def raw(self, name: str, request: ModelRequest) -> PromptResult:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_promptcheck.errors import CheckArgError
+from pytest_promptcheck.documents import Document
+from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.quoting import clip
 
@@ -30,6 +31,18 @@ class FlowTarget:
     is_async: bool
     source_sha: str
     """sha256 of the source file of the module that defines the function (`flow changed`)."""
+
+
+def flow_of(doc: Document, data: dict[str, Any], project: Project) -> FlowTarget | None:
+    """The file's ``flow:``, if it names one; a bad one is a SpecError at its line."""
+    if "flow" not in data:
+        return None
+    try:
+        return load_flow(data["flow"], project)
+    except CheckArgError as exc:
+        raise SpecError(
+            doc.path, f"flow: {exc.message}", line=doc.line_of(("flow",)), hint=exc.hint
+        ) from None
 
 
 def load_flow(target: str, project: Project) -> FlowTarget:

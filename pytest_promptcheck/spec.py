@@ -17,7 +17,7 @@ from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.files import default_name
-from pytest_promptcheck.flow_target import FlowTarget, load_flow
+from pytest_promptcheck.flow_target import FlowTarget, flow_of
 from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.records import Message, ModelRequest
 from pytest_promptcheck.render import (
@@ -161,19 +161,8 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
         cases=cases,
         fingerprint=fingerprint,
         template=template,
-        flow=_flow(doc, data, registry.project),
+        flow=flow_of(doc, data, registry.project),
     )
-
-
-def _flow(doc: Document, data: dict[str, Any], project: Project) -> FlowTarget | None:
-    if "flow" not in data:
-        return None
-    try:
-        return load_flow(data["flow"], project)
-    except CheckArgError as exc:
-        raise SpecError(
-            doc.path, f"flow: {exc.message}", line=doc.line_of(("flow",)), hint=exc.hint
-        ) from None
 
 
 def _with_threshold(case: Case, threshold: float) -> Case:

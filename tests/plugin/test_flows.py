@@ -183,3 +183,17 @@ def test_xdist_gives_the_same_verdicts_and_no_call_twice(
     result = pytester.runpytest_subprocess("answer.prompt.yaml", "loop.prompt.yaml", *workers)
     result.assert_outcomes(passed=3)
     assert len(flows.completion_requests) == 4 + 3
+
+
+def test_a_step_output_that_breaks_its_format_is_raised_into_the_flow(
+    pytester: pytest.Pytester, flows: LoopbackServer
+) -> None:
+    result = pytester.runpytest("json_step.prompt.yaml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*not_json errored: flow flowapp.flows:json_step raised "
+            "*StepFormatError: ctx.run('as_json'): *",
+            '*flowapp/flows.py", line *, in json_step',
+        ]
+    )
