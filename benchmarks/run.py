@@ -794,6 +794,80 @@ def install_promptfoo(folder: Path) -> str | None:
     return None
 
 
+# 9. flows: 200 cases of 3 sequential inner calls
+
+
+FLOW_MODULE = """def three_steps(vars, ctx):
+    answer = ""
+    for step in (1, 2, 3):  # each call waits for the one before; every case's calls are its own
+        answer = ctx.complete(f"Flow {vars['x']} step {step} after {answer!r}").text
+    return answer
+"""
+
+
+def write_flow_project(folder: Path, cases: int) -> Path:
+    """A sync flow of 3 sequential calls, `cases` flow cases, and a plain prompt of as many."""
+    write_workdir(folder)
+    (folder / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
+    (folder / "benchflow.py").write_text(FLOW_MODULE)
+    head = ["name: flows", "model: openai:bench", "flow: benchflow:three_steps", "cases:"]
+    (folder / "flows.prompt.yaml").write_text("\n".join([*head, *map(case_line, range(cases))]))
+    write_prompt(folder / "plain.prompt.yaml", cases)
+    return folder
+
+
+def flows(bench: Bench) -> list[Row]:
+    cases, steps, latency_ms, concurrency = 200, 3, 100, 16
+    folder = write_flow_project(bench.work / "flows", cases)
+    ideal = math.ceil(cases / concurrency) * steps * latency_ms / 1000
+    live_options = ("--promptcheck-cache=off", f"--promptcheck-concurrency={concurrency}")
+    with loopback(latency_ms) as server:
+        env = server_env(server)
+        run = ((*PYTEST, *live_options, "flows.prompt.yaml"), folder, env)
+        live = counted_series(bench, server, run, "flows live", cases * steps)
+    with loopback(0) as server:
+        for target, calls in (("flows.prompt.yaml", cases * steps), ("plain.prompt.yaml", cases)):
+            server.reset()
+            measure((*PYTEST, "--promptcheck-concurrency=50", target), folder, server_env(server))
+            bench.report.expect_calls(f"warm-up {target}", len(server.completion_requests), calls)
+        server.reset()
+        replay = (*PYTEST, "--promptcheck-cache=replay")
+        ours, plain = bench.paired(
+            (*replay, "flows.prompt.yaml"),
+            (*replay, "plain.prompt.yaml"),
+            folder,
+            env | server_env(server),
+        )
+        valid = bench.report.expect_calls("flows replay", len(server.completion_requests), 0)
+    valid &= bench.report.expect_success("flows replay", ours)
+    inside = live.series.internal
+    ratio = "n/a" if inside is None else f"{inside / ideal:.2f}x in pytest"
+    per_case_ms = (ours.wall - plain.wall) / cases * 1000
+    in_pytest = ""
+    if ours.internal is not None and plain.internal is not None:
+        in_pytest = f"; in pytest {(ours.internal - plain.internal) / cases * 1000:+.3f} ms/case"
+    return [
+        Row(
+            f"{cases} flow cases x {steps} sequential calls, {latency_ms} ms, concurrency 16",
+            f"{spread(live.series)}; max in flight {live.max_in_flight}",
+            f"ideal ceil({cases}/{concurrency}) x {steps * latency_ms} ms = {seconds(ideal)}",
+            ratio,
+            "-",
+            "<= 1.5x in pytest",
+            verdict(None if inside is None else inside / ideal, 1.5, live.valid),
+        ),
+        Row(
+            f"{cases} cached flow cases (replay, 0 calls) vs {cases} cached prompt cases",
+            spread(ours),
+            f"plain prompt cases: {spread(plain)}",
+            f"{per_case_ms:+.3f} ms/case above a prompt case (wall medians){in_pytest}",
+            "-",
+            "<= 1 ms/case",
+            verdict(per_case_ms, 1.0, valid),
+        ),
+    ]
+
+
 # the script
 
 
@@ -806,6 +880,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "memory": memory,
     "transports": transports,
     "bodies": bodies,
+    "flows": flows,
 }
 
 

@@ -14,7 +14,7 @@ from pytest_promptcheck.documents import Document
 from pytest_promptcheck.errors import PromptcheckError, SpecError
 from pytest_promptcheck.files import default_name, is_prompt_file
 from pytest_promptcheck.project import OutsideProject
-from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.records import Completion, ModelRequest, ToolCall
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.report import quote
 from pytest_promptcheck.scoring import score_sample
@@ -48,6 +48,10 @@ class PromptResult:
         if error is not None:
             raise ValueError(f"{self.spec.name}: {error}")
         return parsed
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return self.completion.tool_calls
 
     @property
     def cached(self) -> bool:

@@ -44,7 +44,10 @@ def baseline_path(spec: PromptSpec) -> Path:
 def request_fingerprint(spec: PromptSpec, case: Case) -> str:
     """What this case sends, apart from model and params: a change here is `prompt changed`."""
     messages = list(case.messages) if case.messages is not None else None
-    return sha256_of({"messages": messages, "prompt": case.prompt, "format": spec.format_payload()})
+    sent = {"messages": messages, "prompt": case.prompt, "format": spec.format_payload()}
+    if spec.flow is not None:  # a flow sends what its code makes of the vars
+        sent["vars"] = case.vars
+    return sha256_of(sent)
 
 
 def checks_fingerprint(spec: PromptSpec, case: Case) -> str:
@@ -64,7 +67,12 @@ def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> 
     first = samples[0].completion
     cost = total_cost(s.completion.cost_usd for s in samples)
     return BaselineEntry(
-        prompt=PromptStamp(spec.fingerprint, spec.version, request_fingerprint(spec, case)),
+        prompt=PromptStamp(
+            spec.fingerprint,
+            spec.version,
+            request_fingerprint(spec, case),
+            None if spec.flow is None else spec.flow.source_sha,
+        ),
         model=ModelStamp(model, first.model_reported or None, first.system_fingerprint),
         params=_plain(spec.params),
         checks=checks_fingerprint(spec, case),
@@ -94,6 +102,7 @@ def _sample(sample: SampleResult) -> SampleRecord:
         cost_usd=completion.cost_usd,
         latency_ms=round(completion.latency_ms, 1),
         tool_calls=tuple(call_records(completion.tool_calls)),
+        trace=tuple(step.to_json(cached=False) for step in sample.trace),
     )
 
 

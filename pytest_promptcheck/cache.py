@@ -170,6 +170,25 @@ class ResponseCache:
         except cache_failures() as exc:  # a full disk: what is recorded can still be read
             self.health.read_only(exc)
 
+    def get_record(self, key: str) -> Any:
+        """A JSON value kept beside the responses (a flow case's requests), or None."""
+        if not (self.mode.reads and self.health.ok):
+            return None
+        try:
+            raw = self._open().get(key)
+            return json.loads(raw) if isinstance(raw, str) else None
+        except cache_failures() as exc:
+            self._fail(exc)
+            return None
+
+    def put_record(self, key: str, value: Any) -> None:
+        if not (self.mode.writes and self.health.writable):
+            return
+        try:
+            self._open().set(key, json.dumps(value, sort_keys=True))
+        except cache_failures() as exc:
+            self.health.read_only(exc)
+
     def _fail(self, exc: BaseException) -> None:
         self.health.fail(exc)
         self.close()

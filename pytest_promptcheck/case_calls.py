@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pytest_promptcheck.checks.api import Job, ModelCheck
 from pytest_promptcheck.client import ModelClient
@@ -15,6 +16,10 @@ from pytest_promptcheck.errors import PromptcheckError
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.scoring import Asked, CaseAnswers, sample_context
 from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.trace import Trace
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.flows import FlowRun
 
 CheckJobs = dict[int, Sequence[Job] | str]
 """By check index: the calls a check asks for about one output, or why it could not ask."""
@@ -29,8 +34,13 @@ class CaseCalls:
     spec: PromptSpec
     case: Case
     request: ModelRequest
+    flow: FlowRun | None = field(default=None, compare=False)
+    """Set for a flow case: its samples are the flow's runs (their calls are known as they
+    happen, so none is a prompt job)."""
 
     def prompt_jobs(self) -> list[Job]:
+        if self.flow is not None:
+            return []
         return [(self.request, index) for index in range(self.spec.samples)]
 
     @cached_property
@@ -43,9 +53,9 @@ class CaseCalls:
         """How many calls its checks make over every sample, before any output exists."""
         return self.spec.samples * sum(check.calls for _, check in self.asking)
 
-    def check_jobs(self, completion: Completion) -> CheckJobs:
+    def check_jobs(self, completion: Completion, trace: Trace | None = None) -> CheckJobs:
         """The calls the asking checks want for one output (their requests are built from it)."""
-        ctx, _ = sample_context(self.spec, self.case, completion)
+        ctx, _ = sample_context(self.spec, self.case, completion, trace)
         jobs: CheckJobs = {}
         for index, check in self.asking:
             try:
@@ -67,18 +77,25 @@ class CaseCalls:
         samples = await asyncio.gather(*(self._sample(client, i) for i in range(count)))
         asked = {
             (i, check): got
-            for i, (_, by_check) in enumerate(samples)
+            for i, (_, _, by_check) in enumerate(samples)
             for check, got in by_check.items()
         }
-        return CaseAnswers(tuple(completion for completion, _ in samples), asked)
+        traces = tuple(trace for _, trace, _ in samples) if self.flow is not None else ()
+        return CaseAnswers(tuple(completion for completion, _, _ in samples), asked, traces)
 
-    async def _sample(self, client: ModelClient, index: int) -> tuple[Completion, dict[int, Asked]]:
-        completion = await client.sample(self.request, index)
+    async def _sample(
+        self, client: ModelClient, index: int
+    ) -> tuple[Completion, Trace, dict[int, Asked]]:
+        trace: Trace = ()
+        if self.flow is None:
+            completion = await client.sample(self.request, index)
+        else:
+            completion, trace = await self.flow.sample(client, index)
         if not self.asking:
-            return completion, {}
-        jobs = self.check_jobs(completion)
+            return completion, trace, {}
+        jobs = self.check_jobs(completion, trace if self.flow is not None else None)
         asked = await asyncio.gather(*(self._ask(client, i, wanted) for i, wanted in jobs.items()))
-        return completion, dict(zip(jobs, asked, strict=True))
+        return completion, trace, dict(zip(jobs, asked, strict=True))
 
     async def _ask(self, client: ModelClient, check: int, wanted: Sequence[Job] | str) -> Asked:
         if isinstance(wanted, str):
@@ -91,15 +108,22 @@ class CaseCalls:
 
     def finished(self, client: ModelClient) -> CaseAnswers | None:
         """Every answer, when every call already succeeded (after prefetch), without the loop."""
-        completions = client.finished(self.request, self.spec.samples)
+        traces: tuple[Trace, ...] = ()
+        if self.flow is None:
+            completions = client.finished(self.request, self.spec.samples)
+        else:
+            flows = self.flow.finished(self.spec.samples)
+            completions = None if flows is None else [completion for completion, _ in flows]
+            traces = () if flows is None else tuple(trace for _, trace in flows)
         if completions is None:
             return None
         asked: dict[tuple[int, int], Asked] = {}
         if self.asking:
             for index, completion in enumerate(completions):
-                for check, wanted in self.check_jobs(completion).items():
+                trace = traces[index] if traces else None
+                for check, wanted in self.check_jobs(completion, trace).items():
                     got = wanted if isinstance(wanted, str) else client.finished_jobs(wanted)
                     if got is None:
                         return None
                     asked[(index, check)] = got
-        return CaseAnswers(tuple(completions), asked)
+        return CaseAnswers(tuple(completions), asked, traces)

@@ -85,6 +85,10 @@ class ModelClient:
             return tuple(c.result() for c in calls if c is not None)
         return None
 
+    def started(self, key: str) -> bool:
+        """Whether this session already made (or is making) the call of this key."""
+        return key in self._calls
+
     async def samples(self, request: ModelRequest, count: int) -> list[Completion]:
         return list(await asyncio.gather(*(self.sample(request, i) for i in range(count))))
 

@@ -30,6 +30,7 @@ PROMPT_CHANGED = "prompt changed"
 MODEL_CHANGED = "model changed"
 PARAMS_CHANGED = "params changed"
 CHECKS_CHANGED = "checks changed"
+FLOW_CHANGED = "flow changed"
 NO_CHANGE = "no change"
 
 
@@ -143,6 +144,9 @@ def causes_of(baseline: BaselineEntry, current: BaselineEntry) -> tuple[tuple[st
     causes = []
     if baseline.prompt.request != current.prompt.request:
         causes.append((PROMPT_CHANGED, _version_change(baseline, current)))
+    causes += [(PROMPT_CHANGED, f"step {name}") for name in steps_changed(baseline, current)]
+    if baseline.prompt.flow != current.prompt.flow:
+        causes.append((FLOW_CHANGED, ""))
     model = model_change(baseline, current)
     if model:
         causes.append((MODEL_CHANGED, model))
@@ -155,6 +159,19 @@ def causes_of(baseline: BaselineEntry, current: BaselineEntry) -> tuple[tuple[st
     if baseline.checks != current.checks:
         causes.append((CHECKS_CHANGED, ""))
     return tuple(causes)
+
+
+def steps_changed(baseline: BaselineEntry, current: BaselineEntry) -> list[str]:
+    """The flow steps whose prompt file changed (by fingerprint), in the order of the trace."""
+    if not (baseline.samples and current.samples):
+        return []
+    before = {s.get("step"): s.get("prompt") for s in baseline.samples[0].trace}
+    names = []
+    for step in current.samples[0].trace:
+        name = step.get("step")
+        if name in before and step.get("prompt") != before[name] and name not in names:
+            names.append(name)
+    return [str(name) for name in names]
 
 
 def _version_change(baseline: BaselineEntry, current: BaselineEntry) -> str:

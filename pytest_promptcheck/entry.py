@@ -80,13 +80,17 @@ class SampleRecord:
     latency_ms: float
     tool_calls: tuple[dict[str, Any], ...] = ()
     """``{name, arguments}`` in call order, arguments parsed (tools.call_records)."""
+    trace: tuple[Mapping[str, Any], ...] = ()
+    """A flow sample's inner calls as ``TraceStep.to_json`` writes them (none for a prompt)."""
 
     def to_json(self) -> dict[str, Any]:
         data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
-        if self.tool_calls:  # absent when empty: baselines without tools stay byte-identical
-            data["tool_calls"] = list(self.tool_calls)
-        else:
-            del data["tool_calls"]
+        # absent when empty: baselines without tools or flows stay byte-identical
+        for name in ("tool_calls", "trace"):
+            if data[name]:
+                data[name] = [dict(item) for item in data[name]]
+            else:
+                del data[name]
         return data
 
     @property
@@ -115,6 +119,7 @@ class SampleRecord:
                 _tool_call(c, f"{where}.tool_calls[{i}]")
                 for i, c in enumerate(read.items("tool_calls") if "tool_calls" in read.data else [])
             ),
+            trace=tuple(read.items("trace")) if "trace" in read.data else (),
         )
 
 
@@ -138,6 +143,8 @@ class PromptStamp:
     fingerprint: str
     version: str | None
     request: str
+    flow: str | None = None
+    """A flow case's code: sha256 of the flow module's source (a change is `flow changed`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +193,11 @@ class BaselineEntry:
         return replace(self, recorded_at=recorded_at)
 
     def to_json(self) -> dict[str, Any]:
+        prompt = field_values(self.prompt)
+        if prompt["flow"] is None:  # written only for flows
+            del prompt["flow"]
         data = {
-            "prompt": field_values(self.prompt),
+            "prompt": prompt,
             "model": field_values(self.model),
             "params": dict(self.params),
             "checks": self.checks,
@@ -215,7 +225,10 @@ class BaselineEntry:
         samples = read.items("samples")
         return cls(
             prompt=PromptStamp(
-                prompt.text("fingerprint"), prompt.optional_text("version"), prompt.text("request")
+                prompt.text("fingerprint"),
+                prompt.optional_text("version"),
+                prompt.text("request"),
+                prompt.optional_text("flow") if "flow" in prompt.data else None,
             ),
             model=ModelStamp(
                 model.text("requested"),

@@ -15,6 +15,7 @@ from pytest_promptcheck.case_record import CaseRecord, Usage
 from pytest_promptcheck.drift import Drift, Effect, classify
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
+from pytest_promptcheck.flows import CallLimitError, flow_run
 from pytest_promptcheck.policy import DriftMode
 from pytest_promptcheck.properties import (
     item_properties,
@@ -103,7 +104,8 @@ class CaseItem(pytest.Item):
         self.case = case
         self.model = model
         self.context = context
-        self.calls = CaseCalls(spec, case, spec.request(case, model))
+        flow = None if spec.flow is None else flow_run(context.session, spec, case, model)
+        self.calls = CaseCalls(spec, case, spec.request(case, model), flow)
         self.answers: CaseAnswers | None = None
         self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))
@@ -121,6 +123,8 @@ class CaseItem(pytest.Item):
             self.answers = self.context.session.answers(self.calls)
         except PromptcheckError as exc:
             error = f"{self.case.id} errored: {exc}"
+            if isinstance(exc, CallLimitError):
+                self.session.shouldstop = str(exc)
         else:
             return
         # Raised outside the except block, so pytest shows this message alone, not the chain.

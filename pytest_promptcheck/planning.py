@@ -17,13 +17,40 @@ def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
     by_checks: set[str] = set()
     unknown = 0
     for calls in cases:
-        if calls.asking:
+        if calls.asking and calls.flow is not None:  # its outputs are not cached prompt calls
+            unknown += calls.planned_check_calls()
+        elif calls.asking:
             known, count = _check_keys(calls, client)
             by_checks |= known
             unknown += count
     keys |= by_checks
+    inner, unrecorded = _flow_keys(cases, client)
+    inner -= keys
     cached = sum(client.cache.holds(key) for key in keys)
-    return CallPlan(len(keys) + unknown, cached, len(by_checks) + unknown)
+    inner_cached = sum(client.cache.holds(key) for key in inner)
+    return CallPlan(
+        len(keys) + len(inner) + unknown,
+        cached + inner_cached,
+        len(by_checks) + unknown,
+        in_flows=len(inner),
+        flows_live=len(inner) - inner_cached,
+        flows_unrecorded=unrecorded,
+    )
+
+
+def _flow_keys(cases: list[CaseCalls], client: ModelClient) -> tuple[set[str], int]:
+    """A flow's calls are known only once it runs: the keys its cases' samples recorded last
+    time, and how many flow cases have no record yet."""
+    keys: set[str] = set()
+    unrecorded = 0
+    for calls in cases:
+        if calls.flow is None:
+            continue
+        records = [calls.flow.recorded(sample) for sample in range(calls.spec.samples)]
+        if any(record is None for record in records):
+            unrecorded += 1
+        keys |= {str(r.get("key")) for record in records for r in record or ()}
+    return keys, unrecorded
 
 
 def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
@@ -62,13 +89,25 @@ class CallPlan:
     cached: int
     by_checks: int = 0
     """Calls that checks make about the outputs (judges, embeddings, plugins' checks)."""
+    in_flows: int = 0
+    """Calls inside flows, as their cases recorded them last time."""
+    flows_live: int = 0
+    """Of those, the calls the cache does not hold."""
+    flows_unrecorded: int = 0
+    """Flow cases with no record: their calls are not counted."""
 
     @property
     def live(self) -> int:
         return self.total - self.cached
 
     def describe(self) -> str:
-        asked = f" ({self.by_checks} asked by checks)" if self.by_checks else ""
+        parts = [f"{self.by_checks} asked by checks"] if self.by_checks else []
+        if self.in_flows:
+            parts.append(f"{self.in_flows} inside flows, as recorded")
+        if self.flows_unrecorded:
+            cases = "case" if self.flows_unrecorded == 1 else "cases"
+            parts.append(f"{self.flows_unrecorded} flow {cases} not recorded yet")
+        asked = f" ({'; '.join(parts)})" if parts else ""
         return (
             f"promptcheck: {self.total} model calls{asked}: {self.live} live, "
             f"{self.cached} from cache"

@@ -149,7 +149,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     session = _started_session(config)
     plan = session.last_plan if session else None
-    return [plan.describe()] if plan is not None and plan.total else []
+    shown = plan is not None and (plan.total or plan.flows_unrecorded)
+    return [plan.describe()] if plan is not None and shown else []
 
 
 @pytest.hookimpl(wrapper=True)

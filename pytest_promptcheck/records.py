@@ -23,6 +23,9 @@ class ModelRequest:
     """Function tools offered, flat (``name``, ``description``, ``parameters``); see tools.py."""
     tool_choice: str | dict[str, Any] | None = None
     """``auto``, ``required``, ``none`` or ``{"name": tool}``; None: the provider's default."""
+    occurrence: int = 0
+    """Inside a flow's sample: how many identical requests came before this one (a loop
+    replays in order); part of the cache key only when above 0."""
 
     @property
     def provider(self) -> str:
@@ -35,7 +38,7 @@ class ModelRequest:
     def payload(self) -> dict[str, Any]:
         """The request as plain data, for cache keys and deduplication. Tools are in it only
         when offered, so that the keys of requests without tools stay as they were."""
-        data = {
+        data: dict[str, Any] = {
             "model": self.model,
             "messages": list(self.messages) if self.messages is not None else None,
             "prompt": self.prompt,
@@ -46,6 +49,8 @@ class ModelRequest:
             data["tools"] = list(self.tools)
         if self.tool_choice is not None:
             data["tool_choice"] = self.tool_choice
+        if self.occurrence:
+            data["occurrence"] = self.occurrence
         return data
 
 

@@ -14,6 +14,7 @@ from pytest_promptcheck.records import Completion
 from pytest_promptcheck.scoring import CaseOutcome, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
 from pytest_promptcheck.tools import called_list
+from pytest_promptcheck.trace import moved_lines, trace_lines
 
 if TYPE_CHECKING:
     from pytest_promptcheck.drift import Drift
@@ -84,6 +85,8 @@ def _sample_detail(sample: SampleResult, indent: str) -> list[str]:
     lines = [f"{indent}output  {quote(sample.completion.text)}"]
     if sample.completion.tool_calls:
         lines.append(f"{indent}tools   {called_list(sample.completion.tool_calls)}")
+    if sample.trace:
+        lines += trace_lines(sample.trace, indent)
     if sample.format_error is not None:
         lines.append(f"{indent}format  FAIL  {sample.format_error}")
     for check in sample.checks:
@@ -118,6 +121,7 @@ def drift_lines(
     if baseline is not None:
         recorded = baseline.recorded_at or "?"
         lines.append(f"  baseline recorded {recorded} with {baseline.model.requested}")
+        lines += moved_lines(baseline, current)
         lines += _output_diff(baseline, current)
     lines.append(f"  accept  {accept}")
     return lines

@@ -12,6 +12,7 @@ from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.trace import Trace
 
 if TYPE_CHECKING:
     from pytest_promptcheck.schemas import Schema
@@ -27,6 +28,8 @@ class CaseAnswers:
     completions: tuple[Completion, ...]
     asked: Mapping[tuple[int, int], Asked] = field(default_factory=dict)
     """By (sample index, check index): the answers of that check's calls about that sample."""
+    traces: tuple[Trace, ...] = ()
+    """A flow case's inner calls, by sample (empty for a prompt)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class SampleResult:
     checks: tuple[CheckResult, ...]
     score: float
     passed: bool
+    trace: Trace = ()
+    """A flow sample's inner calls."""
 
 
 @dataclass(frozen=True)
@@ -78,23 +83,25 @@ def score_case(spec: PromptSpec, case: Case, answers: CaseAnswers) -> CaseOutcom
 
 def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
     completion = answers.completions[index]
-    ctx, format_error = sample_context(spec, case, completion)
+    trace = answers.traces[index] if answers.traces else None
+    ctx, format_error = sample_context(spec, case, completion, trace)
     results = tuple(
         CheckResult(c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))))
         for i, c in enumerate(case.checks)
     )
     score = _weighted_score(results)
+    steps = trace or ()
     if format_error is not None:
-        return SampleResult(index, completion, format_error, results, 0.0, False)
+        return SampleResult(index, completion, format_error, results, 0.0, False, steps)
     if case.threshold is None:
         passed = all(r.verdict.passed for r in results)
     else:
         passed = score + 1e-9 >= case.threshold
-    return SampleResult(index, completion, None, results, score, passed)
+    return SampleResult(index, completion, None, results, score, passed, steps)
 
 
 def sample_context(
-    spec: PromptSpec, case: Case, completion: Completion
+    spec: PromptSpec, case: Case, completion: Completion, trace: Trace | None = None
 ) -> tuple[SampleContext, str | None]:
     """One sample as its checks see it, and why its output breaks the format, if it does."""
     parsed, format_error = NOT_JSON, None
@@ -108,6 +115,7 @@ def sample_context(
         case_id=case.id,
         vars=case.vars,
         tools=spec.tools,
+        trace=trace,
     )
     return ctx, format_error
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -28,6 +28,9 @@ from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome, score_case
 from pytest_promptcheck.settings import DEFAULT_MODEL, Settings
 from pytest_promptcheck.shared import SharedCalls
 from pytest_promptcheck.spec import PromptSpec
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.flows import FlowRuntime
 
 T = TypeVar("T")
 
@@ -67,6 +70,16 @@ class PromptcheckSession:
         self._baseline_owners: dict[Path, Path] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._prefetch: asyncio.Task[None] | None = None
+        self._flows: FlowRuntime | None = None
+
+    def flow_runtime(self) -> FlowRuntime:
+        """What the run's flows share; made for the first flow case collected."""
+        if self._flows is None:
+            # imported here: flows use the fixture's loader, which imports this module
+            from pytest_promptcheck.flows import FlowRuntime
+
+            self._flows = FlowRuntime(self)
+        return self._flows
 
     def baseline(self, spec: PromptSpec) -> Baseline:
         """A prompt's baseline, read once (empty with --promptcheck-drift=off, unless an update
@@ -113,6 +126,8 @@ class PromptcheckSession:
     def plan(self, nodeids: list[str]) -> CallPlan:
         """How many distinct calls the selected cases need, and how many the cache holds."""
         self.last_plan = plan_calls([work.calls for work in self._works(nodeids)], self.client)
+        if self._flows is not None:
+            self._flows.outside_live = self.last_plan.live - self.last_plan.flows_live
         return self.last_plan
 
     def prefetch(
@@ -144,7 +159,7 @@ class PromptcheckSession:
     async def _call_phase(self, works: list[CaseWork], dispatched: asyncio.Event | None) -> None:
         client = self.client
         plain = [job for w in works if not w.calls.asking for job in w.calls.prompt_jobs()]
-        asking = [w.calls.answers(client) for w in works if w.calls.asking]
+        asking = [w.calls.answers(client) for w in works if w.calls.asking or w.calls.flow]
         await client.prefetch([*client.jobs(plain), *asking], dispatched)
 
     def needs_every_result(self, nodeids: list[str]) -> bool:
@@ -228,6 +243,8 @@ class PromptcheckSession:
         return self._loop
 
     def close(self) -> None:
+        if self._flows is not None:
+            self._flows.close()
         if self._loop is not None:
             self._cancel_all()
             self._loop.run_until_complete(self.providers.aclose())

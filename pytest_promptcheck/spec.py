@@ -17,6 +17,7 @@ from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
 from pytest_promptcheck.files import default_name
+from pytest_promptcheck.flow_target import FlowTarget, flow_of
 from pytest_promptcheck.project import OutsideProject, Project
 from pytest_promptcheck.records import Message, ModelRequest
 from pytest_promptcheck.render import (
@@ -71,6 +72,8 @@ class PromptSpec:
     template: PromptTemplate = field(default=PromptTemplate(), compare=False, repr=False)
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice = None
+    flow: FlowTarget | None = field(default=None, compare=False, repr=False)
+    """Set when the file names an application function (``flow:``) instead of a prompt."""
 
     def request(self, case: Case, model: str) -> ModelRequest:
         return ModelRequest(
@@ -150,6 +153,8 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
         sent["tools"] = [{**t.payload(), "parameters": t.parameters.payload()} for t in tools]
     if tool_choice is not None:
         sent["tool_choice"] = tool_choice
+    if "flow" in data:  # only then: the fingerprints of prompt files stay as they were
+        sent["flow"] = data["flow"]
     fingerprint = sha256_of(sent)
     version = data.get("version")
     return PromptSpec(
@@ -168,6 +173,7 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
         template=template,
         tools=tools,
         tool_choice=tool_choice,
+        flow=flow_of(doc, data, registry.project),
     )
 
 
@@ -177,6 +183,15 @@ def _with_threshold(case: Case, threshold: float) -> Case:
 
 def _template(doc: Document, data: dict[str, Any]) -> PromptTemplate:
     has_messages, has_prompt = "messages" in data, "prompt" in data
+    if "flow" in data and (has_messages or has_prompt):
+        raise SpecError(
+            doc.path,
+            "the prompt file has both 'flow' and '" + ("messages'" if has_messages else "prompt'"),
+            line=doc.line_of(("flow",)),
+            hint="a flow file names the function that makes the calls; its steps are prompt files",
+        )
+    if "flow" in data:
+        return PromptTemplate()
     if has_messages == has_prompt:
         problem = (
             "has both 'messages' and 'prompt'" if has_messages else "needs 'messages' or 'prompt'"

@@ -206,6 +206,7 @@ _FILE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "params": dict,
     "messages": list,
     "prompt": str,
+    "flow": str,
     "format": dict,
     "samples": int,  # bool is refused below, float goes to the schema
     "min_pass_rate": (int, float),

@@ -103,7 +103,22 @@ def test_key_ignores_param_order() -> None:
 
 def test_model_request_has_no_field_for_a_key() -> None:
     names = {f.name for f in dataclasses.fields(ModelRequest)}
-    assert names == {"model", "messages", "prompt", "params", "format", "tools", "tool_choice"}
+    assert names == {
+        "model",
+        "messages",
+        "prompt",
+        "params",
+        "format",
+        "tools",
+        "tool_choice",
+        "occurrence",
+    }
+
+
+def test_occurrence_keys_a_repeated_request_and_leaves_the_first_as_it_was() -> None:
+    first = request()
+    assert "occurrence" not in first.payload()
+    assert key(dataclasses.replace(first, occurrence=1)) != key(first)
 
 
 def test_key_does_not_depend_on_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:

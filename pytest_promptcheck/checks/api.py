@@ -50,6 +50,8 @@ class SampleContext:
     tools: tuple[Tool, ...] = ()
     """The tools the prompt offered (``tool_calls_valid`` checks the calls against them); the
     calls themselves are ``completion.tool_calls``."""
+    trace: tuple[Any, ...] | None = None
+    """A flow sample's inner calls (``trace.TraceStep``), in order; None for a prompt."""
 
 
 CheckFn = Callable[[SampleContext], Verdict]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_promptcheck.checks.budget import CHECKS as BUDGETS
+from pytest_promptcheck.checks.flow import CHECKS as FLOW
 from pytest_promptcheck.checks.json import CHECKS as JSON
 from pytest_promptcheck.checks.python import python_check
 from pytest_promptcheck.checks.registry import CheckRegistry
@@ -15,7 +16,7 @@ from pytest_promptcheck.project import Project
 def builtin_registry(project: Project) -> CheckRegistry:
     """A fresh registry holding every built-in check, for checks in files of ``project``."""
     registry = CheckRegistry(project)
-    for name, factory in (*JSON, *TEXT, *BUDGETS):
+    for name, factory in (*JSON, *TEXT, *BUDGETS, *FLOW):
         registry.register(name, factory)
     registry.register("schema", schema_check(project))
     registry.register("python", python_check(project))

@@ -29,6 +29,7 @@ def test_names_are_sorted_base_names() -> None:
         "length",
         "max_cost_usd",
         "max_latency_ms",
+        "max_model_calls",
         "max_tokens",
         "one_of",
         "python",
