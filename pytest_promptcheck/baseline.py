@@ -43,18 +43,22 @@ def baseline_path(spec: PromptSpec) -> Path:
 def request_fingerprint(spec: PromptSpec, case: Case) -> str:
     """What this case sends, apart from model and params: a change here is `prompt changed`."""
     messages = list(case.messages) if case.messages is not None else None
-    return sha256_of({"messages": messages, "prompt": case.prompt, "format": spec.format_payload()})
+    sent: dict[str, Any] = {"messages": messages, "prompt": case.prompt}
+    if case.turns:  # only then: the fingerprints of cases without turns stay as they were
+        sent["turns"] = [turn.user for turn in case.turns]
+    return sha256_of({**sent, "format": spec.format_payload()})
 
 
 def checks_fingerprint(spec: PromptSpec, case: Case) -> str:
     """How outputs are judged: a change here is `checks changed`."""
-    return sha256_of(
-        {
-            "checks": [[c.kind, c.arg, c.weight] for c in case.checks],
-            "threshold": case.threshold,
-            "min_pass_rate": spec.min_pass_rate,
-        }
-    )
+    judged: dict[str, Any] = {
+        "checks": [[c.kind, c.arg, c.weight] for c in case.checks],
+        "threshold": case.threshold,
+        "min_pass_rate": spec.min_pass_rate,
+    }
+    if case.turns:  # only then, as above
+        judged["turns"] = [[[c.kind, c.arg, c.weight] for c in t.checks] for t in case.turns]
+    return sha256_of(judged)
 
 
 def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> BaselineEntry:
@@ -92,6 +96,7 @@ def _sample(sample: SampleResult) -> SampleRecord:
         tokens_out=completion.tokens_out,
         cost_usd=completion.cost_usd,
         latency_ms=round(completion.latency_ms, 1),
+        turns=tuple(turn.completion.text for turn in sample.turns),
     )
 
 

@@ -15,6 +15,7 @@ from pytest_promptcheck.errors import PromptcheckError
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.scoring import Asked, CaseAnswers, sample_context
 from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.turns import finished_turns, run_turns, turn_request
 
 CheckJobs = dict[int, Sequence[Job] | str]
 """By check index: the calls a check asks for about one output, or why it could not ask."""
@@ -31,7 +32,18 @@ class CaseCalls:
     request: ModelRequest
 
     def prompt_jobs(self) -> list[Job]:
-        return [(self.request, index) for index in range(self.spec.samples)]
+        """Its calls known before any answer: with turns, each sample's first turn."""
+        return [(self.first_request, index) for index in range(self.spec.samples)]
+
+    @cached_property
+    def first_request(self) -> ModelRequest:
+        return turn_request(self.request, self.case.turns, ()) if self.case.turns else self.request
+
+    @property
+    def chained(self) -> bool:
+        """Whether some of its calls wait for an answer (its checks' calls, later turns): the
+        call phase then runs ``answers``, not only ``prompt_jobs``."""
+        return bool(self.asking or self.case.turns)
 
     @cached_property
     def asking(self) -> tuple[tuple[int, ModelCheck], ...]:
@@ -70,10 +82,20 @@ class CaseCalls:
             for i, (_, by_check) in enumerate(samples)
             for check, got in by_check.items()
         }
-        return CaseAnswers(tuple(completion for completion, _ in samples), asked)
+        turns: tuple[tuple[Completion, ...], ...] = ()
+        if self.case.turns:  # every turn's answer, for the report (found again, not re-made)
+            turns = tuple(await asyncio.gather(*(self._turns(client, i) for i in range(count))))
+        return CaseAnswers(tuple(completion for completion, _ in samples), asked, turns)
+
+    async def _turns(self, client: ModelClient, index: int) -> tuple[Completion, ...]:
+        """A sample's conversation, turn by turn (each call made once, then found again)."""
+        return await run_turns(client, self.request, self.case.turns, index)
 
     async def _sample(self, client: ModelClient, index: int) -> tuple[Completion, dict[int, Asked]]:
-        completion = await client.sample(self.request, index)
+        if self.case.turns:  # a multi-turn case is judged on its last turn's reply
+            completion = (await self._turns(client, index))[-1]
+        else:
+            completion = await client.sample(self.request, index)
         if not self.asking:
             return completion, {}
         jobs = self.check_jobs(completion)
@@ -91,7 +113,14 @@ class CaseCalls:
 
     def finished(self, client: ModelClient) -> CaseAnswers | None:
         """Every answer, when every call already succeeded (after prefetch), without the loop."""
-        completions = client.finished(self.request, self.spec.samples)
+        turns = self._finished_turns(client)
+        if turns is None:
+            return None
+        completions = (
+            [conversation[-1] for conversation in turns]
+            if turns
+            else client.finished(self.request, self.spec.samples)
+        )
         if completions is None:
             return None
         asked: dict[tuple[int, int], Asked] = {}
@@ -102,4 +131,16 @@ class CaseCalls:
                     if got is None:
                         return None
                     asked[(index, check)] = got
-        return CaseAnswers(tuple(completions), asked)
+        return CaseAnswers(tuple(completions), asked, turns)
+
+    def _finished_turns(self, client: ModelClient) -> tuple[tuple[Completion, ...], ...] | None:
+        """Every sample's conversation when all its calls succeeded; () without turns."""
+        turns = self.case.turns
+        if not turns:
+            return ()
+        conversations = [
+            finished_turns(client, self.request, turns, i) for i in range(self.spec.samples)
+        ]
+        if any(c is None for c in conversations):
+            return None
+        return tuple(c for c in conversations if c is not None)

@@ -76,9 +76,23 @@ class SampleRecord:
     tokens_out: int
     cost_usd: float | None
     latency_ms: float
+    turns: tuple[str, ...] = ()
+    """A multi-turn case's replies, every turn in order (``output`` is the last one)."""
+
+    @property
+    def conversation(self) -> str:
+        """What drift compares: the output, or with turns every reply, labelled by turn."""
+        if not self.turns:
+            return self.output
+        return "\n".join(f"[turn {k}] {reply}" for k, reply in enumerate(self.turns, 1))
 
     def to_json(self) -> dict[str, Any]:
-        return {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        if self.turns:  # written only for a multi-turn case: other baselines stay as they were
+            data["turns"] = list(self.turns)
+        else:
+            del data["turns"]
+        return data
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> SampleRecord:
@@ -95,6 +109,7 @@ class SampleRecord:
             tokens_out=read.integer("tokens_out"),
             cost_usd=read.optional_number("cost_usd"),
             latency_ms=read.number("latency_ms"),
+            turns=tuple(read.text_items("turns")) if "turns" in read.data else (),
         )
 
 
@@ -146,8 +161,8 @@ class BaselineEntry:
 
     @property
     def outputs(self) -> list[str]:
-        """Every sample's output, in sample order."""
-        return [sample.output for sample in self.samples]
+        """Every sample's output (with turns, its whole conversation), in sample order."""
+        return [sample.conversation for sample in self.samples]
 
     def stamped(self, recorded_at: str | None) -> BaselineEntry:
         return replace(self, recorded_at=recorded_at)
@@ -249,6 +264,12 @@ class _Reader:
     def items(self, key: str) -> list[Any]:
         value: list[Any] = self._get(key, (list,), "a list")
         return value
+
+    def text_items(self, key: str) -> list[str]:
+        values = self.items(key)
+        if not all(isinstance(value, str) for value in values):
+            raise EntryError(f"{self.where}.{key}" if self.where else key, "a list of strings")
+        return values
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self.text(key)

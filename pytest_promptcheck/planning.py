@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.entry import BaselineEntry
+from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.turns import plan_turns
 
 
 def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
@@ -15,15 +17,30 @@ def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
     cache they are planned by their keys; for one still to be made, by their count."""
     keys = {client.key(r, s) for calls in cases for r, s in calls.prompt_jobs()}
     by_checks: set[str] = set()
-    unknown = 0
+    unknown = later_turns = 0
     for calls in cases:
+        if calls.case.turns:
+            turn_keys, count = _turn_keys(calls, client)
+            keys |= turn_keys
+            later_turns += count
         if calls.asking:
             known, count = _check_keys(calls, client)
             by_checks |= known
             unknown += count
     keys |= by_checks
     cached = sum(client.cache.holds(key) for key in keys)
-    return CallPlan(len(keys) + unknown, cached, len(by_checks) + unknown)
+    return CallPlan(len(keys) + unknown + later_turns, cached, len(by_checks) + unknown)
+
+
+def _turn_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
+    """A multi-turn case's later turns: by key while the replies before them are cached."""
+    keys: set[str] = set()
+    unknown = 0
+    for sample in range(calls.spec.samples):
+        plan = plan_turns(client, calls.request, calls.case.turns, sample)
+        keys |= plan.keys
+        unknown += plan.unknown
+    return keys, unknown
 
 
 def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
@@ -33,7 +50,7 @@ def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
     unknown = 0
     per_sample = calls.planned_check_calls() // calls.spec.samples
     for request, sample in calls.prompt_jobs():
-        completion = client.cache.get(client.key(request, sample))
+        completion = _judged(calls, client, request, sample)
         if completion is None:
             unknown += per_sample
             continue
@@ -41,6 +58,15 @@ def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
             if not isinstance(wanted, str):
                 keys |= {client.key(r, s) for r, s in wanted}
     return keys, unknown
+
+
+def _judged(
+    calls: CaseCalls, client: ModelClient, request: ModelRequest, sample: int
+) -> Completion | None:
+    """The cached output the case's checks judge: with turns, the last turn's."""
+    if calls.case.turns:
+        return plan_turns(client, calls.request, calls.case.turns, sample).last
+    return client.cache.get(client.key(request, sample))
 
 
 @dataclass(frozen=True)

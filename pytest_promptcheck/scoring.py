@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.check_specs import CheckSpec
@@ -12,6 +12,7 @@ from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, PromptSpec
+from pytest_promptcheck.turns import Turn
 
 if TYPE_CHECKING:
     from pytest_promptcheck.schemas import Schema
@@ -27,6 +28,9 @@ class CaseAnswers:
     completions: tuple[Completion, ...]
     asked: Mapping[tuple[int, int], Asked] = field(default_factory=dict)
     """By (sample index, check index): the answers of that check's calls about that sample."""
+    turns: tuple[tuple[Completion, ...], ...] = ()
+    """A multi-turn case's conversations: by sample, every turn's answer (the last is the
+    sample's completion); empty for a case without turns."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,21 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class TurnResult:
+    """One turn of a sample's conversation: what was said, answered, and its own checks'
+    verdicts (the file's and the case's checks are the sample's, on the last turn)."""
+
+    user: str
+    completion: Completion
+    format_error: str | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.format_error is None and all(c.verdict.passed for c in self.checks)
+
+
+@dataclass(frozen=True)
 class SampleResult:
     index: int
     completion: Completion
@@ -44,6 +63,7 @@ class SampleResult:
     checks: tuple[CheckResult, ...]
     score: float
     passed: bool
+    turns: tuple[TurnResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,8 @@ def score_case(spec: PromptSpec, case: Case, answers: CaseAnswers) -> CaseOutcom
 
 
 def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
+    if answers.turns:
+        return score_turns(spec, case, answers, index)
     completion = answers.completions[index]
     ctx, format_error = sample_context(spec, case, completion)
     results = tuple(
@@ -91,6 +113,38 @@ def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int)
     else:
         passed = score + 1e-9 >= case.threshold
     return SampleResult(index, completion, None, results, score, passed)
+
+
+def score_turns(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
+    """A conversation: each turn by its own checks, the last also by the file's and the
+    case's; the sample passes when every turn does (or, with a threshold, when the weighted
+    mean of every check of every turn reaches it, and every reply has the format)."""
+    last = score_sample(spec, case, replace(answers, turns=()), index)
+    conversation = answers.turns[index]
+    own = [
+        _score_turn(spec, case, turn, answer)
+        for turn, answer in zip(case.turns, conversation, strict=True)
+    ]
+    labelled = tuple(
+        replace(c, label=f"turn {k}: {c.label}") for k, t in enumerate(own, 1) for c in t.checks
+    )
+    every = (*labelled, *last.checks)
+    turns = [*own[:-1], replace(own[-1], checks=(*own[-1].checks, *last.checks))]
+    score = _weighted_score(every)
+    broken = next((t.format_error for t in turns if t.format_error is not None), None)
+    if broken is not None:
+        return SampleResult(index, last.completion, broken, every, 0.0, False, tuple(turns))
+    if case.threshold is None:
+        passed = all(t.passed for t in turns)
+    else:
+        passed = score + 1e-9 >= case.threshold
+    return SampleResult(index, last.completion, None, every, score, passed, tuple(turns))
+
+
+def _score_turn(spec: PromptSpec, case: Case, turn: Turn, answer: Completion) -> TurnResult:
+    ctx, format_error = sample_context(spec, case, answer)
+    checks = tuple(CheckResult(c.label, c.weight, _run(c, ctx, None)) for c in turn.checks)
+    return TurnResult(turn.user, answer, format_error, checks)
 
 
 def sample_context(

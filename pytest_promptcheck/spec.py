@@ -27,6 +27,7 @@ from pytest_promptcheck.render import (
     make_environment,
 )
 from pytest_promptcheck.schemas import Schema, load_schema
+from pytest_promptcheck.turns import Turn, build_turns, refuse_without_messages
 from pytest_promptcheck.validation import validate_case, validate_file
 
 
@@ -42,6 +43,8 @@ class Case:
     prompt: str | None
     doc: Document = field(compare=False, repr=False)
     key: PathKey = ()
+    turns: tuple[Turn, ...] = ()
+    """A multi-turn case's turns (turns.py); its ``checks`` judge the last turn."""
 
     @property
     def source(self) -> Path:
@@ -164,6 +167,24 @@ def _with_threshold(case: Case, threshold: float) -> Case:
     return replace(case, threshold=threshold)
 
 
+def _with_turns(
+    raw: RawCase, case: Case, template: PromptTemplate, registry: CheckRegistry
+) -> Case:
+    if "turns" not in raw.data:
+        return case
+    if template.prompt is not None:
+        refuse_without_messages(raw, case.id)
+    env = make_environment()  # the same sandbox as the prompt's own templates
+    turns = build_turns(
+        raw,
+        case.id,
+        case.vars,
+        lambda source, key: _compile(raw.doc, env, source, key),
+        lambda items, key: _checks(raw.doc, items, key, registry, raw.prompt_dir),
+    )
+    return replace(case, turns=turns)
+
+
 def _template(doc: Document, data: dict[str, Any]) -> PromptTemplate:
     has_messages, has_prompt = "messages" in data, "prompt" in data
     if has_messages == has_prompt:
@@ -283,4 +304,5 @@ def _case(
         raise SpecError(
             doc.path, f"case '{case_id}': {exc.message}", line=doc.line_of(raw.key), hint=exc.hint
         ) from None
-    return Case(case_id, case_vars, checks, data.get("threshold"), messages, prompt, doc, raw.key)
+    case = Case(case_id, case_vars, checks, data.get("threshold"), messages, prompt, doc, raw.key)
+    return _with_turns(raw, case, template, registry)
