@@ -65,6 +65,11 @@ class SampleResult:
     passed: bool
     turns: tuple[TurnResult, ...] = ()
 
+    @property
+    def calls(self) -> tuple[Completion, ...]:
+        """Every model answer the sample took: each turn's, or its one completion."""
+        return tuple(turn.completion for turn in self.turns) or (self.completion,)
+
 
 @dataclass(frozen=True)
 class CaseOutcome:

@@ -139,3 +139,10 @@ def test_the_baseline_records_every_reply(pytester: pytest.Pytester, chat: Loopb
     rerun = pytester.runpytest("--promptcheck-drift=fail")
     rerun.assert_outcomes(passed=2, failed=1)
     assert chat.completion_requests == []
+
+
+def test_the_summary_counts_every_turn_as_a_call(
+    pytester: pytest.Pytester, chat: LoopbackServer
+) -> None:
+    result = pytester.runpytest("-k", "remembers_the_name")
+    result.stdout.fnmatch_lines(["support_chat  openai:chat-bot  1 *0 *0 *2 *0 *"])
