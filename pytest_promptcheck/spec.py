@@ -27,7 +27,7 @@ from pytest_promptcheck.render import (
     make_environment,
 )
 from pytest_promptcheck.schemas import Schema, load_schema
-from pytest_promptcheck.turns import Turn, build_turns, refuse_without_messages
+from pytest_promptcheck.turns import Turn, build_turns, refuse_without_messages, turn_template
 from pytest_promptcheck.validation import validate_case, validate_file
 
 
@@ -174,12 +174,13 @@ def _with_turns(
         return case
     if template.prompt is not None:
         refuse_without_messages(raw, case.id)
-    env = make_environment()  # the same sandbox as the prompt's own templates
-    turns = build_turns(
+    turns = build_turns(  # the same sandbox as the prompt's own templates
         raw,
         case.id,
         case.vars,
-        lambda source, key: _compile(raw.doc, env, source, key),
+        lambda source, key: (
+            turn_template(source) or _compile(raw.doc, make_environment(), source, key)
+        ),
         lambda items, key: _checks(raw.doc, items, key, registry, raw.prompt_dir),
     )
     return replace(case, turns=turns)

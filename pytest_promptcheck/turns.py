@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.check_specs import CheckSpec
@@ -17,7 +18,7 @@ from pytest_promptcheck.checks.api import ModelCheck
 from pytest_promptcheck.documents import PathKey
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.records import Completion, Message, ModelRequest
-from pytest_promptcheck.render import Template, TemplateError
+from pytest_promptcheck.render import Template, TemplateError, compile_template, make_environment
 
 if TYPE_CHECKING:
     from pytest_promptcheck.case_files import RawCase
@@ -79,6 +80,17 @@ def _refuse_asking(raw: RawCase, case_id: str, index: int, checks: tuple[CheckSp
                 line=raw.doc.line_of((*raw.key, "turns", index, "expect", position)),
                 hint="put it in the case's expect: it judges the last turn's reply",
             )
+
+
+@lru_cache(maxsize=1024)
+def turn_template(source: str) -> Template | None:
+    """Compiled once per text: a turn written in every case of a file costs one compile (about
+    1 ms), not one per case; each render still has its own budget (render.py). None when it does
+    not compile: the caller reports where."""
+    try:
+        return compile_template(make_environment(), source)
+    except TemplateError:
+        return None
 
 
 def refuse_without_messages(raw: RawCase, case_id: str) -> None:

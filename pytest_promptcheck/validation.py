@@ -252,6 +252,7 @@ _CASE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "vars": dict,
     "expect": list,
     "threshold": (int, float),
+    "turns": list,
 }
 
 
@@ -267,7 +268,21 @@ def _plainly_valid_case(data: dict[str, Any]) -> bool:
         return False
     threshold = data.get("threshold", 0)
     checks = data.get("expect", [])
-    return 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
+    plain = 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
+    return plain and all(_plain_turn(turn) for turn in data.get("turns", [None]))
+
+
+def _plain_turn(turn: Any) -> bool:
+    if turn is None:  # no turns: nothing to check
+        return True
+    checks = turn.get("expect", []) if isinstance(turn, dict) else None
+    return (
+        isinstance(turn, dict)
+        and set(turn) <= {"user", "expect"}
+        and isinstance(turn.get("user"), str)
+        and isinstance(checks, list)
+        and all(isinstance(c, dict) and c for c in checks)
+    )
 
 
 # The quick look reads its rules from the schema, so that the two always agree.

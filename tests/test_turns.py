@@ -4,6 +4,7 @@ whole history, one call per turn keyed on it, and a case passes when every turn 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,19 @@ def test_one_call_per_turn_keyed_on_the_whole_history(
     other = client.key(turn_request(calls.request, case.turns, ["hi"]), 0)
     assert other not in plan.keys  # another turn-1 reply: another turn-2 key
     client.cache.close()
+
+
+def test_a_turn_that_does_not_compile_is_an_error_at_its_line(tmp_path: Path) -> None:
+    message = spec_error(tmp_path, CHAT.replace("Who am I?", "{{ name "))
+    assert "chat.prompt.yaml:12: cases.0.turns.1.user: template syntax error" in message
+
+
+def test_turns_come_from_a_case_file_too(tmp_path: Path) -> None:
+    line = {
+        "id": "filed",
+        "vars": {"shop": "A", "name": "Bo"},
+        "turns": [{"user": "I'm {{ name }}."}],
+    }
+    (tmp_path / "cases.jsonl").write_text(json.dumps(line) + "\n")
+    text = CHAT.split("cases:")[0] + "cases:\n  - file: cases.jsonl\n"
+    assert [t.user for t in load(tmp_path, text).cases[0].turns] == ["I'm Bo."]
