@@ -269,7 +269,8 @@ def _plainly_valid_case(data: dict[str, Any]) -> bool:
     threshold = data.get("threshold", 0)
     checks = data.get("expect", [])
     plain = 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
-    return plain and all(_plain_turn(turn) for turn in data.get("turns", [None]))
+    turns = data.get("turns", [None])
+    return plain and turns != [] and all(_plain_turn(turn) for turn in turns)
 
 
 def _plain_turn(turn: Any) -> bool:

@@ -227,3 +227,15 @@ def test_turns_come_from_a_case_file_too(tmp_path: Path) -> None:
     (tmp_path / "cases.jsonl").write_text(json.dumps(line) + "\n")
     text = CHAT.split("cases:")[0] + "cases:\n  - file: cases.jsonl\n"
     assert [t.user for t in load(tmp_path, text).cases[0].turns] == ["I'm Bo."]
+
+
+def test_each_sample_is_its_own_conversation(tmp_path: Path, openai_env: LoopbackServer) -> None:
+    openai_env.set_model("chat-bot", bot)
+    spec = load(tmp_path, "samples: 2\n" + CHAT)
+    case = spec.cases[0]
+    client = client_for(tmp_path / "cache")
+    answers = asyncio.run(conversation(CaseCalls(spec, case, spec.request(case, MODEL)), client))
+    assert [[c.text for c in talk] for talk in answers.turns] == [["hello", "seen 4"]] * 2
+    assert len(openai_env.completion_requests) == 4  # the sample index is in every turn's key
+    assert [c.text for c in answers.completions] == ["seen 4", "seen 4"]
+    client.cache.close()
