@@ -79,28 +79,24 @@ class CaseCalls:
         samples = await asyncio.gather(*(self._sample(client, i) for i in range(count)))
         asked = {
             (i, check): got
-            for i, (_, by_check) in enumerate(samples)
+            for i, (_, by_check, _) in enumerate(samples)
             for check, got in by_check.items()
         }
-        turns: tuple[tuple[Completion, ...], ...] = ()
-        if self.case.turns:  # every turn's answer, for the report (found again, not re-made)
-            turns = tuple(await asyncio.gather(*(self._turns(client, i) for i in range(count))))
-        return CaseAnswers(tuple(completion for completion, _ in samples), asked, turns)
+        turns = tuple(talk for _, _, talk in samples) if self.case.turns else ()
+        return CaseAnswers(tuple(completion for completion, _, _ in samples), asked, turns)
 
-    async def _turns(self, client: ModelClient, index: int) -> tuple[Completion, ...]:
-        """A sample's conversation, turn by turn (each call made once, then found again)."""
-        return await run_turns(client, self.request, self.case.turns, index)
-
-    async def _sample(self, client: ModelClient, index: int) -> tuple[Completion, dict[int, Asked]]:
-        if self.case.turns:  # a multi-turn case is judged on its last turn's reply
-            completion = (await self._turns(client, index))[-1]
-        else:
-            completion = await client.sample(self.request, index)
+    async def _sample(
+        self, client: ModelClient, index: int
+    ) -> tuple[Completion, dict[int, Asked], tuple[Completion, ...]]:
+        """One sample's completion (with turns, its last turn's), its checks' answers and its
+        conversation (every turn's answer; none without turns)."""
+        talk = await run_turns(client, self.request, self.case.turns, index)
+        completion = talk[-1] if talk else await client.sample(self.request, index)
         if not self.asking:
-            return completion, {}
+            return completion, {}, talk
         jobs = self.check_jobs(completion)
         asked = await asyncio.gather(*(self._ask(client, i, wanted) for i, wanted in jobs.items()))
-        return completion, dict(zip(jobs, asked, strict=True))
+        return completion, dict(zip(jobs, asked, strict=True)), talk
 
     async def _ask(self, client: ModelClient, check: int, wanted: Sequence[Job] | str) -> Asked:
         if isinstance(wanted, str):

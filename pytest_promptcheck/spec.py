@@ -27,7 +27,7 @@ from pytest_promptcheck.render import (
     make_environment,
 )
 from pytest_promptcheck.schemas import Schema, load_schema
-from pytest_promptcheck.turns import Turn, build_turns, refuse_without_messages, turn_template
+from pytest_promptcheck.turns import Turn, build_turns, turn_template
 from pytest_promptcheck.validation import validate_case, validate_file
 
 
@@ -172,18 +172,15 @@ def _with_turns(
 ) -> Case:
     if "turns" not in raw.data:
         return case
-    if template.prompt is not None:
-        refuse_without_messages(raw, case.id)
-    turns = build_turns(  # the same sandbox as the prompt's own templates
-        raw,
-        case.id,
-        case.vars,
-        lambda source, key: (
-            turn_template(source) or _compile(raw.doc, make_environment(), source, key)
-        ),
-        lambda items, key: _checks(raw.doc, items, key, registry, raw.prompt_dir),
-    )
-    return replace(case, turns=turns)
+
+    def compile_text(source: str, key: PathKey) -> Template:  # the prompt's own sandbox
+        return turn_template(source) or _compile(raw.doc, make_environment(), source, key)
+
+    def compile_checks(items: list[Any], key: PathKey) -> tuple[CheckSpec, ...]:
+        return _checks(raw.doc, items, key, registry, raw.prompt_dir)
+
+    chat = template.prompt is None
+    return replace(case, turns=build_turns(raw, case.id, chat, compile_text, compile_checks))
 
 
 def _template(doc: Document, data: dict[str, Any]) -> PromptTemplate:

@@ -44,18 +44,27 @@ class Turn:
 def build_turns(
     raw: RawCase,
     case_id: str,
-    case_vars: dict[str, Any],
+    chat: bool,
     compile_text: CompileText,
     compile_checks: CompileChecks,
 ) -> tuple[Turn, ...]:
     """The case's turns, compiled with the file's sandbox and rendered at collection, so a
     missing variable is a collection error naming the file, the case and the turn."""
+    if "turns" not in raw.data:
+        return ()
+    if not chat:
+        raise SpecError(
+            raw.doc.path,
+            f"case '{case_id}' has turns, but the prompt is a completion prompt ('prompt:')",
+            line=raw.doc.line_of((*raw.key, "turns")),
+            hint=NEEDS_MESSAGES_HINT,
+        )
     turns = []
-    for index, data in enumerate(raw.data.get("turns", ())):
+    for index, data in enumerate(raw.data["turns"]):
         key = (*raw.key, "turns", index)
         template = compile_text(data["user"], (*key, "user"))
         try:
-            user = template.render(case_vars)
+            user = template.render(raw.data.get("vars", {}))
         except TemplateError as exc:
             raise SpecError(
                 raw.doc.path,
@@ -93,15 +102,6 @@ def turn_template(source: str) -> Template | None:
         return None
 
 
-def refuse_without_messages(raw: RawCase, case_id: str) -> None:
-    raise SpecError(
-        raw.doc.path,
-        f"case '{case_id}' has turns, but the prompt is a completion prompt ('prompt:')",
-        line=raw.doc.line_of((*raw.key, "turns")),
-        hint=NEEDS_MESSAGES_HINT,
-    )
-
-
 def turn_request(base: ModelRequest, turns: Sequence[Turn], replies: Sequence[str]) -> ModelRequest:
     """The request of the turn after ``replies`` (the texts the model answered so far)."""
     history: list[Message] = []
@@ -134,6 +134,23 @@ def finished_turns(
             return None
         answers += done
     return tuple(answers)
+
+
+def plain_turns(turns: Any) -> bool:
+    """The quick look of validation.py: a non-empty list of plain turns passes without the
+    JSON Schema (slow); anything else goes to the schema, which words the error."""
+    return turns != [] and all(_plain_turn(turn) for turn in turns)
+
+
+def _plain_turn(turn: Any) -> bool:
+    checks = turn.get("expect", []) if isinstance(turn, dict) else None
+    return (
+        isinstance(turn, dict)
+        and set(turn) <= {"user", "expect"}
+        and isinstance(turn.get("user"), str)
+        and isinstance(checks, list)
+        and all(isinstance(c, dict) and c for c in checks)
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pytest_promptcheck.documents import Document, PathKey
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.turns import plain_turns
 from pytest_promptcheck.values import value_problem
 
 if TYPE_CHECKING:
@@ -269,21 +270,7 @@ def _plainly_valid_case(data: dict[str, Any]) -> bool:
     threshold = data.get("threshold", 0)
     checks = data.get("expect", [])
     plain = 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
-    turns = data.get("turns", [None])
-    return plain and turns != [] and all(_plain_turn(turn) for turn in turns)
-
-
-def _plain_turn(turn: Any) -> bool:
-    if turn is None:  # no turns: nothing to check
-        return True
-    checks = turn.get("expect", []) if isinstance(turn, dict) else None
-    return (
-        isinstance(turn, dict)
-        and set(turn) <= {"user", "expect"}
-        and isinstance(turn.get("user"), str)
-        and isinstance(checks, list)
-        and all(isinstance(c, dict) and c for c in checks)
-    )
+    return plain and plain_turns(data.get("turns", ()))
 
 
 # The quick look reads its rules from the schema, so that the two always agree.
