@@ -44,21 +44,28 @@ def baseline_path(spec: PromptSpec) -> Path:
 def request_fingerprint(spec: PromptSpec, case: Case) -> str:
     """What this case sends, apart from model and params: a change here is `prompt changed`."""
     messages = list(case.messages) if case.messages is not None else None
-    sent = {"messages": messages, "prompt": case.prompt, "format": spec.format_payload()}
+    sent: dict[str, Any] = {
+        "messages": messages,
+        "prompt": case.prompt,
+        "format": spec.format_payload(),
+    }
     if spec.flow is not None:  # a flow sends what its code makes of the vars
         sent["vars"] = case.vars
+    if case.turns:  # only then: the fingerprints of cases without turns stay as they were
+        sent["turns"] = [turn.user for turn in case.turns]
     return sha256_of(sent)
 
 
 def checks_fingerprint(spec: PromptSpec, case: Case) -> str:
     """How outputs are judged: a change here is `checks changed`."""
-    return sha256_of(
-        {
-            "checks": [[c.kind, c.arg, c.weight] for c in case.checks],
-            "threshold": case.threshold,
-            "min_pass_rate": spec.min_pass_rate,
-        }
-    )
+    judged: dict[str, Any] = {
+        "checks": [[c.kind, c.arg, c.weight] for c in case.checks],
+        "threshold": case.threshold,
+        "min_pass_rate": spec.min_pass_rate,
+    }
+    if case.turns:  # only then, as above
+        judged["turns"] = [[[c.kind, c.arg, c.weight] for c in t.checks] for t in case.turns]
+    return sha256_of(judged)
 
 
 def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> BaselineEntry:
@@ -103,6 +110,7 @@ def _sample(sample: SampleResult) -> SampleRecord:
         latency_ms=round(completion.latency_ms, 1),
         tool_calls=tuple(call_records(completion.tool_calls)),
         trace=tuple(step.to_json(cached=False) for step in sample.trace),
+        turns=tuple(turn.completion.text for turn in sample.turns),
     )
 
 

@@ -20,6 +20,7 @@ from pytest_promptcheck.trace import Trace
 
 if TYPE_CHECKING:
     from pytest_promptcheck.flows import FlowRun
+from pytest_promptcheck.turns import finished_turns, run_turns, turn_request
 
 CheckJobs = dict[int, Sequence[Job] | str]
 """By check index: the calls a check asks for about one output, or why it could not ask."""
@@ -39,9 +40,21 @@ class CaseCalls:
     happen, so none is a prompt job)."""
 
     def prompt_jobs(self) -> list[Job]:
+        """Its calls known before any answer: with turns, each sample's first turn; a flow's
+        calls are known only as it runs."""
         if self.flow is not None:
             return []
-        return [(self.request, index) for index in range(self.spec.samples)]
+        return [(self.first_request, index) for index in range(self.spec.samples)]
+
+    @cached_property
+    def first_request(self) -> ModelRequest:
+        return turn_request(self.request, self.case.turns, ()) if self.case.turns else self.request
+
+    @property
+    def chained(self) -> bool:
+        """Whether some of its calls wait for an answer (its checks' calls, later turns, a
+        flow's steps): the call phase then runs ``answers``, not only ``prompt_jobs``."""
+        return bool(self.asking or self.case.turns or self.flow is not None)
 
     @cached_property
     def asking(self) -> tuple[tuple[int, ModelCheck], ...]:
@@ -77,25 +90,31 @@ class CaseCalls:
         samples = await asyncio.gather(*(self._sample(client, i) for i in range(count)))
         asked = {
             (i, check): got
-            for i, (_, _, by_check) in enumerate(samples)
+            for i, (_, _, by_check, _) in enumerate(samples)
             for check, got in by_check.items()
         }
-        traces = tuple(trace for _, trace, _ in samples) if self.flow is not None else ()
-        return CaseAnswers(tuple(completion for completion, _, _ in samples), asked, traces)
+        completions = tuple(completion for completion, _, _, _ in samples)
+        traces = tuple(trace for _, trace, _, _ in samples) if self.flow is not None else ()
+        turns = tuple(talk for _, _, _, talk in samples) if self.case.turns else ()
+        return CaseAnswers(completions, asked, traces=traces, turns=turns)
 
     async def _sample(
         self, client: ModelClient, index: int
-    ) -> tuple[Completion, Trace, dict[int, Asked]]:
+    ) -> tuple[Completion, Trace, dict[int, Asked], tuple[Completion, ...]]:
+        """One sample's completion (with turns, its last turn's; for a flow, its output), its
+        flow trace, its checks' answers and its conversation (none without turns)."""
         trace: Trace = ()
-        if self.flow is None:
-            completion = await client.sample(self.request, index)
-        else:
+        talk: tuple[Completion, ...] = ()
+        if self.flow is not None:
             completion, trace = await self.flow.sample(client, index)
+        else:
+            talk = await run_turns(client, self.request, self.case.turns, index)
+            completion = talk[-1] if talk else await client.sample(self.request, index)
         if not self.asking:
-            return completion, trace, {}
+            return completion, trace, {}, talk
         jobs = self.check_jobs(completion, trace if self.flow is not None else None)
         asked = await asyncio.gather(*(self._ask(client, i, wanted) for i, wanted in jobs.items()))
-        return completion, trace, dict(zip(jobs, asked, strict=True))
+        return completion, trace, dict(zip(jobs, asked, strict=True)), talk
 
     async def _ask(self, client: ModelClient, check: int, wanted: Sequence[Job] | str) -> Asked:
         if isinstance(wanted, str):
@@ -109,12 +128,17 @@ class CaseCalls:
     def finished(self, client: ModelClient) -> CaseAnswers | None:
         """Every answer, when every call already succeeded (after prefetch), without the loop."""
         traces: tuple[Trace, ...] = ()
-        if self.flow is None:
-            completions = client.finished(self.request, self.spec.samples)
-        else:
+        turns = self._finished_turns(client)
+        if turns is None:
+            return None
+        if self.flow is not None:
             flows = self.flow.finished(self.spec.samples)
             completions = None if flows is None else [completion for completion, _ in flows]
             traces = () if flows is None else tuple(trace for _, trace in flows)
+        elif turns:
+            completions = [conversation[-1] for conversation in turns]
+        else:
+            completions = client.finished(self.request, self.spec.samples)
         if completions is None:
             return None
         asked: dict[tuple[int, int], Asked] = {}
@@ -126,4 +150,16 @@ class CaseCalls:
                     if got is None:
                         return None
                     asked[(index, check)] = got
-        return CaseAnswers(tuple(completions), asked, traces)
+        return CaseAnswers(tuple(completions), asked, traces=traces, turns=turns)
+
+    def _finished_turns(self, client: ModelClient) -> tuple[tuple[Completion, ...], ...] | None:
+        """Every sample's conversation when all its calls succeeded; () without turns."""
+        turns = self.case.turns
+        if not turns:
+            return ()
+        conversations = [
+            finished_turns(client, self.request, turns, i) for i in range(self.spec.samples)
+        ]
+        if any(c is None for c in conversations):
+            return None
+        return tuple(c for c in conversations if c is not None)

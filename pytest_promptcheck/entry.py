@@ -82,23 +82,32 @@ class SampleRecord:
     """``{name, arguments}`` in call order, arguments parsed (tools.call_records)."""
     trace: tuple[Mapping[str, Any], ...] = ()
     """A flow sample's inner calls as ``TraceStep.to_json`` writes them (none for a prompt)."""
+    turns: tuple[str, ...] = ()
+    """A multi-turn case's replies, every turn in order (``output`` is the last one)."""
 
     def to_json(self) -> dict[str, Any]:
         data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
-        # absent when empty: baselines without tools or flows stay byte-identical
-        for name in ("tool_calls", "trace"):
+        # absent when empty: baselines without tools, flows or turns stay byte-identical
+        for name in ("tool_calls", "trace", "turns"):
             if data[name]:
-                data[name] = [dict(item) for item in data[name]]
+                data[name] = [dict(i) if isinstance(i, Mapping) else i for i in data[name]]
             else:
                 del data[name]
         return data
 
     @property
-    def answer(self) -> str:
-        """What drift compares: the output, and the tool calls when there are any."""
-        if not self.tool_calls:
+    def conversation(self) -> str:
+        """The output, or with turns every reply, labelled by turn."""
+        if not self.turns:
             return self.output
-        return self.output + "\n" + canonical_json(list(self.tool_calls))
+        return "\n".join(f"[turn {k}] {reply}" for k, reply in enumerate(self.turns, 1))
+
+    @property
+    def answer(self) -> str:
+        """What drift compares: the conversation, and the tool calls when there are any."""
+        if not self.tool_calls:
+            return self.conversation
+        return self.conversation + "\n" + canonical_json(list(self.tool_calls))
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> SampleRecord:
@@ -120,6 +129,7 @@ class SampleRecord:
                 for i, c in enumerate(read.items("tool_calls") if "tool_calls" in read.data else [])
             ),
             trace=tuple(read.items("trace")) if "trace" in read.data else (),
+            turns=tuple(read.text_items("turns")) if "turns" in read.data else (),
         )
 
 
@@ -181,8 +191,8 @@ class BaselineEntry:
 
     @property
     def outputs(self) -> list[str]:
-        """Every sample's output, in sample order."""
-        return [sample.output for sample in self.samples]
+        """Every sample's output (with turns, its whole conversation), in sample order."""
+        return [sample.conversation for sample in self.samples]
 
     @property
     def answers(self) -> list[str]:
@@ -295,6 +305,12 @@ class _Reader:
     def items(self, key: str) -> list[Any]:
         value: list[Any] = self._get(key, (list,), "a list")
         return value
+
+    def text_items(self, key: str) -> list[str]:
+        values = self.items(key)
+        if not all(isinstance(value, str) for value in values):
+            raise EntryError(f"{self.where}.{key}" if self.where else key, "a list of strings")
+        return values
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self.text(key)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.entry import BaselineEntry
+from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.turns import plan_turns
 
 
 def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
@@ -15,8 +17,12 @@ def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
     cache they are planned by their keys; for one still to be made, by their count."""
     keys = {client.key(r, s) for calls in cases for r, s in calls.prompt_jobs()}
     by_checks: set[str] = set()
-    unknown = 0
+    unknown = later_turns = 0
     for calls in cases:
+        if calls.case.turns:
+            turn_keys, count = _turn_keys(calls, client)
+            keys |= turn_keys
+            later_turns += count
         if calls.asking and calls.flow is not None:  # its outputs are not cached prompt calls
             unknown += calls.planned_check_calls()
         elif calls.asking:
@@ -29,7 +35,7 @@ def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
     cached = sum(client.cache.holds(key) for key in keys)
     inner_cached = sum(client.cache.holds(key) for key in inner)
     return CallPlan(
-        len(keys) + len(inner) + unknown,
+        len(keys) + len(inner) + unknown + later_turns,
         cached + inner_cached,
         len(by_checks) + unknown,
         in_flows=len(inner),
@@ -53,6 +59,17 @@ def _flow_keys(cases: list[CaseCalls], client: ModelClient) -> tuple[set[str], i
     return keys, unrecorded
 
 
+def _turn_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
+    """A multi-turn case's later turns: by key while the replies before them are cached."""
+    keys: set[str] = set()
+    unknown = 0
+    for sample in range(calls.spec.samples):
+        plan = plan_turns(client, calls.request, calls.case.turns, sample)
+        keys |= plan.keys
+        unknown += plan.unknown
+    return keys, unknown
+
+
 def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
     """The keys of the calls a case's checks make about its cached outputs, and how many
     calls they make about outputs not made yet."""
@@ -60,7 +77,7 @@ def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
     unknown = 0
     per_sample = calls.planned_check_calls() // calls.spec.samples
     for request, sample in calls.prompt_jobs():
-        completion = client.cache.get(client.key(request, sample))
+        completion = _judged(calls, client, request, sample)
         if completion is None:
             unknown += per_sample
             continue
@@ -68,6 +85,15 @@ def _check_keys(calls: CaseCalls, client: ModelClient) -> tuple[set[str], int]:
             if not isinstance(wanted, str):
                 keys |= {client.key(r, s) for r, s in wanted}
     return keys, unknown
+
+
+def _judged(
+    calls: CaseCalls, client: ModelClient, request: ModelRequest, sample: int
+) -> Completion | None:
+    """The cached output the case's checks judge: with turns, the last turn's."""
+    if calls.case.turns:
+        return plan_turns(client, calls.request, calls.case.turns, sample).last
+    return client.cache.get(client.key(request, sample))
 
 
 @dataclass(frozen=True)

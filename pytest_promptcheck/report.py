@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.records import Completion
-from pytest_promptcheck.scoring import CaseOutcome, SampleResult
+from pytest_promptcheck.scoring import CaseOutcome, CheckResult, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
 from pytest_promptcheck.tools import called_list
 from pytest_promptcheck.trace import moved_lines, trace_lines
@@ -63,6 +63,8 @@ def _verdict(case: Case, outcome: CaseOutcome) -> str:
             f"min_pass_rate {outcome.min_pass_rate:g} needs {_needed(outcome)}"
         )
     sample = outcome.samples[0]
+    if sample.turns:
+        return f"{case.id} failed: {_turn_verdict(sample, outcome.threshold)}"
     if sample.format_error is not None:
         return f"{case.id} failed: output format invalid"
     if outcome.threshold is not None:
@@ -82,6 +84,8 @@ def _usage(completion: Completion) -> str:
 
 
 def _sample_detail(sample: SampleResult, indent: str) -> list[str]:
+    if sample.turns:
+        return _conversation(sample, indent)
     lines = [f"{indent}output  {quote(sample.completion.text)}"]
     if sample.completion.tool_calls:
         lines.append(f"{indent}tools   {called_list(sample.completion.tool_calls)}")
@@ -89,7 +93,13 @@ def _sample_detail(sample: SampleResult, indent: str) -> list[str]:
         lines += trace_lines(sample.trace, indent)
     if sample.format_error is not None:
         lines.append(f"{indent}format  FAIL  {sample.format_error}")
-    for check in sample.checks:
+    lines += _check_lines(sample.checks, indent)
+    return lines
+
+
+def _check_lines(checks: tuple[CheckResult, ...], indent: str) -> list[str]:
+    lines = []
+    for check in checks:
         mark = "ok  " if check.verdict.passed else "FAIL"
         weight = (
             f"  (weight {check.weight:g}, score {check.verdict.score:.2f})"
@@ -97,6 +107,35 @@ def _sample_detail(sample: SampleResult, indent: str) -> list[str]:
             else ""
         )
         lines.append(f"{indent}check   {mark}  {check.verdict.reason}{weight}")
+    return lines
+
+
+def _turn_verdict(sample: SampleResult, threshold: float | None) -> str:
+    """Names the first turn that failed (DESIGN §2)."""
+    count = len(sample.turns)
+    failing = [k for k, turn in enumerate(sample.turns, 1) if not turn.passed]
+    first = failing[0] if failing else count
+    turn = sample.turns[first - 1]
+    if turn.format_error is not None:
+        return f"turn {first} of {count}: output format invalid"
+    if threshold is not None:
+        where = f", first failing turn {first} of {count}" if failing else ""
+        return f"score {sample.score:.2f} below threshold {threshold:g}{where}"
+    failed = sum(not c.verdict.passed for c in turn.checks)
+    return f"turn {first} of {count} failed {failed} of {len(turn.checks)} checks"
+
+
+def _conversation(sample: SampleResult, indent: str) -> list[str]:
+    """The whole conversation, each turn's user text and reply (clipped) under its verdict."""
+    lines = []
+    for k, turn in enumerate(sample.turns, 1):
+        mark = "ok  " if turn.passed else "FAIL"
+        lines.append(f"{indent}turn {k}  {mark}  user  {quote(turn.user)}")
+        inner = indent + "  "
+        lines.append(f"{inner}reply   {quote(turn.completion.text)}")
+        if turn.format_error is not None:
+            lines.append(f"{inner}format  FAIL  {turn.format_error}")
+        lines += _check_lines(turn.checks, inner)
     return lines
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.check_specs import CheckSpec
@@ -13,6 +13,7 @@ from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
 from pytest_promptcheck.spec import Case, PromptSpec
 from pytest_promptcheck.trace import Trace
+from pytest_promptcheck.turns import Turn
 
 if TYPE_CHECKING:
     from pytest_promptcheck.schemas import Schema
@@ -30,6 +31,9 @@ class CaseAnswers:
     """By (sample index, check index): the answers of that check's calls about that sample."""
     traces: tuple[Trace, ...] = ()
     """A flow case's inner calls, by sample (empty for a prompt)."""
+    turns: tuple[tuple[Completion, ...], ...] = ()
+    """A multi-turn case's conversations: by sample, every turn's answer (the last is the
+    sample's completion); empty for a case without turns."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,21 @@ class CheckResult:
     label: str
     weight: float
     verdict: Verdict
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """One turn of a sample's conversation: what was said, answered, and its own checks'
+    verdicts (the file's and the case's checks are the sample's, on the last turn)."""
+
+    user: str
+    completion: Completion
+    format_error: str | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.format_error is None and all(c.verdict.passed for c in self.checks)
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,12 @@ class SampleResult:
     passed: bool
     trace: Trace = ()
     """A flow sample's inner calls."""
+    turns: tuple[TurnResult, ...] = ()
+
+    @property
+    def calls(self) -> tuple[Completion, ...]:
+        """Every model answer the sample took: each turn's, or its one completion."""
+        return tuple(turn.completion for turn in self.turns) or (self.completion,)
 
 
 @dataclass(frozen=True)
@@ -82,6 +107,8 @@ def score_case(spec: PromptSpec, case: Case, answers: CaseAnswers) -> CaseOutcom
 
 
 def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
+    if answers.turns:
+        return score_turns(spec, case, answers, index)
     completion = answers.completions[index]
     trace = answers.traces[index] if answers.traces else None
     ctx, format_error = sample_context(spec, case, completion, trace)
@@ -98,6 +125,38 @@ def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int)
     else:
         passed = score + 1e-9 >= case.threshold
     return SampleResult(index, completion, None, results, score, passed, steps)
+
+
+def score_turns(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
+    """A conversation: each turn by its own checks, the last also by the file's and the
+    case's; the sample passes when every turn does (or, with a threshold, when the weighted
+    mean of every check of every turn reaches it, and every reply has the format)."""
+    last = score_sample(spec, case, replace(answers, turns=()), index)
+    conversation = answers.turns[index]
+    own = [
+        _score_turn(spec, case, turn, answer)
+        for turn, answer in zip(case.turns, conversation, strict=True)
+    ]
+    labelled = tuple(
+        replace(c, label=f"turn {k}: {c.label}") for k, t in enumerate(own, 1) for c in t.checks
+    )
+    every = (*labelled, *last.checks)
+    turns = [*own[:-1], replace(own[-1], checks=(*own[-1].checks, *last.checks))]
+    score = _weighted_score(every)
+    broken = next((t.format_error for t in turns if t.format_error is not None), None)
+    if broken is not None:
+        return SampleResult(index, last.completion, broken, every, 0.0, False, turns=tuple(turns))
+    if case.threshold is None:
+        passed = all(t.passed for t in turns)
+    else:
+        passed = score + 1e-9 >= case.threshold
+    return SampleResult(index, last.completion, None, every, score, passed, turns=tuple(turns))
+
+
+def _score_turn(spec: PromptSpec, case: Case, turn: Turn, answer: Completion) -> TurnResult:
+    ctx, format_error = sample_context(spec, case, answer)
+    checks = tuple(CheckResult(c.label, c.weight, _run(c, ctx, None)) for c in turn.checks)
+    return TurnResult(turn.user, answer, format_error, checks)
 
 
 def sample_context(

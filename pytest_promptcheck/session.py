@@ -158,8 +158,8 @@ class PromptcheckSession:
 
     async def _call_phase(self, works: list[CaseWork], dispatched: asyncio.Event | None) -> None:
         client = self.client
-        plain = [job for w in works if not w.calls.asking for job in w.calls.prompt_jobs()]
-        asking = [w.calls.answers(client) for w in works if w.calls.asking or w.calls.flow]
+        plain = [job for w in works if not w.calls.chained for job in w.calls.prompt_jobs()]
+        asking = [w.calls.answers(client) for w in works if w.calls.chained]
         await client.prefetch([*client.jobs(plain), *asking], dispatched)
 
     def needs_every_result(self, nodeids: list[str]) -> bool:

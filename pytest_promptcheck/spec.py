@@ -29,6 +29,7 @@ from pytest_promptcheck.render import (
 )
 from pytest_promptcheck.schemas import Schema, load_schema
 from pytest_promptcheck.tools import Tool, ToolChoice, load_tools
+from pytest_promptcheck.turns import Turn, build_turns, turn_template
 from pytest_promptcheck.validation import validate_case, validate_file
 
 
@@ -44,6 +45,8 @@ class Case:
     prompt: str | None
     doc: Document = field(compare=False, repr=False)
     key: PathKey = ()
+    turns: tuple[Turn, ...] = ()
+    """A multi-turn case's turns (turns.py); its ``checks`` judge the last turn."""
 
     @property
     def source(self) -> Path:
@@ -181,6 +184,22 @@ def _with_threshold(case: Case, threshold: float) -> Case:
     return replace(case, threshold=threshold)
 
 
+def _with_turns(
+    raw: RawCase, case: Case, template: PromptTemplate, registry: CheckRegistry
+) -> Case:
+    if "turns" not in raw.data:
+        return case
+
+    def compile_text(source: str, key: PathKey) -> Template:  # the prompt's own sandbox
+        return turn_template(source) or _compile(raw.doc, make_environment(), source, key)
+
+    def compile_checks(items: list[Any], key: PathKey) -> tuple[CheckSpec, ...]:
+        return _checks(raw.doc, items, key, registry, raw.prompt_dir)
+
+    chat = template.prompt is None
+    return replace(case, turns=build_turns(raw, case.id, chat, compile_text, compile_checks))
+
+
 def _template(doc: Document, data: dict[str, Any]) -> PromptTemplate:
     has_messages, has_prompt = "messages" in data, "prompt" in data
     if "flow" in data and (has_messages or has_prompt):
@@ -309,4 +328,5 @@ def _case(
         raise SpecError(
             doc.path, f"case '{case_id}': {exc.message}", line=doc.line_of(raw.key), hint=exc.hint
         ) from None
-    return Case(case_id, case_vars, checks, data.get("threshold"), messages, prompt, doc, raw.key)
+    case = Case(case_id, case_vars, checks, data.get("threshold"), messages, prompt, doc, raw.key)
+    return _with_turns(raw, case, template, registry)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pytest_promptcheck.documents import Document, PathKey
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.quoting import compact
+from pytest_promptcheck.turns import plain_turns
 from pytest_promptcheck.values import value_problem
 
 if TYPE_CHECKING:
@@ -260,6 +261,7 @@ _CASE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "vars": dict,
     "expect": list,
     "threshold": (int, float),
+    "turns": list,
 }
 
 
@@ -275,7 +277,8 @@ def _plainly_valid_case(data: dict[str, Any]) -> bool:
         return False
     threshold = data.get("threshold", 0)
     checks = data.get("expect", [])
-    return 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
+    plain = 0 <= threshold <= 1 and all(isinstance(c, dict) and c for c in checks)
+    return plain and plain_turns(data.get("turns", ()))
 
 
 # The quick look reads its rules from the schema, so that the two always agree.

@@ -459,7 +459,7 @@ def test_unknown_case_field_suggests_expect(tmp_path: Path) -> None:
     path, error = spec_error(tmp_path, "p.prompt.yaml", text)
     assert str(error).startswith(f"{path}:6: unknown field 'expct'")
     assert error.hint == (
-        "did you mean 'expect'? allowed fields: description, expect, id, threshold, vars"
+        "did you mean 'expect'? allowed fields: description, expect, id, threshold, turns, vars"
     )
 
 
