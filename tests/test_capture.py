@@ -1,4 +1,4 @@
-"""SDK capture: the real openai SDK (httpx2) and a plain httpx client against the loopback server."""
+"""SDK capture: the real openai SDK (httpx2) and a plain httpx client, on the loopback server."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache
-from pytest_promptcheck.capture import CaptureError, CapturedCall, SdkCapture
+from pytest_promptcheck.capture import CapturedCall, CaptureError, SdkCapture
 from pytest_promptcheck.providers.http import JsonClient
 from tests.loopback import LoopbackServer, status
 from tests.loopback_fixtures import TEST_API_KEY
@@ -310,9 +310,11 @@ def test_other_hosts_pass_untouched_and_replay_refuses_them(
             answer, calls = in_scope(capture, lambda: httpx2.get(url).status_code)
             again, _ = in_scope(capture, lambda: httpx.get(url).status_code)
         assert (answer, again, calls, len(other.requests)) == (200, 200, [], 2)
-        with installed(tmp_path, openai_env, "replay") as capture:
-            with pytest.raises(CaptureError) as caught:
-                in_scope(capture, lambda: httpx2.get(url))
+        with (
+            installed(tmp_path, openai_env, "replay") as capture,
+            pytest.raises(CaptureError) as caught,
+        ):
+            in_scope(capture, lambda: httpx2.get(url))
         assert len(other.requests) == 2
     message = str(caught.value)
     assert f"GET http://127.0.0.1{'/v1/models'} was refused" in message
