@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -343,7 +344,7 @@ def test_the_key_is_not_keyed_but_the_api_version_is(
 
     with installed(tmp_path, openai_env) as capture:
         for key, version in [("k-one-12345", "v1"), ("k-two-12345", "v1"), ("k-one-12345", "v2")]:
-            in_scope(capture, lambda k=key, v=version: post(k, v))
+            in_scope(capture, functools.partial(post, key, version))
     assert len(openai_env.completion_requests) == 2
 
 
