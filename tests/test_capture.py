@@ -368,3 +368,14 @@ def test_a_scope_is_set_only_in_its_own_context(openai_env: LoopbackServer, tmp_
         outside = contextvars.copy_context()  # taken before the scope: must not see it
         with capture.scope(0, lambda call: None):
             assert outside.run(ask, client, "q") == ["echo: q"]
+
+
+def test_a_corrupt_entry_is_a_miss(openai_env: LoopbackServer, tmp_path: Path) -> None:
+    client = openai.OpenAI(max_retries=0)
+    with installed(tmp_path, openai_env) as capture:
+        _, calls = in_scope(capture, lambda: ask(client, "q"))
+        capture.cache.put_http(calls[0].fingerprint, '{"status": "not a response"}')
+        assert in_scope(capture, lambda: ask(client, "q"))[0] == ["echo: q"]
+    assert len(openai_env.completion_requests) == 2
+    with installed(tmp_path, openai_env, "replay") as capture:
+        assert in_scope(capture, lambda: ask(client, "q"))[1][0].cached
