@@ -24,7 +24,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 from typing import Any, Self
 
@@ -40,61 +39,15 @@ from pytest_promptcheck.capture_keys import (
     secrets_of,
     version_headers,
 )
-from pytest_promptcheck.errors import PromptcheckError
+from pytest_promptcheck.capture_scope import (
+    CaptureError,
+    CaptureScope,
+    Planned,
+    miss_error,
+    refused_error,
+)
 
 __all__ = ["CaptureError", "CaptureScope", "CapturedCall", "SdkCapture"]
-
-_RECORD = "--promptcheck-cache=use"
-
-
-class CaptureError(PromptcheckError):
-    """A captured request that cannot be answered (a replay miss, a refused host)."""
-
-
-@dataclass
-class CaptureScope:
-    """One flow run's capture state: its sample, its reporter, its occurrence counts.
-
-    ``failure`` is the first CaptureError raised in the scope: the flow may have caught it, so
-    whoever runs the flow checks it and makes the item an error rather than trust the output."""
-
-    sample: int
-    on_call: Callable[[CapturedCall], None]
-    failure: CaptureError | None = None
-    _answered: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def occurrence(self, identity: str) -> int:
-        """1 for the first identical request answered in this scope, 2 for the second, ...
-
-        Only answered (2xx) requests count, so an SDK's retry after a 500 keeps its key."""
-        with self._lock:
-            return self._answered.get(identity, 0) + 1
-
-    def answered(self, identity: str) -> None:
-        with self._lock:
-            self._answered[identity] = self._answered.get(identity, 0) + 1
-
-    def fail(self, error: CaptureError) -> CaptureError:
-        with self._lock:
-            if self.failure is None:
-                self.failure = error
-        return error
-
-
-@dataclass(frozen=True)
-class _Planned:
-    """A request that goes through the cache, with everything decided before it is sent."""
-
-    scope: CaptureScope
-    shape: RequestShape
-    occurrence: int
-    request: Any
-    secrets: list[str]
-
-    @property
-    def key(self) -> str:
-        return self.shape.key(self.occurrence)
 
 
 class SdkCapture:
@@ -188,7 +141,7 @@ class SdkCapture:
 
         return wrap
 
-    def _answer_sync(self, lib: ModuleType, planned: _Planned, send: Callable[[], Any]) -> Any:
+    def _answer_sync(self, lib: ModuleType, planned: Planned, send: Callable[[], Any]) -> Any:
         hit = self._hit(lib, planned)
         if hit is not None:
             return hit
@@ -212,10 +165,10 @@ class SdkCapture:
         if any(o.covers(url.scheme, url.host, url.port, url.path) for o in self.origins):
             return scope
         if self.cache.mode is CacheMode.REPLAY:
-            raise scope.fail(_refused(request, self.origins))
+            raise scope.fail(refused_error(request, self.origins))
         return None
 
-    def _plan(self, scope: CaptureScope, request: Any, body: bytes) -> _Planned:
+    def _plan(self, scope: CaptureScope, request: Any, body: bytes) -> Planned:
         url = request.url
         shape = RequestShape(
             request.method,
@@ -226,23 +179,23 @@ class SdkCapture:
             scope.sample,
         )
         occurrence = scope.occurrence(shape.identity)
-        return _Planned(scope, shape, occurrence, request, secrets_of(request.headers))
+        return Planned(scope, shape, occurrence, request, secrets_of(request.headers))
 
-    def _hit(self, lib: ModuleType, planned: _Planned) -> Any | None:
+    def _hit(self, lib: ModuleType, planned: Planned) -> Any | None:
         """The recorded answer; in replay mode a miss raises instead."""
         with self._cache_lock:
             text = self.cache.get_http(planned.key)
-        stored = _parsed(text, self.cache)
+        stored = _parsed(text)
         if stored is None:
             if self.cache.mode is CacheMode.REPLAY:
-                raise planned.scope.fail(_miss(planned, self.cache))
+                raise planned.scope.fail(miss_error(planned, self.cache.health.ok))
             return None
         planned.scope.answered(planned.shape.identity)
         self._report(planned, stored, cached=True)
         return _response(lib, planned.request, stored.status, stored.headers, stored.body)
 
     def _recorded(
-        self, lib: ModuleType, planned: _Planned, response: Any, body: bytes, started: float
+        self, lib: ModuleType, planned: Planned, response: Any, body: bytes, started: float
     ) -> Any:
         """A live answer: stored when 2xx, reported, and handed on whole."""
         latency_ms = (time.perf_counter() - started) * 1000
@@ -257,7 +210,7 @@ class SdkCapture:
             lib, planned.request, stored.status, _unframed(response), body, response.extensions
         )
 
-    def _report(self, planned: _Planned, stored: StoredResponse, *, cached: bool) -> None:
+    def _report(self, planned: Planned, stored: StoredResponse, *, cached: bool) -> None:
         content_type = dict(stored.headers).get("content-type", "")
         streamed = planned.shape.streams or content_type.startswith("text/event-stream")
         answer = read_answer(stored.body, streamed)
@@ -294,7 +247,7 @@ def _unframed(response: Any) -> list[list[str]]:
     ]
 
 
-def _parsed(text: str | None, cache: ResponseCache) -> StoredResponse | None:
+def _parsed(text: str | None) -> StoredResponse | None:
     if text is None:
         return None
     try:
@@ -316,33 +269,3 @@ def _response(
         kept.update({k: v for k, v in extensions.items() if k in ("http_version", "reason_phrase")})
     pairs = [(name, value) for name, value in headers]
     return lib.Response(status, headers=pairs, content=body, request=request, extensions=kept)
-
-
-def _ordinal(number: int) -> str:
-    suffix = (
-        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    )
-    return f"{number}{suffix}"
-
-
-def _miss(planned: _Planned, cache: ResponseCache) -> CaptureError:
-    shape = planned.shape
-    model = f"model {shape.model}, " if shape.model else ""
-    return CaptureError(
-        f"no recorded response for the flow's {shape.method} {shape.path} ({model}sample "
-        f"{shape.sample + 1}, {_ordinal(planned.occurrence)} identical request in this run of "
-        f"the flow), and --promptcheck-cache=replay lets no request leave the process; record "
-        f"it first with {_RECORD}"
-        + ("" if cache.health.ok else " (the cache directory failed in this run)")
-    )
-
-
-def _refused(request: Any, origins: tuple[Origin, ...]) -> CaptureError:
-    url = request.url
-    known = ", ".join(f"{o.scheme}://{o.host}:{o.port}{o.path}" for o in origins) or "none"
-    return CaptureError(
-        f"the flow's {request.method} {url.scheme}://{url.host}{url.path} was refused: "
-        "--promptcheck-cache=replay lets no request leave the process, and only requests to a "
-        f"configured provider's base URL ({known}) are answered from the cache; run with "
-        f"{_RECORD} to let it through"
-    )
