@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.check_specs import CheckItemError, CheckSpec, compile_check
@@ -18,8 +18,10 @@ from pytest_promptcheck.records import Completion, ModelRequest, ToolCall
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.report import quote
 from pytest_promptcheck.scoring import score_sample
-from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
+
+if TYPE_CHECKING:
+    from pytest_promptcheck.session import PromptcheckSession
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".promptcheck", ".tox"}
 

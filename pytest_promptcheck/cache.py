@@ -12,6 +12,8 @@ from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.records import Completion, ModelRequest
 
 KEY_FORMAT = 1
+HTTP_NAMESPACE = "http/"
+"""Prefix of the keys of captured HTTP responses (capture.py), apart from model completions."""
 
 
 class CacheMode(StrEnum):
@@ -186,6 +188,25 @@ class ResponseCache:
             return
         try:
             self._open().set(key, json.dumps(value, sort_keys=True))
+        except cache_failures() as exc:
+            self.health.read_only(exc)
+
+    def get_http(self, key: str) -> str | None:
+        """A captured HTTP response's stored text (its own key namespace), if any."""
+        if not (self.mode.reads and self.health.ok):
+            return None
+        try:
+            raw = self._open().get(HTTP_NAMESPACE + key)
+        except cache_failures() as exc:
+            self._fail(exc)
+            return None
+        return raw if isinstance(raw, str) else None
+
+    def put_http(self, key: str, text: str) -> None:
+        if not (self.mode.writes and self.health.writable):
+            return
+        try:
+            self._open().set(HTTP_NAMESPACE + key, text)
         except cache_failures() as exc:
             self.health.read_only(exc)
 

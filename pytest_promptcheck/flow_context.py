@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.api import PromptResult
 from pytest_promptcheck.canonical import sha256_of
+from pytest_promptcheck.capture_calls import CapturedCall
 from pytest_promptcheck.errors import CacheMissError, PromptcheckError, SpecError
 from pytest_promptcheck.files import is_prompt_file
 from pytest_promptcheck.records import Completion, ModelRequest
@@ -55,6 +56,23 @@ class FlowCalls:
 
     def steps(self) -> tuple[TraceStep, ...]:
         return tuple(step for step in self.trace if step is not None)
+
+    def captured(self, call: CapturedCall) -> None:
+        """A request the application's own SDK sent: a step of the trace, and a live call
+        counted against --promptcheck-max-calls (known only once it was made)."""
+        done = Completion(
+            text=call.text or "",
+            model_reported=call.model or "",
+            tokens_in=call.tokens_in,
+            tokens_out=call.tokens_out,
+            latency_ms=call.latency_ms,
+            cached=call.cached,
+            tool_calls=call.tool_calls,
+        )
+        name = f"sdk {call.method} {call.path}"
+        self.trace.append(TraceStep(name, call.model or "", call.fingerprint, done))
+        if not call.cached:
+            self.run.runtime.live += 1
 
     async def prompt(self, prompt: str | Path, values: dict[str, Any]) -> PromptResult:
         spec = self._step_spec(prompt)

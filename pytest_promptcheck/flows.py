@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import sysconfig
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.api import Promptcheck
 from pytest_promptcheck.canonical import sha256_of
+from pytest_promptcheck.capture import SdkCapture
 from pytest_promptcheck.errors import PromptcheckError
 from pytest_promptcheck.flow_context import AsyncFlowContext, FlowCalls, FlowContext
 from pytest_promptcheck.flow_target import FlowTarget
@@ -25,13 +27,25 @@ from pytest_promptcheck.trace import Trace, output_text, synthesized
 if TYPE_CHECKING:
     from pytest_promptcheck.client import ModelClient
     from pytest_promptcheck.session import PromptcheckSession
+    from pytest_promptcheck.settings import Settings
 
 FlowSample = tuple[Completion, Trace]
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 _THREADS = 64
 """Sync flows mostly wait for their calls: the threads are many so the providers' limits,
 not the pool, bound how many run at once."""
 _OURS = str(Path(__file__).resolve().parent)
 _STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def provider_base_urls(settings: Settings) -> list[str]:
+    """Where the application's SDK calls are captured: every configured provider's base URL,
+    and the OpenAI and Anthropic defaults (or their environment variables)."""
+    urls = [c.base_url for c in settings.providers.values() if c.base_url]
+    urls.append(os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL)
+    urls.append(os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL)
+    return urls
 
 
 class FlowError(PromptcheckError):
@@ -56,6 +70,9 @@ class FlowRuntime:
         self._loader = Promptcheck(session, session.registry.project.root)
         self._check_model = session.check_model
         self._pool: ThreadPoolExecutor | None = None
+        self.capture = SdkCapture(session.client.cache, provider_base_urls(session.settings))
+        """The application's own SDK calls inside a flow go through the cache (capture.py)."""
+        self.capture.install()
 
     def load(self, prompt: str | Path) -> PromptSpec:
         return self._loader.load(prompt)
@@ -86,6 +103,7 @@ class FlowRuntime:
         return self._pool
 
     def close(self) -> None:
+        self.capture.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -151,14 +169,18 @@ class FlowRun:
 
     async def _call(self, calls: FlowCalls) -> Any:
         fn, flow_vars = self.target.function, dict(self.case.vars)
-        # SDK capture scope goes here: `with capture.scope(sample=calls.sample, on_call=...)`
-        # around both branches (a sync flow's copied context then carries it to its thread).
-        if self.target.is_async:
-            return await fn(flow_vars, AsyncFlowContext(calls))
-        loop = asyncio.get_running_loop()
-        ctx = FlowContext(calls, loop)
-        run = contextvars.copy_context().run
-        return await loop.run_in_executor(self.runtime.pool(), run, fn, flow_vars, ctx)
+        # The capture scope is set before a sync flow's context is copied to its thread.
+        with self.runtime.capture.scope(calls.sample, calls.captured) as scope:
+            if self.target.is_async:
+                value = await fn(flow_vars, AsyncFlowContext(calls))
+            else:
+                loop = asyncio.get_running_loop()
+                ctx = FlowContext(calls, loop)
+                run = contextvars.copy_context().run
+                value = await loop.run_in_executor(self.runtime.pool(), run, fn, flow_vars, ctx)
+        if scope.failure is not None:  # a replay miss the flow's own code may have caught
+            raise scope.failure
+        return value
 
 
 def _step_failed(target: str, calls: FlowCalls, exc: PromptcheckError) -> PromptcheckError:

@@ -231,6 +231,7 @@ class _Reply:
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "application/json"
 
 
 def _json_reply(code: int, payload: Any) -> _Reply:
@@ -507,7 +508,10 @@ class LoopbackServer:
             text = responder(record)
         except Exception as exc:  # surfaced to the client so the failing test shows it
             return _error_reply(500, f"loopback responder failed: {exc!r}")
-        return _json_reply(200, self._completion_payload(record, config, text))
+        payload = self._completion_payload(record, config, text)
+        if record.body.get("stream") is True:  # a dict: checked by _complete
+            return _stream_reply(payload, record)
+        return _json_reply(200, payload)
 
     def _completion_payload(
         self, record: RecordedRequest, config: ModelConfig | None, answer: str | ToolReply
@@ -540,6 +544,38 @@ class LoopbackServer:
             names = sorted(self._models)
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "loopback"} for n in names]
         return {"object": "list", "data": data}
+
+
+def _stream_reply(payload: dict[str, Any], record: RecordedRequest) -> _Reply:
+    """The completion as server-sent events, a word per chunk, as OpenAI streams it (with a
+    final usage chunk when ``stream_options.include_usage`` asks for one)."""
+    choice = payload["choices"][0]
+    chat = "message" in choice
+    text = choice["message"]["content"] if chat else choice["text"]
+    words = text.split(" ")
+    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    chunks = [_chunk(payload, chat, piece, None) for piece in pieces]
+    chunks.append(_chunk(payload, chat, "", "stop"))
+    options = record.body.get("stream_options") if isinstance(record.body, dict) else None
+    if isinstance(options, dict) and options.get("include_usage"):
+        chunks.append({**_chunk(payload, chat, "", None), "choices": [], "usage": payload["usage"]})
+    lines = [f"data: {json.dumps(chunk)}\n\n" for chunk in chunks] + ["data: [DONE]\n\n"]
+    return _Reply(200, "".join(lines).encode(), content_type="text/event-stream")
+
+
+def _chunk(payload: dict[str, Any], chat: bool, piece: str, finish: str | None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
+    if chat:
+        choice["delta"] = {"content": piece} if piece or finish is None else {}
+    else:
+        choice["text"] = piece
+    return {
+        "id": payload["id"],
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": payload["created"],
+        "model": payload["model"],
+        "choices": [choice],
+    }
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -633,7 +669,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, reply: _Reply) -> None:
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         for key, value in reply.headers:
             self.send_header(key, value)

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx2
 
+from pytest_promptcheck.capture_keys import OWN_REQUEST
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.transport import LeanTransport, suits
 from pytest_promptcheck.quoting import clip
@@ -30,6 +31,8 @@ MAX_BODY_BYTES = 16 * 2**20
 """A chat completion is kilobytes; 16 MiB leaves room for long outputs and logprobs."""
 _LIMIT_TEXT = f"{MAX_BODY_BYTES // 2**20} MiB"
 _HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+_OWN = {OWN_REQUEST: True}
+"""Marks the plugin's own requests, which a flow's SDK capture (capture.py) lets through."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,9 @@ class JsonClient:
         raise failure
 
     async def _exchange(self, url: str, payload: bytes) -> Reply:
-        async with self._client.stream("POST", url, content=payload, headers=_HEADERS) as answer:
+        async with self._client.stream(
+            "POST", url, content=payload, headers=_HEADERS, extensions=_OWN
+        ) as answer:
             if 300 <= answer.status_code < 400:
                 raise self._redirect(answer)
             body = b"".join([chunk async for chunk in self._capped(answer)])
