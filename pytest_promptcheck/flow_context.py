@@ -13,13 +13,13 @@ import asyncio
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pytest_promptcheck.api import PromptResult
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.capture_calls import CapturedCall
 from pytest_promptcheck.errors import CacheMissError, PromptcheckError, SpecError
 from pytest_promptcheck.files import is_prompt_file
+from pytest_promptcheck.prompt_result import PromptResult
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.render import TemplateError
 from pytest_promptcheck.replay import nearest_request
@@ -28,7 +28,44 @@ from pytest_promptcheck.spec import PromptSpec
 from pytest_promptcheck.trace import TraceStep
 
 if TYPE_CHECKING:
-    from pytest_promptcheck.flows import FlowRun
+    from pytest_promptcheck.client import ModelClient
+    from pytest_promptcheck.spec import Case
+
+
+class StepRuntime(Protocol):
+    """What a flow's inner calls need of the run (flows.FlowRuntime)."""
+
+    @property
+    def client(self) -> ModelClient: ...
+
+    live: int
+
+    def admit(self, key: str) -> None: ...
+
+    def load(self, prompt: str | Path) -> PromptSpec: ...
+
+    def recorded(self, key: str) -> list[dict[str, Any]] | None: ...
+
+
+class FlowRun(Protocol):
+    """The flow case a sample belongs to (flows.FlowRun)."""
+
+    @property
+    def runtime(self) -> StepRuntime: ...
+
+    @property
+    def spec(self) -> PromptSpec: ...
+
+    @property
+    def case(self) -> Case: ...
+
+    @property
+    def model(self) -> str: ...
+
+    def step_model(self, step: PromptSpec) -> str: ...
+
+    def record_key(self, sample: int) -> str: ...
+
 
 _TEXT_FORMAT: dict[str, Any] = {"type": "text", "schema": None}
 

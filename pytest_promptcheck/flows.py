@@ -14,19 +14,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptcheck.api import Promptcheck
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.capture import SdkCapture
 from pytest_promptcheck.errors import PromptcheckError
 from pytest_promptcheck.flow_context import AsyncFlowContext, FlowCalls, FlowContext
 from pytest_promptcheck.flow_target import FlowTarget
+from pytest_promptcheck.prompt_finder import PromptFinder
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.spec import Case, PromptSpec
 from pytest_promptcheck.trace import Trace, output_text, synthesized
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_promptcheck.checks.registry import CheckRegistry
     from pytest_promptcheck.client import ModelClient
-    from pytest_promptcheck.session import PromptcheckSession
     from pytest_promptcheck.settings import Settings
 
 FlowSample = tuple[Completion, Trace]
@@ -60,17 +62,23 @@ class FlowRuntime:
     """What every flow of the run shares: the client, the step loader, the thread pool, and the
     live-call count against --promptcheck-max-calls. Held by the session."""
 
-    def __init__(self, session: PromptcheckSession) -> None:
-        self.client: ModelClient = session.client
-        self.models_overridden = bool(session.settings.models)
-        self.max_calls = session.settings.max_calls
+    def __init__(
+        self,
+        client: ModelClient,
+        settings: Settings,
+        registry: CheckRegistry,
+        check_model: Callable[[str], None],
+    ) -> None:
+        self.client = client
+        self.models_overridden = bool(settings.models)
+        self.max_calls = settings.max_calls
         self.outside_live = 0
         """Live calls the plan counted outside flows (set by the plan)."""
         self.live = 0
-        self._loader = Promptcheck(session, session.registry.project.root)
-        self._check_model = session.check_model
+        self._loader = PromptFinder(registry, registry.project.root)
+        self._check_model = check_model
         self._pool: ThreadPoolExecutor | None = None
-        self.capture = SdkCapture(session.client.cache, provider_base_urls(session.settings))
+        self.capture = SdkCapture(client.cache, provider_base_urls(settings))
         """The application's own SDK calls inside a flow go through the cache (capture.py)."""
         self.capture.install()
 
@@ -200,7 +208,3 @@ def _raised(target: str, exc: BaseException) -> str:
     lines = [f"flow {target} raised {head}", "Traceback (the flow's code, most recent call last):"]
     lines += [line.rstrip("\n") for line in traceback.format_list(frames)]
     return "\n".join(lines)
-
-
-def flow_run(session: PromptcheckSession, spec: PromptSpec, case: Case, model: str) -> FlowRun:
-    return FlowRun(session.flow_runtime(), spec, case, model)

@@ -75,10 +75,10 @@ class PromptcheckSession:
     def flow_runtime(self) -> FlowRuntime:
         """What the run's flows share; made for the first flow case collected."""
         if self._flows is None:
-            # imported here: flows use the fixture's loader, which imports this module
+            # imported here: a run without flows does not load them (nor the SDK capture)
             from pytest_promptcheck.flows import FlowRuntime
 
-            self._flows = FlowRuntime(self)
+            self._flows = FlowRuntime(self.client, self.settings, self.registry, self.check_model)
         return self._flows
 
     def baseline(self, spec: PromptSpec) -> Baseline:
