@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -220,36 +221,33 @@ class AsyncFlowContext:
 
 
 class FlowContext:
-    """``ctx`` of a sync flow, which runs on a worker thread: each call is scheduled onto the
-    session's loop (thread-safely) and waited for."""
+    """``ctx`` of a sync flow, which runs on a worker thread: each call of the async context
+    is scheduled onto the session's loop (thread-safely) and waited for."""
 
     def __init__(self, calls: FlowCalls, loop: asyncio.AbstractEventLoop) -> None:
-        self._calls = calls
+        self._async = AsyncFlowContext(calls)
         self._loop = loop
 
     @property
     def model(self) -> str:
-        return self._calls.run.model
+        return self._async.model
 
     @property
     def sample(self) -> int:
-        return self._calls.sample
+        return self._async.sample
 
     @property
     def vars(self) -> dict[str, Any]:
-        return self._calls.vars
+        return self._async.vars
 
     def run(self, prompt: str | Path, **values: Any) -> PromptResult:
-        return self._wait(self._calls.prompt(prompt, values))
+        return self._wait(self._async.run(prompt, **values))
 
     def chat(self, messages: list[dict[str, str]], **params: Any) -> PromptResult:
-        request = chat_request(self._calls.run, messages, params)
-        return self._wait(self._calls.raw("chat", request))
+        return self._wait(self._async.chat(messages, **params))
 
     def complete(self, prompt: str, **params: Any) -> PromptResult:
-        request = complete_request(self._calls.run, prompt, params)
-        return self._wait(self._calls.raw("complete", request))
+        return self._wait(self._async.complete(prompt, **params))
 
-    def _wait(self, call: Any) -> PromptResult:
-        result: PromptResult = asyncio.run_coroutine_threadsafe(call, self._loop).result()
-        return result
+    def _wait(self, call: Coroutine[Any, Any, PromptResult]) -> PromptResult:
+        return asyncio.run_coroutine_threadsafe(call, self._loop).result()
