@@ -80,3 +80,8 @@ class ProviderError(PromptcheckError):
 
 class CacheMissError(PromptcheckError):
     """Replay mode found no recorded response; no call was made."""
+
+
+class CallLimitError(PromptcheckError):
+    """--promptcheck-max-calls was reached by live calls made during the run (a flow's inner
+    calls are known only as they happen): the run stops."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.capture import SdkCapture
-from pytest_promptcheck.errors import PromptcheckError
+from pytest_promptcheck.errors import CallLimitError, PromptcheckError
 from pytest_promptcheck.flow_context import AsyncFlowContext, FlowCalls, FlowContext
 from pytest_promptcheck.flow_target import FlowTarget
 from pytest_promptcheck.prompt_finder import PromptFinder
@@ -52,10 +52,6 @@ def provider_base_urls(settings: Settings) -> list[str]:
 
 class FlowError(PromptcheckError):
     """The flow raised, returned something that is not an output, or an inner call failed."""
-
-
-class CallLimitError(FlowError):
-    """--promptcheck-max-calls was reached by live inner calls: the run stops."""
 
 
 class FlowRuntime:

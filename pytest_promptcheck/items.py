@@ -14,8 +14,7 @@ from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.case_record import CaseRecord, Usage
 from pytest_promptcheck.drift import Drift, Effect, classify
 from pytest_promptcheck.entry import BaselineEntry
-from pytest_promptcheck.errors import PromptcheckError, SpecError, UsageError
-from pytest_promptcheck.flows import CallLimitError, FlowRun
+from pytest_promptcheck.errors import CallLimitError, PromptcheckError, SpecError, UsageError
 from pytest_promptcheck.policy import DriftMode
 from pytest_promptcheck.properties import (
     item_properties,
@@ -104,11 +103,7 @@ class CaseItem(pytest.Item):
         self.case = case
         self.model = model
         self.context = context
-        flow = (
-            None
-            if spec.flow is None
-            else FlowRun(context.session.flow_runtime(), spec, case, model)
-        )
+        flow = None if spec.flow is None else context.session.flow_run(spec, case, model)
         self.calls = CaseCalls(spec, case, spec.request(case, model), flow)
         self.answers: CaseAnswers | None = None
         self.record: dict[str, Any] | None = None

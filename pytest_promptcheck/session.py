@@ -30,7 +30,8 @@ from pytest_promptcheck.shared import SharedCalls
 from pytest_promptcheck.spec import PromptSpec
 
 if TYPE_CHECKING:
-    from pytest_promptcheck.flows import FlowRuntime
+    from pytest_promptcheck.flows import FlowRun, FlowRuntime
+    from pytest_promptcheck.spec import Case
 
 T = TypeVar("T")
 
@@ -50,6 +51,7 @@ class PromptcheckSession:
             types=settings.provider_types,
         )
         worker = getattr(config, "workerinput", None)  # set by pytest-xdist in its workers
+        self.in_worker = worker is not None
         self.cache_health = CacheHealth()
         self.client = ModelClient(
             self.providers,
@@ -72,14 +74,14 @@ class PromptcheckSession:
         self._prefetch: asyncio.Task[None] | None = None
         self._flows: FlowRuntime | None = None
 
-    def flow_runtime(self) -> FlowRuntime:
-        """What the run's flows share; made for the first flow case collected."""
-        if self._flows is None:
-            # imported here: a run without flows does not load them (nor the SDK capture)
-            from pytest_promptcheck.flows import FlowRuntime
+    def flow_run(self, spec: PromptSpec, case: Case, model: str) -> FlowRun:
+        """A flow case's runs; the runtime every flow shares is made for the first one."""
+        # imported here: a run without flows does not load them (nor the SDK capture)
+        from pytest_promptcheck.flows import FlowRun, FlowRuntime
 
+        if self._flows is None:
             self._flows = FlowRuntime(self.client, self.settings, self.registry, self.check_model)
-        return self._flows
+        return FlowRun(self._flows, spec, case, model)
 
     def baseline(self, spec: PromptSpec) -> Baseline:
         """A prompt's baseline, read once (empty with --promptcheck-drift=off, unless an update
@@ -159,7 +161,13 @@ class PromptcheckSession:
     async def _call_phase(self, works: list[CaseWork], dispatched: asyncio.Event | None) -> None:
         client = self.client
         plain = [job for w in works if not w.calls.chained for job in w.calls.prompt_jobs()]
-        asking = [w.calls.answers(client) for w in works if w.calls.chained]
+        # Under xdist a flow runs in the setup of its item, on the one worker that runs it:
+        # every worker's call phase sees every item, and a flow's own code (its SDK calls, its
+        # tools) must run once, not once per worker.
+        chained = [w for w in works if w.calls.chained]
+        if self.in_worker:
+            chained = [w for w in chained if w.calls.flow is None]
+        asking = [w.calls.answers(client) for w in chained]
         await client.prefetch([*client.jobs(plain), *asking], dispatched)
 
     def needs_every_result(self, nodeids: list[str]) -> bool:
