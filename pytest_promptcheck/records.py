@@ -23,6 +23,9 @@ class ModelRequest:
     """Function tools offered, flat (``name``, ``description``, ``parameters``); see tools.py."""
     tool_choice: str | dict[str, Any] | None = None
     """``auto``, ``required``, ``none`` or ``{"name": tool}``; None: the provider's default."""
+    output_schema: dict[str, Any] | None = None
+    """A JSON Schema the reply must follow (a judge's structured verdict): each provider enforces
+    it its own way (a JSON-schema response format, a forced tool, a grammar)."""
     occurrence: int = 0
     """Inside a flow's sample: how many identical requests came before this one (a loop
     replays in order); part of the cache key only when above 0."""
@@ -49,6 +52,8 @@ class ModelRequest:
             data["tools"] = list(self.tools)
         if self.tool_choice is not None:
             data["tool_choice"] = self.tool_choice
+        if self.output_schema is not None:
+            data["output_schema"] = self.output_schema
         if self.occurrence:
             data["occurrence"] = self.occurrence
         return data

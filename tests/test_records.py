@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_promptcheck.records import Completion, ToolCall
+from pytest_promptcheck.records import Completion, ModelRequest, ToolCall
 
 WITH_TOOLS = Completion(
     text="",
@@ -43,3 +43,11 @@ def test_an_entry_written_before_tool_calls_existed_still_loads() -> None:
 def test_an_answer_without_tool_calls_is_stored_as_before() -> None:
     """So that a cache shared with an older version (a CI artifact) stays readable by it."""
     assert "tool_calls" not in Completion(text="x", model_reported="m").to_json()
+
+
+def test_an_output_schema_is_in_the_payload_only_when_set() -> None:
+    plain = ModelRequest("openai:m", ({"role": "user", "content": "hi"},), None)
+    schema = {"type": "object"}
+    structured = ModelRequest("openai:m", plain.messages, None, output_schema=schema)
+    assert "output_schema" not in plain.payload()
+    assert structured.payload()["output_schema"] == schema
