@@ -38,6 +38,8 @@ class CaseCalls:
     flow: FlowRun | None = field(default=None, compare=False)
     """Set for a flow case: its samples are the flow's runs (their calls are known as they
     happen, so none is a prompt job)."""
+    recorded: tuple[str, ...] | None = field(default=None, compare=False)
+    """The case's outputs in its baseline entry, which checks may compare with."""
 
     def prompt_jobs(self) -> list[Job]:
         """Its calls known before any answer: with turns, each sample's first turn; a flow's
@@ -68,7 +70,7 @@ class CaseCalls:
 
     def check_jobs(self, completion: Completion, trace: Trace | None = None) -> CheckJobs:
         """The calls the asking checks want for one output (their requests are built from it)."""
-        ctx, _ = sample_context(self.spec, self.case, completion, trace)
+        ctx, _ = sample_context(self.spec, self.case, completion, trace, self.recorded)
         jobs: CheckJobs = {}
         for index, check in self.asking:
             try:

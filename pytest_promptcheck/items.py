@@ -104,7 +104,9 @@ class CaseItem(pytest.Item):
         self.model = model
         self.context = context
         flow = None if spec.flow is None else context.session.flow_run(spec, case, model)
-        self.calls = CaseCalls(spec, case, spec.request(case, model), flow)
+        entry = self.baseline_entry
+        recorded = None if entry is None else tuple(s.output for s in entry.samples)
+        self.calls = CaseCalls(spec, case, spec.request(case, model), flow, recorded)
         self.answers: CaseAnswers | None = None
         self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))

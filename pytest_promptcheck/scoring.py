@@ -99,19 +99,32 @@ class CaseOutcome:
         return sum(s.score for s in self.samples) / len(self.samples)
 
 
-def score_case(spec: PromptSpec, case: Case, answers: CaseAnswers) -> CaseOutcome:
+def score_case(
+    spec: PromptSpec,
+    case: Case,
+    answers: CaseAnswers,
+    recorded: tuple[str, ...] | None = None,
+) -> CaseOutcome:
+    """``recorded``: the case's outputs in its baseline entry (see SampleContext.recorded)."""
     samples = tuple(
-        score_sample(spec, case, answers, index) for index in range(len(answers.completions))
+        score_sample(spec, case, answers, index, recorded)
+        for index in range(len(answers.completions))
     )
     return CaseOutcome(samples, spec.min_pass_rate, case.threshold)
 
 
-def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
+def score_sample(
+    spec: PromptSpec,
+    case: Case,
+    answers: CaseAnswers,
+    index: int,
+    recorded: tuple[str, ...] | None = None,
+) -> SampleResult:
     if answers.turns:
-        return score_turns(spec, case, answers, index)
+        return score_turns(spec, case, answers, index, recorded)
     completion = answers.completions[index]
     trace = answers.traces[index] if answers.traces else None
-    ctx, format_error = sample_context(spec, case, completion, trace)
+    ctx, format_error = sample_context(spec, case, completion, trace, recorded)
     results = tuple(
         CheckResult(c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))))
         for i, c in enumerate(case.checks)
@@ -127,11 +140,17 @@ def score_sample(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int)
     return SampleResult(index, completion, None, results, score, passed, steps)
 
 
-def score_turns(spec: PromptSpec, case: Case, answers: CaseAnswers, index: int) -> SampleResult:
+def score_turns(
+    spec: PromptSpec,
+    case: Case,
+    answers: CaseAnswers,
+    index: int,
+    recorded: tuple[str, ...] | None = None,
+) -> SampleResult:
     """A conversation: each turn by its own checks, the last also by the file's and the
     case's; the sample passes when every turn does (or, with a threshold, when the weighted
     mean of every check of every turn reaches it, and every reply has the format)."""
-    last = score_sample(spec, case, replace(answers, turns=()), index)
+    last = score_sample(spec, case, replace(answers, turns=()), index, recorded)
     conversation = answers.turns[index]
     own = [
         _score_turn(spec, case, turn, answer)
@@ -160,7 +179,11 @@ def _score_turn(spec: PromptSpec, case: Case, turn: Turn, answer: Completion) ->
 
 
 def sample_context(
-    spec: PromptSpec, case: Case, completion: Completion, trace: Trace | None = None
+    spec: PromptSpec,
+    case: Case,
+    completion: Completion,
+    trace: Trace | None = None,
+    recorded: tuple[str, ...] | None = None,
 ) -> tuple[SampleContext, str | None]:
     """One sample as its checks see it, and why its output breaks the format, if it does."""
     parsed, format_error = NOT_JSON, None
@@ -175,6 +198,7 @@ def sample_context(
         vars=case.vars,
         tools=spec.tools,
         trace=trace,
+        recorded=recorded,
     )
     return ctx, format_error
 

@@ -122,7 +122,8 @@ class PromptcheckSession:
         outcome = self._outcomes.pop(nodeid, None)
         if outcome is None:
             calls = self._cases[nodeid].calls
-            outcome = score_case(calls.spec, calls.case, answers or self.answers(calls))
+            answers = answers or self.answers(calls)
+            outcome = score_case(calls.spec, calls.case, answers, calls.recorded)
         return outcome
 
     def plan(self, nodeids: list[str]) -> CallPlan:

@@ -52,6 +52,9 @@ class SampleContext:
     calls themselves are ``completion.tool_calls``."""
     trace: tuple[Any, ...] | None = None
     """A flow sample's inner calls (``trace.TraceStep``), in order; None for a prompt."""
+    recorded: tuple[str, ...] | None = None
+    """The case's outputs in its baseline entry, in sample order (checks that compare with the
+    baseline, such as ``similar: {to: baseline}``); None when the case has no entry yet."""
 
 
 CheckFn = Callable[[SampleContext], Verdict]
