@@ -13,24 +13,31 @@ from pytest_promptcheck.records import Completion, total_cost
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """What a case's calls took: samples live and cached, tokens, cost and latencies."""
+    """What a case's model calls took: how many, live and cached, tokens, cost and latencies.
+    A sample is one call, or with turns one per turn, or for a flow one per inner call."""
 
     samples: int
+    """The case's judged samples."""
+    calls: int
+    """The model calls that made them (not the checks' own calls)."""
     cached: int
+    """Calls answered from the cache."""
     tokens: int
     cost_usd: float | None
-    """Unknown when any sample's cost is unknown."""
+    """Unknown when any call's cost is unknown."""
     latencies_ms: tuple[float, ...]
+    """One per call."""
     model_reported: str
 
     @property
     def live(self) -> int:
-        return self.samples - self.cached
+        return self.calls - self.cached
 
     @classmethod
-    def of(cls, completions: Sequence[Completion]) -> Usage:
+    def of(cls, samples: int, completions: Sequence[Completion]) -> Usage:
         return cls(
-            samples=len(completions),
+            samples=samples,
+            calls=len(completions),
             cached=sum(c.cached for c in completions),
             tokens=sum(c.tokens for c in completions),
             cost_usd=total_cost(c.cost_usd for c in completions),
@@ -97,14 +104,14 @@ class CaseRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:
-        samples, cached, tokens, cost, latencies, reported = data["usage"]
+        samples, calls, cached, tokens, cost, latencies, reported = data["usage"]
         return cls(
             **{
                 **data,
                 "unused": tuple(data["unused"]),
                 "tally": Tally(*data["tally"]),
                 "baseline_tally": _maybe(data["baseline_tally"], lambda t: Tally(*t)),
-                "usage": Usage(samples, cached, tokens, cost, tuple(latencies), reported),
+                "usage": Usage(samples, calls, cached, tokens, cost, tuple(latencies), reported),
                 "entry": _maybe(data["entry"], BaselineEntry.from_json),
                 "baseline_entry": _maybe(data["baseline_entry"], BaselineEntry.from_json),
             }

@@ -191,7 +191,9 @@ class CaseItem(pytest.Item):
             unused=self.context.unused,
             tally=entry.tally,
             baseline_tally=None if baseline is None else baseline.tally,
-            usage=Usage.of([call for sample in outcome.samples for call in sample.calls]),
+            usage=Usage.of(
+                len(outcome.samples), [call for sample in outcome.samples for call in sample.calls]
+            ),
             entry=entry if whole else None,
             baseline_entry=baseline if whole else None,
             drift=None if drift is None else drift.to_json(),

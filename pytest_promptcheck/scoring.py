@@ -72,7 +72,10 @@ class SampleResult:
 
     @property
     def calls(self) -> tuple[Completion, ...]:
-        """Every model answer the sample took: each turn's, or its one completion."""
+        """Every model answer the sample took: each turn's, each of a flow's inner calls, or
+        its one completion."""
+        if self.trace:
+            return tuple(step.completion for step in self.trace)
         return tuple(turn.completion for turn in self.turns) or (self.completion,)
 
 

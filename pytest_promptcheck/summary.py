@@ -18,6 +18,7 @@ class _Row:
     passed: int = 0
     failed: int = 0
     errors: int = 0
+    samples: int = 0
     live: int = 0
     cached: int = 0
     tokens: int = 0
@@ -25,6 +26,7 @@ class _Row:
     latencies: list[float] = field(default_factory=list)
 
     def add(self, usage: Usage) -> None:
+        self.samples += usage.samples
         self.live += usage.live
         self.cached += usage.cached
         self.tokens += usage.tokens
@@ -103,9 +105,12 @@ class RunSummary:
 
     def _totals(self) -> str:
         rows = self.rows.values()
+        samples = sum(r.samples for r in rows)
         live, cached = sum(r.live for r in rows), sum(r.cached for r in rows)
+        # turns and flows make several calls per sample: then both counts are given
+        calls = "" if live + cached == samples else f" from {live + cached} model calls"
         return (
-            f"{live + cached} samples: {live} live calls, {cached} from cache "
+            f"{samples} samples{calls}: {live} live calls, {cached} from cache "
             "(live latency is measured now; cached latency is the recorded one)"
         )
 

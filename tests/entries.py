@@ -66,12 +66,14 @@ def make_entry(
 def usage(
     samples: int = 1,
     cached: int = 0,
+    calls: int | None = None,
     tokens: int = 10,
     cost: float | None = 0.5,
     latencies: list[float] | None = None,
 ) -> Usage:
     latencies = [100.0] * samples if latencies is None else latencies
-    return Usage(samples, cached, tokens, cost, tuple(latencies), "m-2025")
+    calls = samples if calls is None else calls
+    return Usage(samples, calls, cached, tokens, cost, tuple(latencies), "m-2025")
 
 
 def make_record(

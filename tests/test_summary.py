@@ -79,6 +79,13 @@ def test_summary_counts_live_and_cached_samples() -> None:
     assert summary.lines()[-1].startswith("5 samples: 2 live calls, 3 from cache")
 
 
+def test_summary_counts_the_calls_of_flows_and_turns_beside_their_samples() -> None:
+    summary = RunSummary()
+    summary.add_record(record(samples=2, calls=6, cached=1), "passed")
+    summary.add_record(record(samples=1), "passed")
+    assert summary.lines()[-1].startswith("3 samples from 7 model calls: 6 live calls, 1 from")
+
+
 def test_summary_error_adds_no_samples() -> None:
     summary = RunSummary()
     summary.add_error("p", "openai:m", "p::c", "boom")
@@ -141,7 +148,7 @@ def test_the_summary_and_the_junit_properties_come_from_one_record(tmp_path: Pat
     ]
     outcome = score_case(spec, spec.cases[0], CaseAnswers(tuple(completions)))
     entry = entry_of(spec, spec.cases[0], "openai:m", outcome)
-    one = make_record("refund", entry, prompt="route", used=Usage.of(completions))
+    one = make_record("refund", entry, prompt="route", used=Usage.of(2, completions))
     sent = CaseRecord.from_json(one.to_json())  # as xdist carries it
     summary = RunSummary()
     summary.add_record(sent, "passed")
