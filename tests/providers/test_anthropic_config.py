@@ -30,7 +30,8 @@ def test_a_named_anthropic_endpoint_with_cache_prices(tmp_path: Path) -> None:
     configs = load(
         tmp_path,
         'type = "anthropic"\napi_key_env = "CLAUDE_KEY"\nprice_per_1m_input = 3\n'
-        "price_per_1m_output = 15\nprice_per_1m_cache_read = 0.3\nprice_per_1m_cache_write = 3.75\n",
+        "price_per_1m_output = 15\nprice_per_1m_cache_read = 0.3\n"
+        "price_per_1m_cache_write = 3.75\n",
     )
     assert configs["claude"] == ProviderConfig(
         name="claude",

@@ -120,8 +120,8 @@ def test_an_unknown_prefix_lists_types_and_tables(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as info:
         ProviderSet(configs, tmp_path, types=with_echo()).check_model("ech:m")
     assert str(info.value).startswith(
-        "unknown provider 'ech' in model id 'ech:m'; known providers: anthropic, echo, local, openai, "
-        "vllm "
+        "unknown provider 'ech' in model id 'ech:m'; known providers: anthropic, echo, local, "
+        "openai, vllm "
         "(add others in [tool.promptcheck.providers.<name>]"
     )
 
