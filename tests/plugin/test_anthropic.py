@@ -16,6 +16,7 @@ from tests.loopback_anthropic import (
     spend_limit,
 )
 from tests.loopback_fixtures import TEST_API_KEY
+from tests.raw_server import RawServer, response
 
 STORY = "Once upon a time there was a dragon. The end"
 
@@ -177,3 +178,29 @@ def test_openai_length_is_marked_truncated_too(
     result.stdout.fnmatch_lines(["  note    truncated: *(finish reason length)*"])
     (sample,) = report_cases(pytester)["opposites::hot"]["result"]["samples"]
     assert sample["truncated"] is True
+
+
+def test_a_broken_answer_is_one_clean_error_without_the_key(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status line httpx2 cannot parse, with frame locals shown: the x-api-key header is not
+    hidden by httpx2's repr of headers as Authorization is, so nothing may print it."""
+    pytester.copy_example("anthropic_support")
+    with RawServer(response(b"{}", status=b"HTTP/1.1 2OO OK")) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url.removesuffix("/v1"))
+        monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_API_KEY)
+        result = pytester.runpytest_subprocess(
+            "tickets.prompt.yaml::refund",
+            "--junitxml=junit.xml",
+            "-l",
+            "--tb=long",
+            "--promptcheck-cache=off",
+            "--promptcheck-retries=0",
+        )
+    output = "\n".join([*result.outlines, *result.errlines])
+    for text in (output, (pytester.path / "junit.xml").read_text()):
+        assert TEST_API_KEY not in text
+    assert "Traceback" not in output
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*refund errored: anthropic: no response after 1 try: *"])
+    assert server.requests
