@@ -122,7 +122,7 @@ class AnthropicProvider:
             body = reply.body.decode("utf-8", "replace")
             error = ProviderError(
                 self.name,
-                f"malformed response body ({detail}): {self._shown(body, 120)}",
+                f"malformed response body ({self._shown(detail)}): {self._shown(body, 120)}",
                 status=reply.status,
                 retryable=True,
             )

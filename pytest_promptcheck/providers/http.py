@@ -57,7 +57,11 @@ class EnvBearer(httpx2.Auth):
 
 
 class EnvHeader(httpx2.Auth):
-    """``<header>: $VARIABLE`` (e.g. Anthropic's ``x-api-key``), read as each request leaves."""
+    """``<header>: $VARIABLE`` (e.g. Anthropic's ``x-api-key``), read as each request leaves.
+
+    Unlike Authorization, such a header is shown by the repr of httpx2's Headers: what keeps
+    it off the screen is that no error of ours carries the request or its headers, and that
+    every message is redacted (tests/plugin/test_anthropic.py runs with frame locals shown)."""
 
     def __init__(self, variable: str, header: str) -> None:
         self.variable = variable

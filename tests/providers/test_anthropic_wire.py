@@ -194,3 +194,12 @@ def test_the_error_message_has_type_and_message() -> None:
     spent = failure(429, error("rate_limit_error", "x", error_code="enforced_spend_limit_reached"))
     assert "spend limit" in spent.message
     assert failure(502, b"<html>Bad gateway</html>").message == "<html>Bad gateway</html>"
+
+
+def test_without_the_forced_tool_block_the_text_is_left_for_the_judge_to_refuse() -> None:
+    """Cut by max_tokens before the tool call: the text is what the model wrote, which the
+    caller's parser refuses (a judge's unparseable verdict is an error), never an empty pass."""
+    answer = parse_answer(
+        reply({"type": "text", "text": "I think"}, stop_reason="max_tokens"), schema_tool=True
+    )
+    assert (answer.text, answer.stop_reason) == ("I think", "max_tokens")
