@@ -111,6 +111,7 @@ def _sample(sample: SampleResult) -> SampleRecord:
         tool_calls=tuple(call_records(completion.tool_calls)),
         trace=tuple(step.to_json(cached=False) for step in sample.trace),
         turns=tuple(turn.completion.text for turn in sample.turns),
+        truncated=completion.truncated,
     )
 
 

@@ -84,6 +84,8 @@ class SampleRecord:
     """A flow sample's inner calls as ``TraceStep.to_json`` writes them (none for a prompt)."""
     turns: tuple[str, ...] = ()
     """A multi-turn case's replies, every turn in order (``output`` is the last one)."""
+    truncated: bool = False
+    """The reply stopped at its token limit (``max_tokens``)."""
 
     def to_json(self) -> dict[str, Any]:
         data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
@@ -93,6 +95,8 @@ class SampleRecord:
                 data[name] = [dict(i) if isinstance(i, Mapping) else i for i in data[name]]
             else:
                 del data[name]
+        if not self.truncated:  # as above: only a cut reply says so
+            del data["truncated"]
         return data
 
     @property
@@ -130,6 +134,7 @@ class SampleRecord:
             ),
             trace=tuple(read.items("trace")) if "trace" in read.data else (),
             turns=tuple(read.text_items("turns")) if "turns" in read.data else (),
+            truncated=read.flag("truncated") if "truncated" in read.data else False,
         )
 
 

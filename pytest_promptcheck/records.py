@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Message = dict[str, str]
+TRUNCATED_REASONS = frozenset({"length", "max_tokens"})
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,12 @@ class Completion:
     @property
     def tokens(self) -> int:
         return self.tokens_in + self.tokens_out
+
+    @property
+    def truncated(self) -> bool:
+        """The reply stopped at its token limit: OpenAI-compatible servers and llama.cpp say
+        ``length``, Anthropic ``max_tokens``."""
+        return self.finish_reason in TRUNCATED_REASONS
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -87,6 +87,8 @@ def _sample_detail(sample: SampleResult, indent: str) -> list[str]:
     if sample.turns:
         return _conversation(sample, indent)
     lines = [f"{indent}output  {quote(sample.completion.text)}"]
+    if sample.completion.truncated:
+        lines.append(f"{indent}note    {_truncated_note(sample.completion)}")
     if sample.completion.tool_calls:
         lines.append(f"{indent}tools   {called_list(sample.completion.tool_calls)}")
     if sample.trace:
@@ -95,6 +97,13 @@ def _sample_detail(sample: SampleResult, indent: str) -> list[str]:
         lines.append(f"{indent}format  FAIL  {sample.format_error}")
     lines += _check_lines(sample.checks, indent)
     return lines
+
+
+def _truncated_note(completion: Completion) -> str:
+    return (
+        f"truncated: the reply stopped at its token limit (finish reason "
+        f"{completion.finish_reason}); raise max_tokens in params if the cut matters"
+    )
 
 
 def _check_lines(checks: tuple[CheckResult, ...], indent: str) -> list[str]:

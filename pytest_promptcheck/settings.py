@@ -22,7 +22,7 @@ from pytest_promptcheck.policy import (
 )
 from pytest_promptcheck.providers import ProviderConfig, ProviderRegistry, builtin_registry
 from pytest_promptcheck.providers.base import ProviderType
-from pytest_promptcheck.providers.config import COMMON_KEYS
+from pytest_promptcheck.providers.config import CACHE_PRICE_KEYS, COMMON_KEYS
 from pytest_promptcheck.providers.registry import looks_secret
 from pytest_promptcheck.reports.registry import format_of, known_suffixes
 
@@ -125,7 +125,7 @@ def _provider_config(
         raise UsageError(
             f"{where}: unknown key '{unknown[0]}'; known keys: {', '.join(sorted(accepted))}"
         )
-    for key in COMMON_KEYS & set(table):
+    for key in (COMMON_KEYS | CACHE_PRICE_KEYS) & set(table):
         _check_common(where, key, table[key])
     common = {key: value for key, value in table.items() if key in COMMON_KEYS}
     options = {key: value for key, value in table.items() if key not in COMMON_KEYS}
@@ -143,7 +143,7 @@ def _provider_type(where: str, kind: Any, types: ProviderRegistry) -> ProviderTy
 
 
 _COUNT_KEYS = {"max_concurrency"}
-_PRICE_KEYS = {"price_per_1m_input", "price_per_1m_output"}
+_PRICE_KEYS = {"price_per_1m_input", "price_per_1m_output", *CACHE_PRICE_KEYS}
 
 
 def _check_common(where: str, key: str, value: Any) -> None:

@@ -10,4 +10,4 @@ import httpcore2  # noqa: F401
 import iregexp_check  # noqa: F401
 import yaml  # noqa: F401
 
-pytest_plugins = ["tests.loopback_fixtures"]
+pytest_plugins = ["tests.loopback_fixtures", "tests.anthropic_fixtures"]

@@ -191,8 +191,8 @@ def test_another_types_option_is_unknown(tmp_path: Path) -> None:
 def test_an_unknown_type_lists_the_registered_types(tmp_path: Path) -> None:
     path = pyproject(tmp_path, '[tool.promptcheck.providers.b]\ntype = "bedrock"\n')
     assert str(usage_error(path)) == (
-        f"{path}: [tool.promptcheck.providers.b]: unknown type 'bedrock'; use one of local, "
-        "openai (or register it with the pytest_promptcheck_add_providers hook)"
+        f"{path}: [tool.promptcheck.providers.b]: unknown type 'bedrock'; use one of "
+        "anthropic, local, openai (or register it with the pytest_promptcheck_add_providers hook)"
     )
 
 

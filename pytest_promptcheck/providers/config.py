@@ -27,3 +27,7 @@ class ProviderConfig:
 
 COMMON_KEYS = frozenset(f.name for f in fields(ProviderConfig)) - {"name", "options"}
 """The keys every table may hold, whatever its type."""
+
+CACHE_PRICE_KEYS = frozenset({"price_per_1m_cache_read", "price_per_1m_cache_write"})
+"""Prices per 1M prompt-cache tokens read and written: options of the ``anthropic`` type, whose
+usage reports them apart from other input tokens."""

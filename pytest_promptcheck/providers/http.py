@@ -56,6 +56,23 @@ class EnvBearer(httpx2.Auth):
         yield request
 
 
+class EnvHeader(httpx2.Auth):
+    """``<header>: $VARIABLE`` (e.g. Anthropic's ``x-api-key``), read as each request leaves.
+
+    Unlike Authorization, such a header is shown by the repr of httpx2's Headers: what keeps
+    it off the screen is that no error of ours carries the request or its headers, and that
+    every message is redacted (tests/plugin/test_anthropic.py runs with frame locals shown)."""
+
+    def __init__(self, variable: str, header: str) -> None:
+        self.variable = variable
+        self.header = header
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response]:
+        if os.environ.get(self.variable):
+            request.headers[self.header] = os.environ[self.variable]
+        yield request
+
+
 def redact(text: str, variable: str) -> str:
     """``text`` without the key, also as it appears inside a repr of str or bytes."""
     if not os.environ.get(variable):
@@ -79,14 +96,19 @@ class JsonClient:
         timeout_s: float,
         base_url: str,
         transport: httpx2.AsyncBaseTransport | None = None,
+        *,
+        auth: httpx2.Auth | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
+        """``auth`` sends the key (default: a bearer token); ``headers`` go on every request."""
         self.provider = provider
         self.key_variable = key_variable
         self.timeout_s = timeout_s
         if transport is None and suits(base_url):
             transport = LeanTransport()
         self._client = httpx2.AsyncClient(
-            auth=EnvBearer(key_variable),
+            auth=auth or EnvBearer(key_variable),
+            headers=headers,
             timeout=timeout_s,
             transport=transport,
             follow_redirects=False,

@@ -14,7 +14,7 @@ from pytest_promptcheck.providers.base import (
     ProviderType,
     Requirement,
 )
-from pytest_promptcheck.providers.config import COMMON_KEYS, ProviderConfig
+from pytest_promptcheck.providers.config import CACHE_PRICE_KEYS, COMMON_KEYS, ProviderConfig
 from pytest_promptcheck.providers.llama_build import EXTRA_INSTALL
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -84,9 +84,10 @@ class ProviderRegistry:
 
 
 def builtin_registry() -> ProviderRegistry:
-    """``openai`` and ``local``, registered like any plugin's types."""
+    """``openai``, ``anthropic`` and ``local``, registered like any plugin's types."""
     registry = ProviderRegistry()
     registry.register("openai", _openai)
+    registry.register("anthropic", _anthropic, options=CACHE_PRICE_KEYS)
     registry.register(
         "local",
         _local,
@@ -101,6 +102,12 @@ def _openai(config: ProviderConfig, context: ProviderContext) -> Provider:
     from pytest_promptcheck.providers.openai import OpenAIProvider
 
     return OpenAIProvider(config, context.timeout_s)
+
+
+def _anthropic(config: ProviderConfig, context: ProviderContext) -> Provider:
+    from pytest_promptcheck.providers.anthropic import AnthropicProvider
+
+    return AnthropicProvider(config, context.timeout_s)
 
 
 def _local(config: ProviderConfig, context: ProviderContext) -> Provider:

@@ -71,7 +71,8 @@ def test_an_unknown_prefix_lists_the_registered_types_and_the_tables(
     result.stderr.fnmatch_lines(
         [
             "*unknown provider 'revers' in model id 'revers:v1'; known providers: "
-            "local, openai, reverse, shouty (add others in *pytest_promptcheck_add_providers*"
+            "anthropic, local, openai, reverse, shouty (add others in "
+            "*pytest_promptcheck_add_providers*"
         ]
     )
 

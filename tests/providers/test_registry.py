@@ -50,12 +50,14 @@ def with_echo(**facts: Any) -> ProviderRegistry:
 
 def test_the_builtins_are_registered_with_their_facts() -> None:
     registry = builtin_registry()
-    assert registry.names() == ["local", "openai"]
+    assert registry.names() == ["anthropic", "local", "openai"]
     local, openai = registry.get("local"), registry.get("openai")
-    assert local is not None and openai is not None
+    anthropic = registry.get("anthropic")
+    assert local is not None and openai is not None and anthropic is not None
     assert (local.max_concurrency, openai.max_concurrency) == (1, None)
     assert [r.module for r in local.requires] == ["llama_cpp"]
-    assert openai.requires == ()
+    assert openai.requires == anthropic.requires == ()
+    assert anthropic.options == {"price_per_1m_cache_read", "price_per_1m_cache_write"}
 
 
 def test_a_registered_type_serves_its_prefix_without_a_table(tmp_path: Path) -> None:
@@ -118,7 +120,8 @@ def test_an_unknown_prefix_lists_types_and_tables(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as info:
         ProviderSet(configs, tmp_path, types=with_echo()).check_model("ech:m")
     assert str(info.value).startswith(
-        "unknown provider 'ech' in model id 'ech:m'; known providers: echo, local, openai, vllm "
+        "unknown provider 'ech' in model id 'ech:m'; known providers: anthropic, echo, local, "
+        "openai, vllm "
         "(add others in [tool.promptcheck.providers.<name>]"
     )
 
