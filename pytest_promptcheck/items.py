@@ -108,6 +108,7 @@ class CaseItem(pytest.Item):
         recorded = None if entry is None else tuple(s.output for s in entry.samples)
         self.calls = CaseCalls(spec, case, spec.request(case, model), flow, recorded)
         self.answers: CaseAnswers | None = None
+        self.scored: CaseOutcome | None = None
         self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))
 
@@ -120,8 +121,11 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         # Model calls happen in setup so that a failed call makes the item an error, not a failure.
+        session = self.context.session
         try:
-            self.answers = self.context.session.answers(self.calls)
+            self.answers = session.answers(self.calls)
+            # scored here too: a judge's reply that is no verdict makes the item an error
+            self.scored = session.outcome(self.nodeid, self.answers)
         except PromptcheckError as exc:
             error = f"{self.case.id} errored: {exc}"
             if isinstance(exc, CallLimitError):
@@ -134,8 +138,8 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         session = self.context.session
-        outcome = session.outcome(self.nodeid, self.answers)
-        self.answers = None  # scored once; items live as long as the session
+        outcome = self.scored or session.outcome(self.nodeid, self.answers)
+        self.answers, self.scored = None, None  # scored once; items live as long as the session
         settings = session.settings
         entry = self.entry(outcome)
         drift = None

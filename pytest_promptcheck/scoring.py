@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.check_specs import CheckSpec
 from pytest_promptcheck.checks.api import NOT_JSON, ModelCheck, SampleContext, Verdict
+from pytest_promptcheck.checks.judge_verdict import JudgeVerdictError
 from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
@@ -221,6 +222,8 @@ def _run(check: CheckSpec, ctx: SampleContext, asked: Asked | None) -> Verdict:
             reason = asked or "its model calls were not made"
             return Verdict(False, 0.0, f"{check.kind}: {reason}", evaluated=False)
         return check.check.judge(ctx, asked)
+    except JudgeVerdictError:  # a judge that answered no verdict: the item errors, never passes
+        raise
     except Exception as exc:  # a check must not take the run down; its failure is the verdict
         return Verdict(
             False, 0.0, f"{check.kind} raised {type(exc).__name__}: {exc}", evaluated=False

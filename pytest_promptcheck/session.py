@@ -42,7 +42,7 @@ class PromptcheckSession:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.settings = settings
         project = Project.at(config.rootpath, settings.python_modules)
-        self.registry: CheckRegistry = builtin_registry(project)
+        self.registry: CheckRegistry = builtin_registry(project, judge_model=settings.judge_model)
         config.hook.pytest_promptcheck_add_checks(registry=self.registry)
         self.providers = ProviderSet(
             settings.providers,

@@ -51,6 +51,8 @@ class Settings:
     """A pass-rate drop the user wants to detect: the summary suggests the samples it needs."""
     python_modules: tuple[str, ...] = ()
     """Modules outside the rootdir whose functions ``python:`` checks may name (and submodules)."""
+    judge_model: str | None = None
+    """The model of every ``judge`` check that names none (no default: unset is an error)."""
 
 
 Mode = TypeVar("Mode", bound=StrEnum)
@@ -243,6 +245,7 @@ def resolve(
         reports=reports,
         detect=cli("detect"),
         python_modules=parse_module_names(ini("python_modules"), "ini promptcheck_python_modules"),
+        judge_model=cli("judge_model") or str(ini("judge_model")).strip() or None,
     )
 
 
