@@ -42,6 +42,8 @@ class CheckResult:
     label: str
     weight: float
     verdict: Verdict
+    asks: bool = False
+    """The check asked a model (a judge): its baseline record keeps the reason."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,9 @@ def score_sample(
     trace = answers.traces[index] if answers.traces else None
     ctx, format_error = sample_context(spec, case, completion, trace, recorded)
     results = tuple(
-        CheckResult(c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))))
+        CheckResult(
+            c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))), c.asks is not None
+        )
         for i, c in enumerate(case.checks)
     )
     score = _weighted_score(results)
