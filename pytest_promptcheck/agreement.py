@@ -6,7 +6,7 @@ Pure functions over plain numbers; the judge check and the reports bring the dat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
@@ -105,6 +105,22 @@ class Agreement:
         fields = {k: v for k, v in data.items() if k not in ("tpr", "tnr")}
         return cls(**{**fields, "confusion": Confusion(**data["confusion"])})
 
+    def cells(self) -> tuple[str, ...]:
+        """A table row: judge, labels, n, kappa, TPR, TNR, the four counts, votes' agreement."""
+        c = self.confusion
+        kappa = _num(self.kappa) + (" (weighted)" if self.weighted else "")
+        counts = (str(c.tp), str(c.fp), str(c.fn), str(c.tn))
+        rates = (_num(c.tpr), _num(c.tnr))
+        return (
+            self.judge,
+            self.labels,
+            str(self.n),
+            kappa,
+            *rates,
+            *counts,
+            _num(self.self_agreement),
+        )
+
     def describe(self) -> str:
         kind = "weighted kappa" if self.weighted else "kappa"
         c = self.confusion
@@ -126,3 +142,21 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def run_agreements(per_case: Iterable[Iterable[dict[str, Any]]]) -> list[Agreement]:
+    """Each judge's agreement once, from the case records that carry them, in a stable order."""
+    found: dict[tuple[str, str], Agreement] = {}
+    for agreements in per_case:
+        for data in agreements:
+            agreement = Agreement.from_json(data)
+            found.setdefault((agreement.judge, agreement.labels), agreement)
+    return [found[key] for key in sorted(found)]
+
+
+def agreement_lines(per_case: Iterable[Iterable[dict[str, Any]]]) -> list[str]:
+    """The summary's section: each judge with labels against the people who labelled."""
+    agreements = run_agreements(per_case)
+    if not agreements:
+        return []
+    return ["judges against people's labels:", *(f"  {a.describe()}" for a in agreements)]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promptcheck.agreement import Agreement
 from pytest_promptcheck.baseline import Baseline, entry_of
 from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.case_record import CaseRecord, Usage
@@ -109,6 +110,7 @@ class CaseItem(pytest.Item):
         self.calls = CaseCalls(spec, case, spec.request(case, model), flow, recorded)
         self.answers: CaseAnswers | None = None
         self.scored: CaseOutcome | None = None
+        self.agreements: list[Agreement] = []
         self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))
 
@@ -126,6 +128,7 @@ class CaseItem(pytest.Item):
             self.answers = session.answers(self.calls)
             # scored here too: a judge's reply that is no verdict makes the item an error
             self.scored = session.outcome(self.nodeid, self.answers)
+            self.agreements = session.agreements(self.calls)  # a distrusted judge errors
         except PromptcheckError as exc:
             error = f"{self.case.id} errored: {exc}"
             if isinstance(exc, CallLimitError):
@@ -199,6 +202,7 @@ class CaseItem(pytest.Item):
             entry=entry if whole else None,
             baseline_entry=baseline if whole else None,
             drift=None if drift is None else drift.to_json(),
+            agreements=tuple(agreement.to_json() for agreement in self.agreements),
         )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

@@ -75,7 +75,12 @@ def judge_check(project: Project, default_model: str | None) -> CheckFactory:
             from pytest_promptcheck.checks.judge_pairwise import pairwise_check
 
             return pairwise_check(args)
-        return absolute_check(args)
+        check = absolute_check(args)
+        if args.labels is None:
+            return check
+        from pytest_promptcheck.checks.judge_labels import labelled
+
+        return labelled(check, args.labels, project.root, scale=args.scale, min=args.min)
 
     return factory
 
