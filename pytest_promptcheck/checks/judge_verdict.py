@@ -59,7 +59,7 @@ def verdict_schema(scale: str) -> dict[str, Any]:
 def parse_verdict(text: str, scale: str, model: str) -> JudgeVote:
     """The vote in a judge's reply; raises JudgeVerdictError naming what is wrong."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)  # a raw newline in the reasoning is no harm
     except ValueError:
         raise _bad(model, "is not JSON", text) from None
     if not isinstance(data, dict):

@@ -53,6 +53,11 @@ def test_anything_else_is_no_verdict(scale: str, text: str, problem: str) -> Non
     assert "(reply: " in str(raised.value)
 
 
+def test_a_raw_newline_in_the_reasoning_is_still_a_verdict() -> None:
+    vote = parse_verdict('{"reasoning": "one\ntwo", "pass": true}', "pass_fail", "openai:j")
+    assert (vote.reasoning, vote.score) == ("one\ntwo", 1.0)
+
+
 def test_the_raw_reply_shown_is_clipped() -> None:
     with pytest.raises(JudgeVerdictError) as raised:
         parse_verdict("x" * 5000, "pass_fail", "openai:j")
