@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.checks.api import CheckFactory, Job, ModelCheck, SampleContext, Verdict
 from pytest_promptcheck.checks.args import arg_error
 from pytest_promptcheck.checks.judge_prompt import TEMPLATE_VERSION, input_text, judge_messages
@@ -69,7 +70,16 @@ class JudgeArgs:
 def judge_check(project: Project, default_model: str | None) -> CheckFactory:
     """The factory of ``judge``; ``default_model`` is --promptcheck-judge-model or the ini's."""
 
+    # a judge written in every case (with labels to read) is compiled once per distinct one
+    compiled: dict[tuple[str, Path], ModelCheck] = {}
+
     def factory(arg: Any, base_dir: Path) -> ModelCheck:
+        memo = (canonical_json(arg), base_dir)
+        if memo not in compiled:
+            compiled[memo] = _compile(arg, base_dir)
+        return compiled[memo]
+
+    def _compile(arg: Any, base_dir: Path) -> ModelCheck:
         args = judge_args(arg, default_model, base_dir, project)
         if args.against is not None:
             from pytest_promptcheck.checks.judge_pairwise import pairwise_check

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ class JudgeLabels:
     jobs: tuple[tuple[Job, ...], ...]
     """Per label, the judge's calls about its output (one per vote)."""
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The same judge on the same labels is judged once, whichever cases use it."""
         return sha256_of([[r.payload(), s] for jobs in self.jobs for r, s in jobs])
