@@ -119,8 +119,8 @@ class PromptcheckSession:
 
     def agreements(self, calls: CaseCalls) -> list[Agreement]:
         """How the case's judges with labels agree with the people who labelled (their calls
-        made now if the call phase has not made them); raises JudgeVerdictError or UsageError
-        for a judge below --promptcheck-judge-min-kappa."""
+        made now if the call phase has not made them); raises JudgeVerdictError, or
+        JudgeTrustError for a judge below --promptcheck-judge-min-kappa."""
         found = []
         for labels in judge_labels([calls]):
             agreement = self._agreements.get(labels.key)
