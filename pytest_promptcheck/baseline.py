@@ -91,7 +91,14 @@ def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> 
         tokens=sum(s.completion.tokens for s in samples),
         cost_usd=None if cost is None else round(cost, 8),
         latency_ms=round(statistics.median(s.completion.latency_ms for s in samples), 1),
+        judges=judges_of(case),
     )
+
+
+def judges_of(case: Case) -> tuple[Mapping[str, Any], ...]:
+    """The identities of the case's checks that ask a model and declare one (judges)."""
+    asking = (c.asks for c in case.checks)
+    return tuple(a.identity for a in asking if a is not None and a.identity is not None)
 
 
 def _sample(sample: SampleResult) -> SampleRecord:
@@ -102,7 +109,13 @@ def _sample(sample: SampleResult) -> SampleRecord:
         score=round(sample.score, 4),
         format_error=sample.format_error,
         checks=tuple(
-            CheckScore(c.label, c.verdict.passed, round(c.verdict.score, 4)) for c in sample.checks
+            CheckScore(
+                c.label,
+                c.verdict.passed,
+                round(c.verdict.score, 4),
+                c.verdict.reason if c.asks else None,
+            )
+            for c in sample.checks
         ),
         tokens_in=completion.tokens_in,
         tokens_out=completion.tokens_out,

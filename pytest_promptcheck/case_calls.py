@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -71,6 +71,8 @@ class CaseCalls:
     def check_jobs(self, completion: Completion, trace: Trace | None = None) -> CheckJobs:
         """The calls the asking checks want for one output (their requests are built from it)."""
         ctx, _ = sample_context(self.spec, self.case, completion, trace, self.recorded)
+        if self.flow is None:  # what the prompt sent, for a judge that shows its input
+            ctx = replace(ctx, request=self.request)
         jobs: CheckJobs = {}
         for index, check in self.asking:
             try:

@@ -68,6 +68,8 @@ class CaseRecord:
     baseline_entry: BaselineEntry | None
     """The whole baseline entry, on the same condition."""
     drift: dict[str, Any] | None
+    agreements: tuple[dict[str, Any], ...] = ()
+    """How the case's judges with labels agree with people (``Agreement.to_json``)."""
 
     @property
     def label(self) -> str:
@@ -100,6 +102,7 @@ class CaseRecord:
         data["usage"] = [*_values(usage)[:-2], list(usage.latencies_ms), usage.model_reported]
         data["entry"] = _maybe(self.entry, BaselineEntry.to_json)
         data["baseline_entry"] = _maybe(self.baseline_entry, BaselineEntry.to_json)
+        data["agreements"] = list(self.agreements)
         return data
 
     @classmethod
@@ -114,6 +117,7 @@ class CaseRecord:
                 "usage": Usage(samples, calls, cached, tokens, cost, tuple(latencies), reported),
                 "entry": _maybe(data["entry"], BaselineEntry.from_json),
                 "baseline_entry": _maybe(data["baseline_entry"], BaselineEntry.from_json),
+                "agreements": tuple(data.get("agreements", ())),
             }
         )
 

@@ -30,6 +30,7 @@ PROMPT_CHANGED = "prompt changed"
 MODEL_CHANGED = "model changed"
 PARAMS_CHANGED = "params changed"
 CHECKS_CHANGED = "checks changed"
+JUDGE_CHANGED = "judge changed"
 FLOW_CHANGED = "flow changed"
 NO_CHANGE = "no change"
 
@@ -156,6 +157,8 @@ def causes_of(baseline: BaselineEntry, current: BaselineEntry) -> tuple[tuple[st
             k for k in {*old_params, *new_params} if old_params.get(k) != new_params.get(k)
         )
         causes.append((PARAMS_CHANGED, ", ".join(keys)))
+    if baseline.judges != current.judges:  # before checks: a new rubric changes both
+        causes.append((JUDGE_CHANGED, judge_change(baseline, current)))
     if baseline.checks != current.checks:
         causes.append((CHECKS_CHANGED, ""))
     return tuple(causes)
@@ -177,6 +180,15 @@ def steps_changed(baseline: BaselineEntry, current: BaselineEntry) -> list[str]:
 def _version_change(baseline: BaselineEntry, current: BaselineEntry) -> str:
     old, new = baseline.prompt.version, current.prompt.version
     return f"version {old} → {new}" if old != new else ""
+
+
+def judge_change(baseline: BaselineEntry, current: BaselineEntry) -> str:
+    """What moved in the case's judges: their models (``a → b``), else their rubrics."""
+    old = [str(judge.get("model")) for judge in baseline.judges]
+    new = [str(judge.get("model")) for judge in current.judges]
+    if old != new:
+        return f"{', '.join(old) or 'none'} → {', '.join(new) or 'none'}"
+    return "rubric or template"
 
 
 def model_change(baseline: BaselineEntry, current: BaselineEntry) -> str | None:

@@ -65,6 +65,14 @@ class CheckScore:
     check: str
     passed: bool
     score: float
+    reason: str | None = None
+    """Kept for checks that ask a model (a judge's verdicts and reasoning); written only then."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = field_values(self)
+        if data["reason"] is None:  # baselines without such checks stay byte-identical
+            del data["reason"]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +96,7 @@ class SampleRecord:
     """The reply stopped at its token limit (``max_tokens``)."""
 
     def to_json(self) -> dict[str, Any]:
-        data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        data = {**field_values(self), "checks": [check.to_json() for check in self.checks]}
         # absent when empty: baselines without tools, flows or turns stay byte-identical
         for name in ("tool_calls", "trace", "turns"):
             if data[name]:
@@ -146,9 +154,15 @@ def _tool_call(data: Any, where: str) -> dict[str, Any]:
     return {"name": read.data["name"], "arguments": read.data["arguments"]}
 
 
+def _judge(data: Any, index: int) -> Mapping[str, Any]:
+    read = _Reader(data, f"judges[{index}]")
+    return read.data
+
+
 def _check(data: Any, where: str) -> CheckScore:
     read = _Reader(data, where)
-    return CheckScore(read.text("check"), read.flag("passed"), read.number("score"))
+    reason = read.optional_text("reason") if "reason" in read.data else None
+    return CheckScore(read.text("check"), read.flag("passed"), read.number("score"), reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +203,9 @@ class BaselineEntry:
     latency_ms: float
     recorded_at: str | None = None
     """Set when the entry is written to a file; an unchanged entry keeps its time."""
+    judges: tuple[Mapping[str, Any], ...] = ()
+    """Each judge's identity (model, rubric, template version): a change is `judge changed`.
+    Written only when the case has a judge."""
 
     @property
     def tally(self) -> Tally:
@@ -227,6 +244,8 @@ class BaselineEntry:
         }
         if self.recorded_at is not None:
             data["recorded_at"] = self.recorded_at
+        if self.judges:
+            data["judges"] = [dict(judge) for judge in self.judges]
         return data
 
     @classmethod
@@ -263,6 +282,9 @@ class BaselineEntry:
             cost_usd=read.optional_number("cost_usd"),
             latency_ms=read.number("latency_ms"),
             recorded_at=read.optional_text("recorded_at") if "recorded_at" in read.data else None,
+            judges=tuple(_judge(j, i) for i, j in enumerate(read.items("judges")))
+            if "judges" in read.data
+            else (),
         )
 
 

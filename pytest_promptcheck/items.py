@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promptcheck.agreement import Agreement
 from pytest_promptcheck.baseline import Baseline, entry_of
 from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.case_record import CaseRecord, Usage
@@ -108,6 +109,8 @@ class CaseItem(pytest.Item):
         recorded = None if entry is None else tuple(s.output for s in entry.samples)
         self.calls = CaseCalls(spec, case, spec.request(case, model), flow, recorded)
         self.answers: CaseAnswers | None = None
+        self.scored: CaseOutcome | None = None
+        self.agreements: list[Agreement] = []
         self.record: dict[str, Any] | None = None
         self.user_properties.extend(item_properties(spec, case, model))
 
@@ -120,8 +123,12 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         # Model calls happen in setup so that a failed call makes the item an error, not a failure.
+        session = self.context.session
         try:
-            self.answers = self.context.session.answers(self.calls)
+            self.answers = session.answers(self.calls)
+            # scored here too: a judge's reply that is no verdict makes the item an error
+            self.scored = session.outcome(self.nodeid, self.answers)
+            self.agreements = session.agreements(self.calls)  # a distrusted judge errors
         except PromptcheckError as exc:
             error = f"{self.case.id} errored: {exc}"
             if isinstance(exc, CallLimitError):
@@ -134,8 +141,8 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         session = self.context.session
-        outcome = session.outcome(self.nodeid, self.answers)
-        self.answers = None  # scored once; items live as long as the session
+        outcome = self.scored or session.outcome(self.nodeid, self.answers)
+        self.answers, self.scored = None, None  # scored once; items live as long as the session
         settings = session.settings
         entry = self.entry(outcome)
         drift = None
@@ -197,6 +204,7 @@ class CaseItem(pytest.Item):
             entry=entry if whole else None,
             baseline_entry=baseline if whole else None,
             drift=None if drift is None else drift.to_json(),
+            agreements=tuple(agreement.to_json() for agreement in self.agreements),
         )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

@@ -19,6 +19,7 @@ from pytest_promptcheck.settings import (
     parse_cache_mode,
     parse_drift_mode,
     parse_fraction,
+    parse_kappa,
     parse_number,
     parse_report_path,
 )
@@ -157,6 +158,21 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"write a report by the path's suffix: {report_formats_help()}; repeat for "
         "several. Default: none.",
     )
+    option(
+        "--promptcheck-judge-model",
+        default=None,
+        metavar="PROVIDER:MODEL",
+        help="the model of every judge check that names none in its 'model:'. Default: none "
+        "(a judge without a model is a collection error).",
+    )
+    option(
+        "--promptcheck-judge-min-kappa",
+        type=_checked(lambda v: parse_kappa(v, "--promptcheck-judge-min-kappa")),
+        default=None,
+        metavar="KAPPA",
+        help="a judge with labels whose Cohen's kappa against them is below this makes every "
+        "item using it an error. Default: no minimum.",
+    )
     ini = parser.addini
     ini(
         "promptcheck_model",
@@ -174,6 +190,8 @@ def add_options(parser: pytest.Parser) -> None:
     ini("promptcheck_drift", "compare cases with their baseline: warn, fail, off", default="warn")
     ini("promptcheck_drift_tolerance", "score drop that counts as a regression", default="")
     ini("promptcheck_alpha", "significance level for sampled cases", default="")
+    ini("promptcheck_judge_model", "model of judge checks that name none", default="")
+    ini("promptcheck_judge_min_kappa", "judges below this kappa make errors", default="")
     ini(
         "promptcheck_python_modules",
         "modules outside the rootdir whose functions python: checks may name (one per line; "

@@ -3,20 +3,25 @@ counted before any is made (the plan line, --collect-only, --promptcheck-max-cal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_promptcheck.case_calls import CaseCalls
+from pytest_promptcheck.checks.api import Job
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.records import Completion, ModelRequest
 from pytest_promptcheck.turns import plan_turns
 
 
-def plan_calls(cases: list[CaseCalls], client: ModelClient) -> CallPlan:
+def plan_calls(
+    cases: list[CaseCalls], client: ModelClient, checks_known: Sequence[Job] = ()
+) -> CallPlan:
     """A check's calls are known once the output they judge exists: for an output in the
-    cache they are planned by their keys; for one still to be made, by their count."""
+    cache they are planned by their keys; for one still to be made, by their count.
+    ``checks_known``: checks' calls known at collection (a judge's labelled outputs)."""
     keys = {client.key(r, s) for calls in cases for r, s in calls.prompt_jobs()}
-    by_checks: set[str] = set()
+    by_checks: set[str] = {client.key(r, s) for r, s in checks_known}
     unknown = later_turns = 0
     for calls in cases:
         if calls.case.turns:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.check_specs import CheckSpec
 from pytest_promptcheck.checks.api import NOT_JSON, ModelCheck, SampleContext, Verdict
+from pytest_promptcheck.checks.judge_verdict import JudgeVerdictError
 from pytest_promptcheck.checks.output import output_json_text
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.schemas import first_schema_error
@@ -41,6 +42,8 @@ class CheckResult:
     label: str
     weight: float
     verdict: Verdict
+    asks: bool = False
+    """The check asked a model (a judge): its baseline record keeps the reason."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,9 @@ def score_sample(
     trace = answers.traces[index] if answers.traces else None
     ctx, format_error = sample_context(spec, case, completion, trace, recorded)
     results = tuple(
-        CheckResult(c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))))
+        CheckResult(
+            c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))), c.asks is not None
+        )
         for i, c in enumerate(case.checks)
     )
     score = _weighted_score(results)
@@ -224,6 +229,8 @@ def _run(check: CheckSpec, ctx: SampleContext, asked: Asked | None) -> Verdict:
             reason = asked or "its model calls were not made"
             return Verdict(False, 0.0, f"{check.kind}: {reason}", evaluated=False)
         return check.check.judge(ctx, asked)
+    except JudgeVerdictError:  # a judge that answered no verdict: the item errors, never passes
+        raise
     except Exception as exc:  # a check must not take the run down; its failure is the verdict
         return Verdict(
             False, 0.0, f"{check.kind} raised {type(exc).__name__}: {exc}", evaluated=False

@@ -19,6 +19,7 @@ from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.drift import Counts, Significance, adjust
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import PromptcheckError, SpecError
+from pytest_promptcheck.judge_runs import check_kappa, judge_labels, label_answers, label_jobs
 from pytest_promptcheck.planning import CallPlan, CaseWork, plan_calls
 from pytest_promptcheck.policy import CallPolicy, DriftMode
 from pytest_promptcheck.progress import Progress
@@ -30,6 +31,7 @@ from pytest_promptcheck.shared import SharedCalls
 from pytest_promptcheck.spec import PromptSpec
 
 if TYPE_CHECKING:
+    from pytest_promptcheck.agreement import Agreement
     from pytest_promptcheck.flows import FlowRun, FlowRuntime
     from pytest_promptcheck.spec import Case
 
@@ -42,7 +44,7 @@ class PromptcheckSession:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.settings = settings
         project = Project.at(config.rootpath, settings.python_modules)
-        self.registry: CheckRegistry = builtin_registry(project)
+        self.registry: CheckRegistry = builtin_registry(project, judge_model=settings.judge_model)
         config.hook.pytest_promptcheck_add_checks(registry=self.registry)
         self.providers = ProviderSet(
             settings.providers,
@@ -73,6 +75,8 @@ class PromptcheckSession:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._prefetch: asyncio.Task[None] | None = None
         self._flows: FlowRuntime | None = None
+        self._agreements: dict[str, Agreement] = {}
+        """Each labelled judge's agreement with people, by JudgeLabels.key."""
 
     def flow_run(self, spec: PromptSpec, case: Case, model: str) -> FlowRun:
         """A flow case's runs; the runtime every flow shares is made for the first one."""
@@ -113,6 +117,20 @@ class PromptcheckSession:
     def add_case(self, nodeid: str, calls: CaseCalls, baseline: BaselineEntry | None) -> None:
         self._cases[nodeid] = CaseWork(calls, baseline)
 
+    def agreements(self, calls: CaseCalls) -> list[Agreement]:
+        """How the case's judges with labels agree with the people who labelled (their calls
+        made now if the call phase has not made them); raises JudgeVerdictError, or
+        JudgeTrustError for a judge below --promptcheck-judge-min-kappa."""
+        found = []
+        for labels in judge_labels([calls]):
+            agreement = self._agreements.get(labels.key)
+            if agreement is None:
+                agreement = labels.agreement(self.run(label_answers(labels, self.client)))
+                self._agreements[labels.key] = agreement
+            check_kappa(agreement, self.settings.judge_min_kappa)
+            found.append(agreement)
+        return found
+
     def answers(self, calls: CaseCalls) -> CaseAnswers:
         """Every answer a case is scored from; made now if the call phase has not made it."""
         return calls.finished(self.client) or self.run(calls.answers(self.client))
@@ -128,7 +146,10 @@ class PromptcheckSession:
 
     def plan(self, nodeids: list[str]) -> CallPlan:
         """How many distinct calls the selected cases need, and how many the cache holds."""
-        self.last_plan = plan_calls([work.calls for work in self._works(nodeids)], self.client)
+        works = self._works(nodeids)
+        cases = [work.calls for work in works]
+        labelled = label_jobs(judge_labels(cases))
+        self.last_plan = plan_calls(cases, self.client, labelled)
         if self._flows is not None:
             self._flows.outside_live = self.last_plan.live - self.last_plan.flows_live
         return self.last_plan
@@ -162,6 +183,7 @@ class PromptcheckSession:
     async def _call_phase(self, works: list[CaseWork], dispatched: asyncio.Event | None) -> None:
         client = self.client
         plain = [job for w in works if not w.calls.chained for job in w.calls.prompt_jobs()]
+        plain += label_jobs(judge_labels(w.calls for w in works))
         # Under xdist a flow runs in the setup of its item, on the one worker that runs it:
         # every worker's call phase sees every item, and a flow's own code (its SDK calls, its
         # tools) must run once, not once per worker.

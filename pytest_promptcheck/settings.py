@@ -51,6 +51,10 @@ class Settings:
     """A pass-rate drop the user wants to detect: the summary suggests the samples it needs."""
     python_modules: tuple[str, ...] = ()
     """Modules outside the rootdir whose functions ``python:`` checks may name (and submodules)."""
+    judge_model: str | None = None
+    """The model of every ``judge`` check that names none (no default: unset is an error)."""
+    judge_min_kappa: float | None = None
+    """A judge with labels whose kappa is below this makes the items that use it errors."""
 
 
 Mode = TypeVar("Mode", bound=StrEnum)
@@ -243,7 +247,23 @@ def resolve(
         reports=reports,
         detect=cli("detect"),
         python_modules=parse_module_names(ini("python_modules"), "ini promptcheck_python_modules"),
+        judge_model=cli("judge_model") or str(ini("judge_model")).strip() or None,
+        judge_min_kappa=_min_kappa(cli("judge_min_kappa"), str(ini("judge_min_kappa")).strip()),
     )
+
+
+def parse_kappa(value: str, source: str) -> float:
+    """A kappa to reach: a number from -1 to 1."""
+    number = float(parse_number(value, source, float, -1.0))
+    if number > 1:
+        raise UsageError(f"{source}: {value} must be between -1 and 1 (a kappa)")
+    return number
+
+
+def _min_kappa(cli: float | None, ini: str) -> float | None:
+    if cli is not None:
+        return cli
+    return parse_kappa(ini, "ini promptcheck_judge_min_kappa") if ini else None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pytest_promptcheck.agreement import agreement_lines
 from pytest_promptcheck.records import total_cost
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ class RunSummary:
                     _ms(percentile(row.latencies, 95)),
                 )
             )
-        return [*align(table), self._totals(), *self.drift_lines, *self.end_lines]
+        judges = agreement_lines(record.agreements for record in self.records)
+        return [*align(table), self._totals(), *self.drift_lines, *judges, *self.end_lines]
 
     def _totals(self) -> str:
         rows = self.rows.values()

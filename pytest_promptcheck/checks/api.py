@@ -55,6 +55,9 @@ class SampleContext:
     recorded: tuple[str, ...] | None = None
     """The case's outputs in its baseline entry, in sample order (checks that compare with the
     baseline, such as ``similar: {to: baseline}``); None when the case has no entry yet."""
+    request: ModelRequest | None = None
+    """The prompt's rendered request (a judge may show the judge model its input); set when a
+    check builds its calls, None for a flow."""
 
 
 CheckFn = Callable[[SampleContext], Verdict]
@@ -83,6 +86,9 @@ class ModelCheck:
     """The verdict from the answers, in the order of ``requests``."""
     models: tuple[str, ...] = ()
     """The model ids it calls, checked at collection time like a prompt's own model."""
+    identity: Any = None
+    """What makes its verdicts comparable across runs (a judge's model, rubric and template
+    version), as JSON data; when set, a baseline records it and a change is `judge changed`."""
 
 
 Check = CheckFn | ModelCheck

@@ -15,12 +15,13 @@ the baseline records, so that drift on another build reads ``model changed (loca
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.errors import ProviderError, UsageError
-from pytest_promptcheck.providers.llama_build import build_info, load
+from pytest_promptcheck.providers.llama_build import build_info, import_llama_cpp, load
 from pytest_promptcheck.providers.model_files import (
     ModelFile,
     looks_like_path,
@@ -170,6 +171,8 @@ def _run(
     name: str,
 ) -> Completion:
     llama.reset()  # no KV-cache reuse from the previous call: each answer is independent of order
+    if request.output_schema is not None:  # a judge's verdict: sampling follows the schema
+        kwargs = {**kwargs, "grammar": _grammar(request.output_schema)}
     started = time.perf_counter()
     try:
         if request.messages is not None:
@@ -180,6 +183,12 @@ def _run(
         raise ProviderError(name, f"{label}: {type(exc).__name__}: {exc}") from None
     latency_ms = (time.perf_counter() - started) * 1000
     return _completion(response, request.messages is not None, label, build, latency_ms)
+
+
+def _grammar(schema: dict[str, Any]) -> Any:
+    """A llama.cpp grammar that only lets the model write JSON following ``schema``."""
+    llama_cpp = import_llama_cpp()
+    return llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
 
 
 def _completion(

@@ -177,6 +177,11 @@ def _tool_fields(request: ModelRequest) -> dict[str, Any]:
         fields["tools"] = openai_tools(request.tools)
     if request.tool_choice is not None:
         fields["tool_choice"] = openai_tool_choice(request.tool_choice)
+    if request.output_schema is not None:  # a judge's verdict: the server holds it to the schema
+        fields["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "verdict", "schema": request.output_schema, "strict": True},
+        }
     return fields
 
 

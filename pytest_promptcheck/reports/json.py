@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pytest_promptcheck.agreement import run_agreements
 from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.reports.base import ReportInput
@@ -34,6 +35,9 @@ def render(report: ReportInput) -> str:
         "errors": report.errors,
         "cases": [_case(record) for record in view.records],
     }
+    judges = run_agreements(record.agreements for record in view.records)
+    if judges:  # only then: reports of runs without labelled judges stay as they were
+        document["judges"] = [judge.to_json() for judge in judges]
     return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pytest_promptcheck.agreement import run_agreements
 from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.drift import Effect
 from pytest_promptcheck.drift_view import EFFECTS, DriftView
@@ -33,10 +34,21 @@ def render(report: ReportInput) -> str:
         lines += ["", "### Sampled cases", "", *(f"- {line}" for line in sampled)]
     for path, ids in view.unused().items():
         lines += ["", f"Unused baseline entries in `{path}`: {', '.join(ids)}"]
+    lines += _judges(view.records)
     if errors:
         lines += ["", "### Errors", ""]
         lines += [f"- `{e['node']}`: {_cell(e['error'])}" for e in errors]
     return "\n".join(lines) + "\n"
+
+
+def _judges(records: list[CaseRecord]) -> list[str]:
+    """Each judge with labels against the people who labelled (absent without labels)."""
+    agreements = run_agreements(record.agreements for record in records)
+    if not agreements:
+        return []
+    header = ("judge", "labels", "n", "kappa", "TPR", "TNR", "tp", "fp", "fn", "tn", "votes agree")
+    rows = [a.cells() for a in agreements]
+    return ["", "### Judges against people's labels", "", *_table(header, rows)]
 
 
 def _matrix(view: DriftView) -> list[str]:

@@ -157,3 +157,18 @@ def test_without_the_extra_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
     with pytest.raises(UsageError, match=r"pip install 'pytest-promptcheck\[local\]'"):
         LocalProvider(tmp_path).identity(request(PLURAL_OF_MOUSE))
+
+
+@pytest.mark.parametrize("scale", ["pass_fail", "1-5"])
+def test_a_judge_reply_follows_the_verdict_schema(provider: LocalProvider, scale: str) -> None:
+    # the grammar holds the sampling to the schema: whatever the words, the verdict parses
+    from pytest_promptcheck.checks.judge_prompt import judge_messages
+    from pytest_promptcheck.checks.judge_verdict import parse_verdict, verdict_schema
+
+    messages = judge_messages("Says hello.", scale, [("OUTPUT", "Hello there!")])
+    params = {"temperature": 0, "max_tokens": 160}
+    req = ModelRequest(MODEL, messages, None, params, output_schema=verdict_schema(scale))
+    completion = complete(provider, req)
+    vote = parse_verdict(completion.text, scale, MODEL)
+    assert 0.0 <= vote.score <= 1.0
+    assert isinstance(vote.reasoning, str)
