@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_promptcheck.checks.api import Job, ModelCheck, SampleContext, Verdict
-from pytest_promptcheck.checks.judge import JudgeArgs, parts
+from pytest_promptcheck.checks.judge_args import JudgeArgs, parts
 from pytest_promptcheck.checks.judge_prompt import judge_messages
 from pytest_promptcheck.checks.judge_verdict import (
     PAIRWISE,
