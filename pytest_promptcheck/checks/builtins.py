@@ -8,8 +8,10 @@ from pytest_promptcheck.checks.json import CHECKS as JSON
 from pytest_promptcheck.checks.python import python_check
 from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.checks.schema import schema_check
+from pytest_promptcheck.checks.similar import similar_check
 from pytest_promptcheck.checks.text import CHECKS as TEXT
 from pytest_promptcheck.checks.tools import checks as tool_checks
+from pytest_promptcheck.embeddings.bundled import LocalEmbedders
 from pytest_promptcheck.project import Project
 
 
@@ -20,6 +22,7 @@ def builtin_registry(project: Project) -> CheckRegistry:
         registry.register(name, factory)
     registry.register("schema", schema_check(project))
     registry.register("python", python_check(project))
+    registry.register("similar", similar_check(LocalEmbedders()))  # backends load on first use
     for name, factory in tool_checks(registry):
         registry.register(name, factory)
     return registry

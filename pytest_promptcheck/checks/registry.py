@@ -16,7 +16,7 @@ from pytest_promptcheck.checks.api import Check, CheckFactory, ModelCheck, Verdi
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.project import Project
 
-_PLANNED = ("judge", "similar")
+_PLANNED = ("judge",)
 _RESERVED = ("weight",)
 
 
