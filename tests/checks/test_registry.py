@@ -36,6 +36,7 @@ def test_names_are_sorted_base_names() -> None:
         "refusal",
         "regex",
         "schema",
+        "similar",
         "starts_with",
         "tool_called",
         "tool_calls_valid",
@@ -43,8 +44,8 @@ def test_names_are_sorted_base_names() -> None:
     ]
 
 
-def test_similar_and_judge_are_not_registered_yet() -> None:
-    assert not {"similar", "judge"} & set(builtin_registry(PROJECT).names())
+def test_judge_is_not_registered_yet() -> None:
+    assert "judge" not in builtin_registry(PROJECT).names()
 
 
 def test_each_builtin_registry_is_fresh() -> None:
@@ -91,17 +92,17 @@ def test_unknown_check_without_close_match_lists_known_checks() -> None:
     assert hint is not None and hint.startswith("known checks: contains, contains_all")
 
 
-@pytest.mark.parametrize("kind", ["similar", "judge", "not_similar"])
+@pytest.mark.parametrize("kind", ["judge", "not_judge"])
 def test_planned_checks_are_unknown_for_now(kind: str) -> None:
     error = arg_error(kind, {"to": "x"})
     assert error.message == f"unknown check type '{kind}'"
     assert error.hint is not None and "not available yet in this version" in error.hint
 
 
-def test_a_plugin_can_provide_similar() -> None:
+def test_a_plugin_can_provide_judge() -> None:
     registry = builtin_registry(PROJECT)
-    registry.register("similar", lambda arg, base: lambda ctx: Verdict(True, 0.9, "similar: 0.9"))
-    assert registry.compile("similar", {"to": "x"}, HERE)(sample()).score == 0.9
+    registry.register("judge", lambda arg, base: lambda ctx: Verdict(True, 0.9, "judge: 0.9"))
+    assert registry.compile("judge", {"rubric": "x"}, HERE)(sample()).score == 0.9
 
 
 # --- negation -------------------------------------------------------------------------------
