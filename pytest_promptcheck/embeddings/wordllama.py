@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 NAME = "wordllama"
-MODULE = "wordllama"
 DEFAULT_MIN = 0.08
 """The default ``min``: the lowest cosine at which 95% of the pairs that pass are paraphrases,
 on the paraphrase and unrelated pairs of benchmarks/similarity/pairs.jsonl (calibration.py says
