@@ -2,6 +2,7 @@
 that differ in meaning, and how fast it embeds.
 
 Run: python benchmarks/similarity.py [--backend NAME ...] [--pairs FILE] [--json FILE]
+     python benchmarks/similarity.py --batching      # an endpoint model's requests on the wire
 
 On benchmarks/similarity/pairs.jsonl (hand-written pairs: paraphrases are the same meaning; an
 unrelated text, a negation, a swapped number or a swapped name are not), prints per backend:
@@ -11,14 +12,21 @@ bundled backend's default ``min``: see calibration.py), the recall each keeps an
 each kind that passes the default, and throughput (texts per second, the whole pair set
 embedded in one batch, best of 3, after a warm-up). A backend whose extra is not installed
 is skipped with a note.
+
+With ``--batching``: 500 distinct texts embedded through the run's client and the OpenAI
+provider against the loopback server's ``/embeddings``, at the default concurrency (16) and at
+64 (a named endpoint's ``max_concurrency``): how many HTTP requests they took, and the batch sizes.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import json
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +47,7 @@ from pytest_promptcheck.embeddings.calibration import (  # noqa: E402
 )
 
 PAIRS = ROOT / "benchmarks" / "similarity" / "pairs.jsonl"
+BATCHING_TEXTS = 500
 KINDS = ("unrelated", "negation", "number_swap", "entity_swap")
 
 
@@ -125,12 +134,50 @@ def _row(figures: dict[str, Any]) -> str:
     )
 
 
+def batching(concurrency: int) -> list[int]:
+    """The batch sizes the loopback server saw for ``BATCHING_TEXTS`` distinct texts."""
+    from pytest_promptcheck.cache import CacheMode, ResponseCache
+    from pytest_promptcheck.client import ModelClient
+    from pytest_promptcheck.providers import ProviderConfig, ProviderSet
+    from pytest_promptcheck.records import ModelRequest
+    from tests.loopback import LoopbackServer
+
+    config = ProviderConfig(name="openai", type="openai", max_concurrency=concurrency)
+    texts = [f"distinct text number {i}" for i in range(BATCHING_TEXTS)]
+    with LoopbackServer() as server, tempfile.TemporaryDirectory() as cache:
+        os.environ |= {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-bench"}
+        client = ModelClient(
+            ProviderSet({"openai": config}, Path(cache)), ResponseCache(Path(cache), CacheMode.OFF)
+        )
+
+        async def embed_all() -> None:
+            requests = [ModelRequest("openai:embed", None, None, embed_input=t) for t in texts]
+            await asyncio.gather(*(client.sample(request, 0) for request in requests))
+            await client.providers.aclose()
+
+        asyncio.run(embed_all())
+        return server.embedding_batches
+
+
+def _print_batching() -> None:
+    for concurrency in (16, 64):
+        sizes = batching(concurrency)
+        print(
+            f"{BATCHING_TEXTS} texts at max_concurrency {concurrency}: {len(sizes)} requests, "
+            f"batch sizes {min(sizes)}-{max(sizes)} (first: {sizes[:6]})"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", action="append", choices=sorted(BACKENDS))
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--batching", action="store_true", help="measure endpoint batching")
     args = parser.parse_args()
+    if args.batching:
+        _print_batching()
+        return 0
     pairs = load_pairs(args.pairs)
     print(f"{len(pairs)} pairs from {args.pairs.name}; threshold at {PRECISION:.0%} precision\n")
     aucs = " | ".join(f"AUC {kind}" for kind in KINDS)
