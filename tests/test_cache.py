@@ -111,6 +111,8 @@ def test_model_request_has_no_field_for_a_key() -> None:
         "format",
         "tools",
         "tool_choice",
+        "output_schema",
+        "embed_input",
         "occurrence",
     }
 

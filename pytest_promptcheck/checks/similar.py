@@ -64,7 +64,7 @@ def similar_check(embedders: LocalEmbedders) -> CheckFactory:
     """The ``similar`` factory; bundled backends are loaded into ``embedders`` (the session's)."""
 
     def factory(arg: Any, base_dir: Path) -> Check:
-        parsed = _parse(arg)
+        parsed = _parse(arg, embedders)
         if parsed.bundled:
             return _local(parsed, embedders)
         return _endpoint(parsed)
@@ -72,7 +72,7 @@ def similar_check(embedders: LocalEmbedders) -> CheckFactory:
     return factory
 
 
-def _parse(arg: Any) -> SimilarArg:
+def _parse(arg: Any, embedders: LocalEmbedders) -> SimilarArg:
     if not isinstance(arg, dict):
         raise arg_error("a mapping with 'to' (and 'min', 'model')", arg, _EXAMPLE)
     for key in arg:
@@ -80,7 +80,7 @@ def _parse(arg: Any) -> SimilarArg:
             raise CheckArgError(f"unknown key '{key}'", hint=f"use {', '.join(_KEYS)}; {_EXAMPLE}")
     if "to" not in arg:
         raise CheckArgError("'to' is missing", hint=f"the text to compare with: {_EXAMPLE}")
-    model = _model(arg.get("model", DEFAULT_BACKEND))
+    model = _model(arg.get("model", DEFAULT_BACKEND), embedders)
     return SimilarArg(_targets(arg["to"]), _minimum(arg, model), model)
 
 
@@ -103,14 +103,14 @@ def _targets(to: Any) -> tuple[str, ...]:
     return tuple(to)
 
 
-def _model(model: Any) -> str:
+def _model(model: Any, embedders: LocalEmbedders) -> str:
     bundled = ", ".join(BUNDLED)
     if not isinstance(model, str) or not model:
         expected = f"a backend ({bundled}) or a provider:model"
         raise arg_error(expected, model, _EXAMPLE, where="model")
     if model in BUNDLED:
         backend = BUNDLED[model]
-        if not backend.installed():
+        if not embedders.installed(model):
             raise CheckArgError(
                 f"model '{model}' needs the {model} package, which is not installed",
                 hint=backend.install,

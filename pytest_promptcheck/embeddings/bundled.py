@@ -62,6 +62,13 @@ class LocalEmbedders:
     def __init__(self) -> None:
         self._loaded: dict[str, Embedder] = {}
         self._vectors: dict[str, dict[str, list[float]]] = {}
+        self._installed: dict[str, bool] = {}
+
+    def installed(self, backend: str) -> bool:
+        """Whether its extra is installed; looked up once per session, not once per case."""
+        if backend not in self._installed:
+            self._installed[backend] = BUNDLED[backend].installed()
+        return self._installed[backend]
 
     def embed(self, backend: str, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text; texts already embedded in this session are not embedded again."""
