@@ -27,6 +27,9 @@ class ModelRequest:
     output_schema: dict[str, Any] | None = None
     """A JSON Schema the reply must follow (a judge's structured verdict): each provider enforces
     it its own way (a JSON-schema response format, a forced tool, a grammar)."""
+    embed_input: str | None = None
+    """Set for an embedding (the ``similar`` check on an endpoint model): the text to embed.
+    The provider answers its vector as JSON in ``Completion.text``."""
     occurrence: int = 0
     """Inside a flow's sample: how many identical requests came before this one (a loop
     replays in order); part of the cache key only when above 0."""
@@ -55,6 +58,8 @@ class ModelRequest:
             data["tool_choice"] = self.tool_choice
         if self.output_schema is not None:
             data["output_schema"] = self.output_schema
+        if self.embed_input is not None:
+            data["embed_input"] = self.embed_input
         if self.occurrence:
             data["occurrence"] = self.occurrence
         return data

@@ -14,6 +14,7 @@ import socketserver
 import sys
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -28,6 +29,7 @@ __all__ = [
     "CHAT_PATH",
     "COMPLETIONS_PATH",
     "COMPLETION_PATHS",
+    "EMBEDDINGS_PATH",
     "MODELS_PATH",
     "Fault",
     "FaultKind",
@@ -38,6 +40,7 @@ __all__ = [
     "ToolReply",
     "disconnect",
     "echo",
+    "embedding_of",
     "hang",
     "malformed",
     "rate_limit",
@@ -48,6 +51,8 @@ __all__ = [
 CHAT_PATH = "/v1/chat/completions"
 COMPLETIONS_PATH = "/v1/completions"
 MODELS_PATH = "/v1/models"
+EMBEDDINGS_PATH = "/v1/embeddings"
+EMBEDDING_DIMENSIONS = 64
 COMPLETION_PATHS = frozenset({CHAT_PATH, COMPLETIONS_PATH})
 MALFORMED_BODY = b'{"choices": ['
 
@@ -120,6 +125,15 @@ def _text_of(value: Any) -> str:
 def echo(request: RecordedRequest) -> str:
     """The default responder: "echo: " plus the last user message (or the prompt)."""
     return "echo: " + request.user_text
+
+
+def embedding_of(text: str) -> list[float]:
+    """The server's deterministic embedding: a bag of lower-cased words, each hashed (crc32)
+    to one of 64 dimensions; texts with the same words get the same vector."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in text.lower().split():
+        vector[zlib.crc32(word.strip(".,!?;:").encode()) % EMBEDDING_DIMENSIONS] += 1.0
+    return vector
 
 
 def rules(mapping: Mapping[str, str], default: str = "") -> Responder:
@@ -386,6 +400,17 @@ class LoopbackServer:
         """The POST requests to the completion endpoints."""
         return [r for r in self.requests if r.method == "POST" and r.path in COMPLETION_PATHS]
 
+    @property
+    def embedding_requests(self) -> list[RecordedRequest]:
+        """The POST requests to ``/embeddings``."""
+        return [r for r in self.requests if r.method == "POST" and r.path == EMBEDDINGS_PATH]
+
+    @property
+    def embedding_batches(self) -> list[int]:
+        """How many texts each ``/embeddings`` request carried, in arrival order."""
+        sizes = (_inputs(r.body) for r in self.embedding_requests)
+        return [len(inputs) for inputs in sizes if inputs is not None]
+
     def requests_for(self, model: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.model == model]
 
@@ -456,7 +481,7 @@ class LoopbackServer:
                 self._in_flight -= 1
 
     def _route(self, record: RecordedRequest) -> _Reply | None:
-        if record.path in COMPLETION_PATHS:
+        if record.path in COMPLETION_PATHS or record.path == EMBEDDINGS_PATH:
             if record.method != "POST":
                 return _error_reply(405, f"{record.method} is not allowed on {record.path}")
             return self._complete(record)
@@ -484,7 +509,23 @@ class LoopbackServer:
                 return _Reply(fault.status, fault.body, fault.headers)
             if not self._wait(fault.seconds):
                 return None
+        if record.path == EMBEDDINGS_PATH:
+            return self._embed(record)
         return self._answer(record, config)
+
+    def _embed(self, record: RecordedRequest) -> _Reply:
+        inputs = _inputs(record.body)
+        if inputs is None:
+            return _error_reply(400, "'input' must be a non-empty string or list of them.")
+        data = [
+            {"object": "embedding", "index": index, "embedding": embedding_of(text)}
+            for index, text in enumerate(inputs)
+        ]
+        tokens = sum(max(1, len(text.split())) for text in inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return _json_reply(
+            200, {"object": "list", "data": data, "model": record.model, "usage": usage}
+        )
 
     def _wait(self, seconds: float) -> bool:
         """Sleep in this handler thread; False when the server stopped meanwhile."""
@@ -544,6 +585,17 @@ class LoopbackServer:
             names = sorted(self._models)
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "loopback"} for n in names]
         return {"object": "list", "data": data}
+
+
+def _inputs(body: Any) -> list[str] | None:
+    """An embeddings request's texts (``input``: a string or a list), or None when malformed."""
+    value = body.get("input") if isinstance(body, dict) else None
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not texts:
+        return None
+    if not all(isinstance(text, str) and text for text in texts):
+        return None
+    return texts
 
 
 def _stream_reply(payload: dict[str, Any], record: RecordedRequest) -> _Reply:

@@ -112,6 +112,7 @@ def test_model_request_has_no_field_for_a_key() -> None:
         "tools",
         "tool_choice",
         "output_schema",
+        "embed_input",
         "occurrence",
     }
 

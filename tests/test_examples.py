@@ -30,7 +30,7 @@ def test_example_suite_passes_except_the_deliberate_failures(
     # and the flow's on the count its SQL step's query gives (no candidate within 12 nats of
     # the model's own tokens writes the WHERE clause).
     result = pytester.runpytest("examples")
-    result.assert_outcomes(passed=28, failed=3)
+    result.assert_outcomes(passed=31, failed=3)
     result.stdout.fnmatch_lines(
         [
             "big_orders failed: 2 of 3 checks",
@@ -40,7 +40,7 @@ def test_example_suite_passes_except_the_deliberate_failures(
             "spanish failed: output format invalid",
             "  format  FAIL  output *",
             "italian failed: output format invalid",
-            "39 samples from 44 model calls: 44 live calls, 0 from cache*",
+            "42 samples from 47 model calls: 47 live calls, 0 from cache*",
             "FAILED examples/flows/flow.prompt.yaml::big_orders*",
             "FAILED examples/language.prompt.yaml::spanish*",
             "FAILED examples/language.prompt.yaml::italian*",
@@ -48,7 +48,15 @@ def test_example_suite_passes_except_the_deliberate_failures(
     )
     # against the committed baseline, recorded on another machine maybe: nothing regressed,
     # improved or new; a different llama.cpp build is a named cause, never unexplained drift
-    prompts = ("capitals", "language", "opposites", "plurals", "sentiment", "shop_answers")
+    prompts = (
+        "capitals",
+        "definitions",
+        "language",
+        "opposites",
+        "plurals",
+        "sentiment",
+        "shop_answers",
+    )
     result.stdout.re_match_lines(
         [
             rf"{name} +local:gemma-3-270m +0 +0 +\d+ +\d+ +0 +(-|model changed: \d+)$"
@@ -57,14 +65,14 @@ def test_example_suite_passes_except_the_deliberate_failures(
     )
 
     rerun = pytester.runpytest("examples", "--promptcheck-cache=replay")
-    rerun.assert_outcomes(passed=28, failed=3)
-    rerun.stdout.fnmatch_lines(["39 samples from 44 model calls: 0 live calls, 44 from cache*"])
+    rerun.assert_outcomes(passed=31, failed=3)
+    rerun.stdout.fnmatch_lines(["42 samples from 47 model calls: 0 live calls, 47 from cache*"])
 
 
 @pytest.mark.parametrize(
     ("folder", "verdicts"),
     [
-        ("examples", 26),
+        ("examples", 29),
         # the flow's two steps, each on the inputs the flow gives it: a flow case keeps its
         # verdict when neither step's does
         ("examples/flows/steps", 10),

@@ -134,11 +134,24 @@ def test_models_endpoint_lists_configured_models(
 
 
 def test_unknown_path_is_a_json_404(client: httpx2.Client) -> None:
-    response = client.post("/embeddings", json={"model": "m"})
+    response = client.post("/moderations", json={"model": "m"})  # /embeddings is served
 
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "not_found"
-    assert "/v1/embeddings" in response.json()["error"]["message"]
+    assert "/v1/moderations" in response.json()["error"]["message"]
+
+
+def test_embeddings_are_bags_of_hashed_words_in_input_order(client: httpx2.Client) -> None:
+    response = client.post("/embeddings", json={"model": "m", "input": ["b a", "a b", "c"]})
+
+    data = response.json()["data"]
+    assert [item["index"] for item in data] == [0, 1, 2]
+    assert data[0]["embedding"] == data[1]["embedding"] != data[2]["embedding"]
+    assert response.json()["usage"]["prompt_tokens"] == 5
+
+
+def test_embeddings_without_input_are_a_400(client: httpx2.Client) -> None:
+    assert client.post("/embeddings", json={"model": "m"}).status_code == 400
 
 
 def test_wrong_method_on_completions_is_405(client: httpx2.Client) -> None:

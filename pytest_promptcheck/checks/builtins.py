@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from pytest_promptcheck.checks.api import Check, CheckFactory
 from pytest_promptcheck.checks.budget import CHECKS as BUDGETS
 from pytest_promptcheck.checks.flow import CHECKS as FLOW
 from pytest_promptcheck.checks.json import CHECKS as JSON
@@ -23,6 +27,24 @@ def builtin_registry(project: Project, *, judge_model: str | None = None) -> Che
     registry.register("schema", schema_check(project))
     registry.register("python", python_check(project))
     registry.register("judge", judge_check(project, judge_model))
+    registry.register("similar", _similar())
     for name, factory in tool_checks(registry):
         registry.register(name, factory)
     return registry
+
+
+def _similar() -> CheckFactory:
+    """``similar``, imported by the first file that uses it (a run without it pays nothing);
+    its backends, loaded on first use, belong to this registry."""
+    factory: CheckFactory | None = None
+
+    def compile_similar(arg: Any, base_dir: Path) -> Check:
+        nonlocal factory
+        if factory is None:
+            from pytest_promptcheck.checks.similar import similar_check
+            from pytest_promptcheck.embeddings.bundled import LocalEmbedders
+
+            factory = similar_check(LocalEmbedders())
+        return factory(arg, base_dir)
+
+    return compile_similar

@@ -16,7 +16,6 @@ from pytest_promptcheck.checks.api import Check, CheckFactory, ModelCheck, Verdi
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.project import Project
 
-_PLANNED = ("similar",)
 _RESERVED = ("weight",)
 
 
@@ -52,9 +51,6 @@ class CheckRegistry:
 
     def _unknown(self, kind: str, base: str) -> CheckArgError:
         known = f"known checks: {', '.join(self.names())} (each also as not_<check>)"
-        if base in _PLANNED and base not in self._factories:
-            hint = f"'{base}' is not available yet in this version of pytest-promptcheck; {known}"
-            return CheckArgError(f"unknown check type '{kind}'", hint=hint)
         candidates = self.names() + [f"not_{name}" for name in self.names()]
         close = difflib.get_close_matches(kind, candidates, n=1)
         guess = f"did you mean '{close[0]}'? " if close else ""

@@ -110,6 +110,11 @@ class LocalProvider:
                 f"{self.name}: tools are not supported by the in-process model; run the prompt"
                 " against an OpenAI-compatible server (--promptcheck-model openai:MODEL)"
             )
+        if request.embed_input is not None:  # a similar check naming a local-type provider
+            raise UsageError(
+                f"{self.name}: the in-process model does not embed text; give the similar check"
+                " model: wordllama, or a provider:model with an /embeddings endpoint"
+            )
         kwargs = _call_kwargs(request.params, sample)
         model = self.model_file(request.model_name)
         async with self._serial():

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from pytest_promptcheck.providers.http import JsonClient, Reply
+    from pytest_promptcheck.providers.openai_embeddings import EmbeddingBatcher
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
@@ -47,6 +48,7 @@ class OpenAIProvider:
         self._timeout_s = timeout_s
         self._transport = transport
         self._client: JsonClient | None = None
+        self._batcher: EmbeddingBatcher | None = None
 
     @property
     def base_url(self) -> str:
@@ -85,6 +87,8 @@ class OpenAIProvider:
         raise failure
 
     async def _complete(self, request: ModelRequest) -> Completion:
+        if request.embed_input is not None:
+            return await self._embeddings().embed(request.model_name, request.embed_input)
         chat = request.messages is not None
         body: dict[str, Any] = {"model": request.model_name, **request.params}
         if chat:
@@ -97,14 +101,33 @@ class OpenAIProvider:
         reply = await self._http().post(url, body)
         latency_ms = (time.perf_counter() - started) * 1000
         if reply.status >= 400:
-            raise ProviderError(
-                self.name,
-                self._error_message(reply),
-                status=reply.status,
-                retryable=reply.status in RETRYABLE_STATUS or reply.status >= 500,
-                retry_after_s=retry_after_seconds(reply.headers),
-            )
+            raise self._status_error(reply)
         return self._parse(reply, chat, latency_ms)
+
+    def _embeddings(self) -> EmbeddingBatcher:
+        if self._batcher is None:
+            from pytest_promptcheck.providers.openai_embeddings import EmbeddingBatcher
+
+            price = self._config.price_per_1m_input
+            self._batcher = EmbeddingBatcher(self.name, self._post_embeddings, price)
+        return self._batcher
+
+    async def _post_embeddings(self, model: str, texts: list[str]) -> bytes:
+        """One ``/embeddings`` request for a batch of texts; the body of its answer."""
+        body = {"model": model, "input": texts}
+        reply = await self._http().post(f"{self.base_url}/embeddings", body)
+        if reply.status >= 400:
+            raise self._status_error(reply)
+        return reply.body
+
+    def _status_error(self, reply: Reply) -> ProviderError:
+        return ProviderError(
+            self.name,
+            self._error_message(reply),
+            status=reply.status,
+            retryable=reply.status in RETRYABLE_STATUS or reply.status >= 500,
+            retry_after_s=retry_after_seconds(reply.headers),
+        )
 
     def _error_message(self, reply: Reply) -> str:
         from pytest_promptcheck.providers.http import shown

@@ -37,15 +37,12 @@ def test_names_are_sorted_base_names() -> None:
         "refusal",
         "regex",
         "schema",
+        "similar",
         "starts_with",
         "tool_called",
         "tool_calls_valid",
         "tool_sequence",
     ]
-
-
-def test_similar_is_not_registered_yet() -> None:
-    assert "similar" not in builtin_registry(PROJECT).names()
 
 
 def test_each_builtin_registry_is_fresh() -> None:
@@ -90,19 +87,6 @@ def test_unknown_negated_check_suggests_a_negated_name() -> None:
 def test_unknown_check_without_close_match_lists_known_checks() -> None:
     hint = arg_error("zzzzzz", "x").hint
     assert hint is not None and hint.startswith("known checks: contains, contains_all")
-
-
-@pytest.mark.parametrize("kind", ["similar", "not_similar"])
-def test_planned_checks_are_unknown_for_now(kind: str) -> None:
-    error = arg_error(kind, {"to": "x"})
-    assert error.message == f"unknown check type '{kind}'"
-    assert error.hint is not None and "not available yet in this version" in error.hint
-
-
-def test_a_plugin_can_provide_similar() -> None:
-    registry = builtin_registry(PROJECT)
-    registry.register("similar", lambda arg, base: lambda ctx: Verdict(True, 0.9, "similar: 0.9"))
-    assert registry.compile("similar", {"to": "x"}, HERE)(sample()).score == 0.9
 
 
 # --- negation -------------------------------------------------------------------------------

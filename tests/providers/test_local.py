@@ -123,6 +123,12 @@ def test_tools_are_a_usage_error(provider: LocalProvider) -> None:
         complete(provider, chat)
 
 
+def test_an_embedding_request_is_a_usage_error(provider: LocalProvider) -> None:
+    embedding = ModelRequest(MODEL, None, None, embed_input="hello")
+    with pytest.raises(UsageError, match="the in-process model does not embed text"):
+        complete(provider, embedding)
+
+
 def test_a_missing_gguf_is_a_usage_error_naming_the_path(
     provider: LocalProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

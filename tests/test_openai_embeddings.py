@@ -1,0 +1,109 @@
+"""Embeddings on an OpenAI-compatible endpoint: one request to the run per text (cached,
+deduplicated, retried), batched on the wire, against the loopback server's /embeddings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_promptcheck.cache import CacheMode, ResponseCache
+from pytest_promptcheck.client import ModelClient
+from pytest_promptcheck.errors import ProviderError
+from pytest_promptcheck.policy import CallPolicy
+from pytest_promptcheck.providers import ProviderConfig, ProviderSet
+from pytest_promptcheck.providers.openai_embeddings import MAX_BATCH
+from pytest_promptcheck.records import Completion, ModelRequest
+from tests.loopback import LoopbackServer, embedding_of, malformed, status
+
+
+def embedding(text: str, model: str = "openai:embed") -> ModelRequest:
+    return ModelRequest(model, None, None, embed_input=text)
+
+
+def client_for(tmp_path: Path, retries: int = 0, price: float | None = None) -> ModelClient:
+    configs = {"openai": ProviderConfig(name="openai", type="openai", price_per_1m_input=price)}
+    return ModelClient(
+        ProviderSet(configs, tmp_path),
+        ResponseCache(tmp_path, CacheMode.USE),
+        CallPolicy(retries=retries),
+    )
+
+
+def embed_all(client: ModelClient, texts: list[str]) -> list[Completion]:
+    async def go() -> list[Completion]:
+        try:
+            return list(await asyncio.gather(*(client.sample(embedding(t), 0) for t in texts)))
+        finally:
+            await client.providers.aclose()
+
+    return asyncio.run(go())
+
+
+def test_each_text_gets_its_vector_as_json(tmp_path: Path, openai_env: LoopbackServer) -> None:
+    got = embed_all(client_for(tmp_path), ["a refund is due", "the sky is blue"])
+    assert [json.loads(c.text) for c in got] == [
+        embedding_of("a refund is due"),
+        embedding_of("the sky is blue"),
+    ]
+    assert got[0].model_reported == "embed"
+
+
+def test_concurrent_texts_go_in_one_request_up_to_the_batch_size(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    texts = [f"text number {i}" for i in range(MAX_BATCH + 6)]
+    embed_all(client_for(tmp_path), texts)
+    # the provider's concurrency (16 by default) bounds what reaches it at once
+    assert sum(openai_env.embedding_batches) == len(texts)
+    assert max(openai_env.embedding_batches) > 1
+    assert len(openai_env.embedding_requests) < len(texts) / 4
+
+
+def test_the_payload_names_the_model_and_carries_no_chat_fields(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    embed_all(client_for(tmp_path), ["hello"])
+    assert openai_env.embedding_requests[0].body == {"model": "embed", "input": ["hello"]}
+
+
+def test_each_distinct_text_is_cached_and_a_rerun_sends_nothing(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    embed_all(client_for(tmp_path), ["same", "same", "other"])
+    assert sorted(openai_env.embedding_batches) == [2]
+    openai_env.reset()
+    again = embed_all(client_for(tmp_path), ["same", "other"])
+    assert all(c.cached for c in again)
+    assert openai_env.embedding_requests == []
+
+
+def test_tokens_and_cost_are_shared_across_the_batch(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    got = embed_all(client_for(tmp_path, price=2.0), ["one two three", "four"])
+    assert sum(c.tokens_in for c in got) == 4  # the loopback server counts words
+    assert sum(c.cost_usd or 0.0 for c in got) == pytest.approx(4 * 2.0 / 1_000_000)
+
+
+def test_a_failed_batch_is_retried(tmp_path: Path, openai_env: LoopbackServer) -> None:
+    openai_env.inject(status(503), malformed())
+    got = embed_all(client_for(tmp_path, retries=3), ["a", "b"])
+    assert [json.loads(c.text) for c in got] == [embedding_of("a"), embedding_of("b")]
+
+
+def test_an_error_that_cannot_succeed_fails_every_text_with_the_servers_message(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    openai_env.inject(status(400, {"error": {"message": "model embed does not embed"}}))
+    with pytest.raises(ProviderError, match="model embed does not embed"):
+        embed_all(client_for(tmp_path, retries=3), ["a"])
+    assert len(openai_env.embedding_requests) == 1
+
+
+def test_embed_input_is_in_the_cache_key_only_when_set() -> None:
+    chat = ModelRequest("openai:m", ({"role": "user", "content": "hi"},), None)
+    assert "embed_input" not in chat.payload()
+    assert embedding("hi").payload()["embed_input"] == "hi"
