@@ -121,7 +121,7 @@ def _model(model: Any, embedders: LocalEmbedders) -> str:
             f"model: unknown similarity backend '{model}'",
             hint=f"use {bundled} (in-process) or a provider:model with an /embeddings endpoint",
         )
-    if model.startswith("local:"):
+    if model.startswith(("local:", "anthropic:")):  # no /embeddings API
         raise CheckArgError(
             f"model: '{model}' does not embed text",
             hint=f"use {bundled}, or a provider:model with an OpenAI-compatible /embeddings API",

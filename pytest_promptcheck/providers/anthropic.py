@@ -85,6 +85,12 @@ class AnthropicProvider:
 
     async def complete(self, request: ModelRequest, sample: int) -> Completion:
         """One call; whatever goes wrong is a ProviderError with the key redacted."""
+        if request.embed_input is not None:  # a similar check naming an anthropic-type endpoint
+            raise ProviderError(
+                self.name,
+                "the Messages API has no embeddings; give the similar check model: wordllama,"
+                " or a provider:model with an OpenAI-compatible /embeddings endpoint",
+            )
         try:
             return await self._complete(request)
         except PromptcheckError:

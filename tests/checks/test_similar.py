@@ -53,6 +53,7 @@ def local(arg: object, kind: str = "similar") -> CheckFn:
         ({"to": "x", "model": "openai:embed"}, "min is required with the endpoint model"),
         ({"to": "x", "model": "word-llama"}, "model: unknown similarity backend 'word-llama'"),
         ({"to": "x", "model": "local:gemma-3-270m", "min": 0.5}, "does not embed text"),
+        ({"to": "x", "model": "anthropic:claude-x", "min": 0.5}, "does not embed text"),
     ],
 )
 def test_a_bad_argument_is_one_clear_error(arg: object, message: str) -> None:

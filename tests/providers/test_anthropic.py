@@ -223,3 +223,11 @@ def test_a_malformed_answer_is_a_clean_error(tmp_path: Path, server: AnthropicSe
     error = failure(tmp_path)
     assert "malformed response body" in error.message
     assert TEST_API_KEY not in str(error)
+
+
+def test_an_embedding_request_is_a_usage_error_without_a_request(
+    tmp_path: Path, server: AnthropicServer
+) -> None:
+    embedding = ModelRequest("anthropic:claude-x", None, None, embed_input="hello")
+    assert "has no embeddings" in str(failure(tmp_path, embedding))
+    assert server.completion_requests == []
