@@ -22,6 +22,7 @@ from pytest_promptcheck.settings import (
     parse_number,
     parse_report_path,
 )
+from pytest_promptcheck.shards import parse_shard
 
 if TYPE_CHECKING:
     import pytest
@@ -157,6 +158,15 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"write a report by the path's suffix: {report_formats_help()}; repeat for "
         "several. Default: none.",
     )
+    option(
+        "--promptcheck-shard",
+        type=_checked(lambda v: parse_shard(v, "--promptcheck-shard")),
+        default=None,
+        metavar="K/N",
+        help="run shard K of N (K from 1 to N): whole files chosen by a stable hash of their "
+        "path, with 1/N of each provider's concurrency; the drift gate is left to "
+        "'python -m pytest_promptcheck merge'. Default: every file.",
+    )
     ini = parser.addini
     ini(
         "promptcheck_model",
@@ -174,6 +184,7 @@ def add_options(parser: pytest.Parser) -> None:
     ini("promptcheck_drift", "compare cases with their baseline: warn, fail, off", default="warn")
     ini("promptcheck_drift_tolerance", "score drop that counts as a regression", default="")
     ini("promptcheck_alpha", "significance level for sampled cases", default="")
+    ini("promptcheck_shard", "run shard K of N of the files (K/N, K from 1)", default="")
     ini(
         "promptcheck_python_modules",
         "modules outside the rootdir whose functions python: checks may name (one per line; "
