@@ -136,3 +136,166 @@ def test_each_file_runs_in_exactly_one_shard(project: Project) -> None:
             for file in files | errors:
                 assert owners.setdefault(file, index) == index
         assert set(owners) == FILES
+
+
+def test_a_shards_own_adjustment_is_not_the_merged_one(project: Project) -> None:
+    # beta's drop is the only sampled case of shard 2 of 2: alone, its raw p of 0.018 is
+    # significant; counted with alpha's and gamma's cases, as one run counts it, it is not.
+    project.run("--promptcheck-report=whole.json")
+    shards = project.shards(2)
+    own = next(c for c in cases(shards[1]).values() if c["case"] == "drop")["drift"]
+    assert (own["effect"], own["family"]) == ("regressed", 1)
+    assert own["p_value"] == pytest.approx(0.0183, abs=1e-4)
+    one = next(
+        c for c in cases(project.pytester.path / "whole.json").values() if c["case"] == "drop"
+    )
+    assert own != one["drift"]
+    project.merge(*shards, "--report", "merged.json")
+    merged = next(
+        c for c in cases(project.pytester.path / "merged.json").values() if c["case"] == "drop"
+    )
+    assert merged["drift"] == one["drift"]
+    assert merged["adjustment"] == {
+        "baseline_passed": 18,
+        "baseline_n": 20,
+        "passed": 12,
+        "n": 20,
+        "regression_p": pytest.approx(0.0183, abs=1e-4),
+        "improvement_p": pytest.approx(0.9817, abs=1e-4),
+    }
+
+
+PASSING = ("-k", "hot or drop or steady or up or fast")
+"""Every selected case passes its checks; delta::hot has regressed (its score dropped)."""
+
+
+def test_the_drift_gate_is_applied_by_merge(project: Project) -> None:
+    whole = project.run(*PASSING, "--promptcheck-drift=fail")
+    assert whole.ret == pytest.ExitCode.TESTS_FAILED
+    for index in (1, 2):
+        shard = project.run(
+            *PASSING,
+            "--promptcheck-drift=fail",
+            f"--promptcheck-shard={index}/2",
+            f"--promptcheck-report=shard-{index}.json",
+        )
+        assert shard.ret == pytest.ExitCode.OK  # the shard's checks and errors: none failed
+        shard.stdout.fnmatch_lines(
+            ["*drift gate: applied by 'python -m pytest_promptcheck merge'*shard */2*"]
+        )
+    shards = [project.pytester.path / f"shard-{index}.json" for index in (1, 2)]
+    merged = project.merge(*shards)
+    assert merged.ret == whole.ret
+    merged.stdout.fnmatch_lines(
+        [
+            "  REGRESSED delta::hot [openai:tutor]  no change",
+            "drift gate (fail): 1 regressed cases*",
+            "exit code 1",
+        ]
+    )
+    assert project.merge(*shards, "--drift", "warn").ret == pytest.ExitCode.OK
+    assert project.merge(*shards, "--drift=off").ret == pytest.ExitCode.OK
+
+
+def test_shards_with_different_drift_modes_need_one_on_the_command_line(project: Project) -> None:
+    first = project.run(*PASSING, "--promptcheck-shard=1/2", "--promptcheck-report=s1.json")
+    second = project.run(
+        *PASSING,
+        "--promptcheck-shard=2/2",
+        "--promptcheck-report=s2.json",
+        "--promptcheck-drift=fail",
+    )
+    assert first.ret == second.ret == pytest.ExitCode.OK
+    refused = project.merge("s1.json", "s2.json")
+    assert refused.ret == 2
+    refused.stderr.fnmatch_lines(
+        [
+            "*error: s2.json: --promptcheck-drift=fail, but s1.json: warn; "
+            "run every shard alike or give merge --drift"
+        ]
+    )
+    assert project.merge("s1.json", "s2.json", "--drift=fail").ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_update_baseline_per_shard_writes_only_its_files(project: Project) -> None:
+    root = project.pytester.path
+    baselines = {p.relative_to(root).as_posix(): p for p in root.rglob("__promptcheck__/*.json")}
+    assert len(baselines) == 6
+    for name in ("__promptcheck__/alpha.json", "__promptcheck__/beta.json"):  # shards 1 and 2
+        data = json.loads(baselines[name].read_text())
+        data["cases"]["gone"] = next(iter(data["cases"].values()))
+        baselines[name].write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    before = {name: path.read_bytes() for name, path in baselines.items()}
+
+    project.serve(RUN_PASSES, DRIFTED, refuse=False)
+    result = project.pytester.runpytest(
+        OFF, "--promptcheck-update-baseline", "--promptcheck-shard=1/2"
+    )
+    result.stdout.fnmatch_lines(["*removed unused gone*"])
+    changed = {name for name, path in baselines.items() if path.read_bytes() != before[name]}
+    shard_1 = {
+        "__promptcheck__/alpha.json",
+        "__promptcheck__/gamma.json",
+        "more/__promptcheck__/zeta.json",
+    }
+    assert "__promptcheck__/alpha.json" in changed
+    assert changed <= shard_1  # beta's, delta's and epsilon's files are shard 2's
+    assert "gone" in json.loads(baselines["__promptcheck__/beta.json"].read_text())["cases"]
+
+    project.serve(RUN_PASSES, DRIFTED, refuse=False)
+    project.pytester.runpytest(OFF, "--promptcheck-update-baseline", "--promptcheck-shard=2/2")
+    assert "gone" not in json.loads(baselines["__promptcheck__/beta.json"].read_text())["cases"]
+
+
+def test_a_shard_takes_its_part_of_a_providers_concurrency(project: Project) -> None:
+    def most_in_flight(*args: str) -> int:
+        project.serve(RUN_PASSES, DRIFTED, refuse=False)
+        project.server.set_model("coin", counted(RUN_PASSES), latency_ms=30)
+        project.pytester.runpytest(OFF, "-k", "steady_a", "--promptcheck-concurrency=4", *args)
+        return project.server.max_in_flight
+
+    assert most_in_flight() > 2  # so the bound below is the shard's doing
+    assert most_in_flight("--promptcheck-shard=1/2") == 2  # alpha is shard 1's
+    assert most_in_flight("--promptcheck-shard=1/5", "-k", "steady_a or zeta") <= 1
+
+
+def test_an_empty_shard_passes_and_still_merges(project: Project) -> None:
+    # with -k zeta, only shard 2 of 3 has an item
+    results = [
+        project.run("-k", "zeta", f"--promptcheck-shard={k}/3", f"--promptcheck-report=s{k}.json")
+        for k in (1, 2, 3)
+    ]
+    assert [r.ret for r in results] == [0, 0, 0]
+    results[0].stdout.fnmatch_lines(["promptcheck: shard 1/3: 0 of 1 files, 0 items"])
+    merged = project.merge("s1.json", "s2.json", "s3.json")
+    assert merged.ret == pytest.ExitCode.OK
+    merged.stdout.fnmatch_lines(["*3 shard reports, 2 cases: 2 passed, 0 failed, 0 errors*"])
+
+
+@pytest.mark.parametrize("value", ["0/2", "3/2", "x", "1/0", "1/-2", ""])
+def test_a_bad_shard_is_one_usage_error(pytester: pytest.Pytester, value: str) -> None:
+    result = pytester.runpytest(f"--promptcheck-shard={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*--promptcheck-shard: '{value}' is not a shard; use K/N with 1 <= K <= N*"]
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_the_shard_from_the_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npromptcheck_shard = 3/2\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini promptcheck_shard: '3/2' is not a shard*"])
+
+
+def test_a_case_in_two_reports_is_refused(project: Project) -> None:
+    first = project.shards(2)[0]
+    twin = json.loads(first.read_text())
+    twin["run"]["shard"] = "2/2"
+    (project.pytester.path / "twin.json").write_text(json.dumps(twin))
+    result = project.merge(first, "twin.json")
+    assert result.ret == 2
+    error = result.stderr.str()
+    assert "error: twin.json: case alpha.prompt.yaml::steady_a [openai:coin] is also in " in error
+    assert error.endswith("shard-1.json; each case belongs to one shard")
