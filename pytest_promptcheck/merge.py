@@ -47,7 +47,10 @@ class Merged:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
+    try:
+        args = _parser().parse_args(list(argv))
+    except SystemExit as exc:  # --help, or bad usage (printed): a code, not an exit
+        return int(exc.code or 0)
     try:
         reports = read_reports(args.reports)
         merged = merge(reports, args.drift)
@@ -157,14 +160,14 @@ def _parser() -> _Parser:
         "--report",
         action="append",
         default=[],
-        type=_checked(lambda v: parse_report_path(v, "--report")),
+        type=_checked(lambda v: parse_report_path(v, "--report"), "--report"),
         metavar="PATH",
         help=f"write the merged report by the path's suffix: {report_formats_help()}; "
         "repeat for several",
     )
     parser.add_argument(
         "--drift",
-        type=_checked(lambda v: parse_drift_mode(v, "--drift")),
+        type=_checked(lambda v: parse_drift_mode(v, "--drift"), "--drift"),
         default=None,
         metavar="MODE",
         help="the drift gate: fail (regressed cases fail the merge), warn, off. "
@@ -179,11 +182,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(BAD_USAGE, f"{PROG}: error: {message} (see --help)\n")
 
 
-def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+def _checked(parse: Callable[[str], Any], flag: str) -> Callable[[str], Any]:
     def argument(value: str) -> Any:
         try:
             return parse(value)
-        except UsageError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+        except UsageError as exc:  # argparse names the flag itself
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{flag}: ")) from None
 
     return argument

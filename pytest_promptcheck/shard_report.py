@@ -13,6 +13,8 @@ from typing import Any
 
 from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.drift import Counts
+from pytest_promptcheck.entry import BaselineEntry
+from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.reports.base import ReportInput
 from pytest_promptcheck.stats import improvement_p_value, regression_p_value
 
@@ -37,8 +39,10 @@ def run_fields(report: ReportInput) -> dict[str, Any]:
 
 def case_fields(record: CaseRecord) -> dict[str, Any]:
     rest = replace(record, entry=None, baseline_entry=None, drift=None).to_json()
-    for shown in ("prompt", "file", "case", "model", "entry", "baseline_entry", "drift"):
-        del rest[shown]  # the report shows these already
+    # the report shows the case and its result already; usage (live or cached calls) says how
+    # this run got the result, not what it is, and would make two runs' reports differ
+    for shown in ("prompt", "file", "case", "model", "entry", "baseline_entry", "drift", "usage"):
+        del rest[shown]
     return {RECORD_KEY: rest, ADJUSTMENT_KEY: adjustment_inputs(record.drift)}
 
 
@@ -64,10 +68,14 @@ def counts_in(data: dict[str, Any]) -> Counts:
 
 
 def record_of(case: dict[str, Any]) -> CaseRecord:
-    """A case of the report as the end of the run saw it (KeyError/TypeError if malformed)."""
+    """A case of the report as the end of the run saw it (KeyError/TypeError if malformed);
+    its usage is summed from the recorded samples (whether they came from the cache is not
+    kept)."""
+    entry = BaselineEntry.from_json(case["result"])
     return CaseRecord.from_json(
         {
             **case[RECORD_KEY],
+            "usage": _usage_of(entry),
             "prompt": case["prompt"],
             "file": case["file"],
             "case": case["case"],
@@ -77,3 +85,17 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
             "drift": case["drift"],
         }
     )
+
+
+def _usage_of(entry: BaselineEntry) -> list[Any]:
+    """``Usage`` as ``CaseRecord.to_json`` lists it."""
+    samples = entry.samples
+    return [
+        len(samples),
+        len(samples),
+        0,
+        sum(s.tokens_in + s.tokens_out for s in samples),
+        total_cost(s.cost_usd for s in samples),
+        [round(s.latency_ms, 1) for s in samples],
+        entry.model.reported or "",
+    ]
