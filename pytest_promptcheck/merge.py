@@ -134,7 +134,7 @@ def _summary(merged: Merged, shards: int) -> list[str]:
     lines = [
         f"promptcheck merge: {shards} shard report{'s' if shards != 1 else ''}, "
         f"{count['cases']} cases: {count['passed']} passed, {count['failed']} failed, "
-        f"{count['errors']} errors",
+        f"{count['errors']} error{'' if count['errors'] == 1 else 's'}",
         "drift: " + ", ".join(f"{count[e.value]} {e.value}" for e in EFFECTS),
     ]
     lines += [f"  REGRESSED {r.label} [{r.model}]  {r.cause}" for r in view.moved(Effect.REGRESSED)]

@@ -128,7 +128,7 @@ def test_merged_shards_equal_one_run(project: Project, count: int, xdist: tuple[
         == json.loads((project.pytester.path / "whole.json").read_text())["totals"]
     )
     merged.stdout.fnmatch_lines(
-        [f"promptcheck merge: {count} shard report*, 7 cases: 6 passed, 1 failed, 1 errors*"]
+        [f"promptcheck merge: {count} shard report*, 7 cases: 6 passed, 1 failed, 1 error"]
     )
     assert "| `delta::hot` | openai:tutor |" in (project.pytester.path / "merged.md").read_text()
 
