@@ -237,7 +237,14 @@ def test_update_baseline_per_shard_writes_only_its_files(project: Project) -> No
     result = project.pytester.runpytest(
         OFF, "--promptcheck-update-baseline", "--promptcheck-shard=1/2"
     )
-    result.stdout.fnmatch_lines(["*removed unused gone*"])
+    result.stdout.fnmatch_lines(
+        [
+            "collected 8 items / 4 deselected / 4 selected",
+            "promptcheck: shard 1/2: 3 of 6 files, 4 items",
+            "promptcheck: 42 model calls: 42 live, 0 from cache",  # alpha 20, gamma 20, zeta 2
+            "*removed unused gone*",
+        ]
+    )
     changed = {name for name, path in baselines.items() if path.read_bytes() != before[name]}
     shard_1 = {
         "__promptcheck__/alpha.json",
