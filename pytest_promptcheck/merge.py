@@ -155,7 +155,13 @@ def _parser() -> _Parser:
         "the drift gate is applied, and the exit code is the one the unsharded run would have "
         "had (pytest's: 0 passed, 1 failed or errored, 5 nothing ran).",
     )
-    parser.add_argument("reports", nargs="+", type=Path, metavar="SHARD.json")
+    parser.add_argument(
+        "reports",
+        nargs="+",
+        type=Path,
+        metavar="SHARD.json",
+        help="the .json report of every shard (--promptcheck-report), each once",
+    )
     parser.add_argument(
         "--report",
         action="append",
