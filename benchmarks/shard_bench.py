@@ -4,8 +4,9 @@ Run: python benchmarks/shard_bench.py [--files 50] [--cases 10] [--samples 10] [
 
 A project of F prompt files x C sampled cases (S samples each) against the loopback server:
 baselines recorded at a pass rate of 0.9, the cache filled at 0.4 (so sampled cases move and
-the adjustment decides which regressed), then, all in replay mode (no call): one whole run and N shard runs
-(one after another here; in CI they run side by side), each writing a .json report, then
+the adjustment decides which regressed), then, all in replay mode (no call): one whole run and
+N shard runs (one after another here; in CI they run side by side), each writing a .json
+report, then
 ``python -m pytest_promptcheck merge``. It prints the wall times, the report sizes, and checks
 that the merged verdicts, drift (effects, causes, adjusted p-values) and exit code equal the
 whole run's.
