@@ -241,6 +241,7 @@ class ModelClient:
         limit = self._limits.get(prefix)
         if limit is None:
             maximum = self.providers.max_concurrency(prefix) or self.policy.concurrency
+            maximum = max(1, maximum // self.policy.share)  # a shard's part of the provider
             limit = self._limits[prefix] = AdaptiveLimit(maximum)
         return limit
 

@@ -156,6 +156,7 @@ class CaseItem(pytest.Item):
             tool_call_properties([list(s.tool_calls) for s in entry.samples])
         )
         gating = settings.drift.mode is DriftMode.FAIL and not settings.update_baseline
+        gating = gating and settings.shard is None  # a shard's gate is applied by merge
         regressed = drift is not None and drift.effect is Effect.REGRESSED
         if outcome.passed and not (gating and regressed):
             return

@@ -23,6 +23,7 @@ from pytest_promptcheck.settings import (
     parse_number,
     parse_report_path,
 )
+from pytest_promptcheck.shards import parse_shard
 
 if TYPE_CHECKING:
     import pytest
@@ -173,6 +174,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="a judge with labels whose Cohen's kappa against them is below this makes every "
         "item using it an error. Default: no minimum.",
     )
+    option(
+        "--promptcheck-shard",
+        type=_checked(lambda v: parse_shard(v, "--promptcheck-shard")),
+        default=None,
+        metavar="K/N",
+        help="run shard K of N (K from 1 to N): whole files chosen by a stable hash of their "
+        "path, with 1/N of each provider's concurrency; the drift gate is left to "
+        "'python -m pytest_promptcheck merge'. Default: every file.",
+    )
     ini = parser.addini
     ini(
         "promptcheck_model",
@@ -192,6 +202,7 @@ def add_options(parser: pytest.Parser) -> None:
     ini("promptcheck_alpha", "significance level for sampled cases", default="")
     ini("promptcheck_judge_model", "model of judge checks that name none", default="")
     ini("promptcheck_judge_min_kappa", "judges below this kappa make errors", default="")
+    ini("promptcheck_shard", "run shard K of N of the files (K/N, K from 1)", default="")
     ini(
         "promptcheck_python_modules",
         "modules outside the rootdir whose functions python: checks may name (one per line; "

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SESSION_KEY = pytest.StashKey["PromptcheckSession"]()
 SUMMARY_KEY = pytest.StashKey[RunSummary]()
+SHARD_LINE_KEY = pytest.StashKey[str]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -118,6 +119,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile
     return PromptFile.from_parent(parent, path=file_path, promptcheck=get_session(parent.config))
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m, so the shard's line counts what runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    shard = settings.shard if settings is not None else None
+    if shard is None or not items:
+        return
+    owned = {path: shard.owns(path, config.rootpath) for path in {item.path for item in items}}
+    kept = [item for item in items if owned[item.path]]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not owned[item.path]])
+        items[:] = kept
+    config.stash[SHARD_LINE_KEY] = (
+        f"promptcheck: shard {shard}: {sum(owned.values())} of {len(owned)} files, "
+        f"{len(kept)} items"
+    )
+
+
 @pytest.hookimpl(tryfirst=True)  # the terminal reporter asks for the plan in this hook
 def pytest_collection_finish(session: pytest.Session) -> None:
     promptcheck = _started_session(session.config)
@@ -150,7 +168,8 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     session = _started_session(config)
     plan = session.last_plan if session else None
     shown = plan is not None and (plan.total or plan.flows_unrecorded)
-    return [plan.describe()] if plan is not None and shown else []
+    shard = [config.stash[SHARD_LINE_KEY]] if SHARD_LINE_KEY in config.stash else []
+    return [*shard, plan.describe()] if plan is not None and shown else shard
 
 
 @pytest.hookimpl(wrapper=True)
@@ -188,7 +207,7 @@ def pytest_runtest_makereport(
     return report
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput"):  # the xdist controller has every worker's records
         return
@@ -196,11 +215,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     settings = config.stash.get(SETTINGS_KEY, None)
     if summary is None or settings is None:
         return
+    if settings.shard is not None and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        # none of the files is this shard's: nothing failed (merge says if no shard ran any)
+        session.exitstatus = pytest.ExitCode.OK
     if not (summary.records or summary.errors or settings.reports):
         return
+    from pytest_promptcheck.reports.base import RunFacts
     from pytest_promptcheck.run_end import finish_run
 
-    finish_run(settings, summary)
+    shard = None if settings.shard is None else str(settings.shard)
+    facts = RunFacts(str(config.rootpath), shard, int(exitstatus), settings.update_baseline)
+    finish_run(settings, summary, facts)
 
 
 def _progress_writers(config: pytest.Config) -> ProgressWriters | None:

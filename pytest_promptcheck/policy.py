@@ -31,6 +31,9 @@ class CallPolicy:
     budget_ratio: float = 1.0
     budget_floor: int = 20
     """Retries may add at most ratio x the planned calls + floor to a run."""
+    share: int = 1
+    """How many runs share each provider (the shards of ``--promptcheck-shard``): this run
+    takes 1/share of a provider's concurrency, at least 1."""
 
 
 class DriftMode(StrEnum):

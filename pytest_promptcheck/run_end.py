@@ -11,16 +11,22 @@ from pytest_promptcheck.drift_summary import drift_summary_lines
 from pytest_promptcheck.drift_view import DriftView
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import SpecError
+from pytest_promptcheck.policy import DriftMode
 from pytest_promptcheck.report import display_path
-from pytest_promptcheck.reports.base import ReportInput
+from pytest_promptcheck.reports.base import ReportInput, RunFacts
 from pytest_promptcheck.reports.registry import write_report
 from pytest_promptcheck.settings import Settings
 from pytest_promptcheck.summary import RunSummary
 
 
-def finish_run(settings: Settings, summary: RunSummary) -> None:
+def finish_run(settings: Settings, summary: RunSummary, run: RunFacts | None = None) -> None:
     view = DriftView(summary.records, settings.drift, settings.detect)
     summary.drift_lines = drift_summary_lines(view)
+    if settings.shard is not None and settings.drift.mode is DriftMode.FAIL:
+        summary.drift_lines.append(
+            f"drift gate: applied by 'python -m pytest_promptcheck merge' over every shard's "
+            f".json report (this run is shard {settings.shard})"
+        )
     if settings.update_baseline:
         summary.end_lines += [_describe(update) for update in update_baselines(summary.records)]
         if summary.errors:
@@ -30,7 +36,7 @@ def finish_run(settings: Settings, summary: RunSummary) -> None:
             )
     for path in settings.reports:
         try:
-            write_report(path, ReportInput(view, summary.errors))
+            write_report(path, ReportInput(view, summary.errors, run or RunFacts()))
         except (OSError, ValueError) as exc:
             summary.end_lines.append(f"report {path} not written: {exc}")
         else:

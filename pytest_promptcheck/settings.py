@@ -25,6 +25,7 @@ from pytest_promptcheck.providers.base import ProviderType
 from pytest_promptcheck.providers.config import CACHE_PRICE_KEYS, COMMON_KEYS
 from pytest_promptcheck.providers.registry import looks_secret
 from pytest_promptcheck.reports.registry import format_of, known_suffixes
+from pytest_promptcheck.shards import Shard, parse_shard
 
 DEFAULT_MODEL = "local:gemma-3-270m"
 DEFAULT_CACHE_DIR = ".promptcheck/cache"
@@ -55,6 +56,8 @@ class Settings:
     """The model of every ``judge`` check that names none (no default: unset is an error)."""
     judge_min_kappa: float | None = None
     """A judge with labels whose kappa is below this makes the items that use it errors."""
+    shard: Shard | None = None
+    """``--promptcheck-shard``: this run's part of the files (None: all of them)."""
 
 
 Mode = TypeVar("Mode", bound=StrEnum)
@@ -213,8 +216,11 @@ def resolve(
         value = number(name, kind, minimum)
         return default if value is None else value
 
+    raw_shard = str(ini("shard")).strip()
+    shard = cli("shard") or (parse_shard(raw_shard, "ini promptcheck_shard") if raw_shard else None)
     policy = CallPolicy(
         concurrency=number_or("concurrency", int, 1, DEFAULT_CONCURRENCY),
+        share=shard.count if shard else 1,
         retries=number("retries", int, 0),
         timeout_s=number_or("timeout", float, 0.001, DEFAULT_TIMEOUT_S),
         call_deadline_s=number_or("call_deadline", float, 0.001, DEFAULT_CALL_DEADLINE_S),
@@ -249,6 +255,7 @@ def resolve(
         python_modules=parse_module_names(ini("python_modules"), "ini promptcheck_python_modules"),
         judge_model=cli("judge_model") or str(ini("judge_model")).strip() or None,
         judge_min_kappa=_min_kappa(cli("judge_min_kappa"), str(ini("judge_min_kappa")).strip()),
+        shard=shard,
     )
 
 

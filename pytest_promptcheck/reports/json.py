@@ -10,6 +10,7 @@ from pytest_promptcheck.agreement import run_agreements
 from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.reports.base import ReportInput
+from pytest_promptcheck.shard_report import case_fields, run_fields
 from pytest_promptcheck.stats import pass_at_k, pass_hat_k, wilson_interval
 
 REPORT_FORMAT = 1
@@ -33,7 +34,8 @@ def render(report: ReportInput) -> str:
         "sampled": [vars(prompt) for prompt in view.sampled_prompts()],
         "unused": view.unused(),
         "errors": report.errors,
-        "cases": [_case(record) for record in view.records],
+        "cases": [{**_case(record), **case_fields(record)} for record in view.records],
+        **run_fields(report),
     }
     judges = run_agreements(record.agreements for record in view.records)
     if judges:  # only then: reports of runs without labelled judges stay as they were

@@ -1,0 +1,101 @@
+"""What a .json report carries for ``python -m pytest_promptcheck merge``, and reading it back.
+
+Besides what people and tools read (json.py), each case keeps the rest of its record (tallies,
+usage, baseline file) and, when its pass rate was tested against its baseline, the raw inputs
+of the run's multiple-testing adjustment: the two pass counts and the unadjusted p-values. A
+shard's adjustment counts only its own cases, so merge redoes it over every shard's inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pytest_promptcheck.case_record import CaseRecord
+from pytest_promptcheck.drift import Counts
+from pytest_promptcheck.entry import BaselineEntry
+from pytest_promptcheck.records import total_cost
+from pytest_promptcheck.reports.base import ReportInput
+from pytest_promptcheck.stats import improvement_p_value, regression_p_value
+
+RUN_KEY = "run"
+RECORD_KEY = "record"
+ADJUSTMENT_KEY = "adjustment"
+_COUNT_NAMES = ("baseline_passed", "baseline_n", "passed", "n")
+
+
+def run_fields(report: ReportInput) -> dict[str, Any]:
+    facts = report.run
+    return {
+        RUN_KEY: {
+            "rootdir": facts.rootdir,
+            "shard": facts.shard,
+            "exit_status": facts.exit_status,
+            "update_baseline": facts.update_baseline,
+            "detect": report.view.detect,
+        }
+    }
+
+
+def case_fields(record: CaseRecord) -> dict[str, Any]:
+    rest = replace(record, entry=None, baseline_entry=None, drift=None).to_json()
+    # the report shows the case and its result already; usage (live or cached calls) says how
+    # this run got the result, not what it is, and would make two runs' reports differ
+    for shown in ("prompt", "file", "case", "model", "entry", "baseline_entry", "drift", "usage"):
+        del rest[shown]
+    return {RECORD_KEY: rest, ADJUSTMENT_KEY: adjustment_inputs(record.drift)}
+
+
+def adjustment_inputs(drift: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The counts and raw p-values of a case the run's adjustment counted, else None.
+
+    Every sampled case with a baseline entry is adjusted (session.assess_significance), and
+    only those carry a family in their drift.
+    """
+    if drift is None or drift.get("family") is None:
+        return None
+    counts = counts_in(drift)
+    return {
+        **dict(zip(_COUNT_NAMES, counts, strict=True)),
+        "regression_p": regression_p_value(*counts),
+        "improvement_p": improvement_p_value(*counts),
+    }
+
+
+def counts_in(data: dict[str, Any]) -> Counts:
+    baseline_passed, baseline_n, passed, n = (int(data[name]) for name in _COUNT_NAMES)
+    return baseline_passed, baseline_n, passed, n
+
+
+def record_of(case: dict[str, Any]) -> CaseRecord:
+    """A case of the report as the end of the run saw it (KeyError/TypeError if malformed);
+    its usage is summed from the recorded samples (whether they came from the cache is not
+    kept)."""
+    entry = BaselineEntry.from_json(case["result"])
+    return CaseRecord.from_json(
+        {
+            **case[RECORD_KEY],
+            "usage": _usage_of(entry),
+            "prompt": case["prompt"],
+            "file": case["file"],
+            "case": case["case"],
+            "model": case["model"],
+            "entry": case["result"],
+            "baseline_entry": case["baseline"],
+            "drift": case["drift"],
+        }
+    )
+
+
+def _usage_of(entry: BaselineEntry) -> list[Any]:
+    """``Usage`` as ``CaseRecord.to_json`` lists it."""
+    samples = entry.samples
+    return [
+        len(samples),
+        len(samples),
+        0,
+        sum(s.tokens_in + s.tokens_out for s in samples),
+        total_cost(s.cost_usd for s in samples),
+        [round(s.latency_ms, 1) for s in samples],
+        entry.model.reported or "",
+    ]
