@@ -91,9 +91,9 @@ def _entry_of(store: Any, store_key: object) -> Entry | None:
 
 
 def _write_new(path: Path, data: bytes) -> bool:
-    """Write a content-addressed file unless it is there; a crash never leaves a half file
-    under its real name."""
-    if path.is_file() and not path.is_symlink():
+    """Write a content-addressed file unless it is there intact; a crash never leaves a half
+    file under its real name."""
+    if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")

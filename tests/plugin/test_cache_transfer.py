@@ -79,3 +79,18 @@ def test_imported_sdk_responses_answer_a_fresh_checkout(
     pytester.runpytest().assert_outcomes(passed=3, failed=1)
     pytester.runpytest("--promptcheck-cache=replay").assert_outcomes(passed=3, failed=1)
     assert openai_env.requests == []
+
+
+def test_the_commands_use_the_cache_folder_the_ini_file_names(
+    pytester: pytest.Pytester, openai_env: LoopbackServer, tmp_path: Path
+) -> None:
+    pytester.copy_example("support")
+    pytester.makeini("[pytest]\npromptcheck_cache_dir = ci/cache\n")
+    serve_support_bot(openai_env)
+    pytester.runpytest().assert_outcomes(passed=SUPPORT_ITEMS)
+    assert (pytester.path / "ci/cache/responses").is_dir()
+    exported = pytester.run(
+        sys.executable, "-m", "pytest_promptcheck", "cache", "export", str(tmp_path / "out")
+    )
+    assert exported.ret == 0, exported.stderr.str()
+    exported.stdout.fnmatch_lines([f"exported {SUPPORT_ITEMS} entries from *ci/cache to *"])
