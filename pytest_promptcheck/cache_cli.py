@@ -1,5 +1,7 @@
-"""``python -m pytest_promptcheck cache export|import PATH``: move cached responses between
-machines as content-addressed JSON files (DESIGN §11).
+"""cache export|import PATH: move cached responses between machines as JSON files.
+
+``python -m pytest_promptcheck cache export PATH`` writes content-addressed JSON files that
+union-merge; ``cache import PATH`` adds them to a cache (DESIGN §11).
 
 Exit status: 0 done; 1 an import met conflicts (``--on-conflict=fail``, the default); 2 bad
 usage or a bad import folder, with one line saying which file and why, and nothing imported.
@@ -135,12 +137,14 @@ def _parser() -> _Parser:
         "Default: fail.",
     )
     defaults = Limits()
-    for name, default in (
-        ("--max-files", defaults.max_files),
-        ("--max-file-bytes", defaults.max_file_bytes),
-        ("--max-total-bytes", defaults.max_total_bytes),
+    for name, default, what in (
+        ("--max-files", defaults.max_files, "files in the folder"),
+        ("--max-file-bytes", defaults.max_file_bytes, "bytes in one file"),
+        ("--max-total-bytes", defaults.max_total_bytes, "bytes in all files"),
     ):
-        imported.add_argument(name, type=_positive, default=default, help=f"Default: {default}.")
+        imported.add_argument(
+            name, type=_positive, default=default, help=f"refuse more {what}. Default: {default}."
+        )
     return parser
 
 
