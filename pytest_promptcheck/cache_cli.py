@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pytest_promptcheck.cache import cache_failures
 from pytest_promptcheck.cache_transfer import (
     ImportCounts,
     Limits,
@@ -44,18 +43,21 @@ def main(argv: list[str]) -> int:
         limits = Limits(args.max_files, args.max_file_bytes, args.max_total_bytes)
         return _import(cache_dir, Path(args.path), OnConflict(args.on_conflict), limits)
     except TransferError as exc:
-        print(
-            f"{PROG} {args.command}: error: {exc}; nothing was imported"
-            if args.command == "import"
-            else f"{PROG} {args.command}: error: {exc}",
-            file=sys.stderr,
-        )
+        after = "; nothing was imported" if args.command == "import" else ""
+        print(f"{PROG} {args.command}: error: {exc}{after}", file=sys.stderr)
         return 2
-    except cache_failures() as exc:
-        print(
-            f"{PROG} {args.command}: error: the cache at {cache_dir} failed: {exc}", file=sys.stderr
-        )
+    except _store_failures() as exc:
+        print(f"{PROG} {args.command}: error: the cache at {cache_dir}: {exc}", file=sys.stderr)
         return 2
+
+
+def _store_failures() -> tuple[type[BaseException], ...]:
+    """What a broken or unwritable cache folder raises (a bad row is skipped, not raised)."""
+    import sqlite3
+
+    import diskcache
+
+    return (OSError, sqlite3.Error, diskcache.Timeout)
 
 
 def _export(cache_dir: Path, destination: Path) -> int:

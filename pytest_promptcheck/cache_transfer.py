@@ -95,10 +95,13 @@ def _write_new(path: Path, data: bytes) -> bool:
     file under its real name."""
     if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_bytes(data)
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as exc:
+        raise TransferError(f"{path}: cannot be written ({exc.strerror})") from None
     return True
 
 

@@ -191,3 +191,20 @@ def test_export_without_a_cache_says_so(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["export", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "none")]) == 2
     assert "no response cache in" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+
+
+def test_an_unwritable_export_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = filled(tmp_path / "cache", "billing")
+    (tmp_path / "out").write_text("a file, not a folder")
+    assert cli("export", tmp_path / "out", cache) == 2
+    assert capsys.readouterr().err.strip().endswith("out: not a folder")
+    blocked = tmp_path / "blocked"  # every shard folder's name taken by a file
+    blocked.mkdir()
+    for prefix in range(256):
+        (blocked / f"{prefix:02x}").write_text("")
+    assert cli("export", blocked, cache) == 2
+    err = capsys.readouterr().err
+    assert "cannot be written (File exists)" in err
+    assert len(err.strip().splitlines()) == 1

@@ -29,6 +29,9 @@ def fresh_checkout(pytester: pytest.Pytester, example: str) -> None:
 def moved_cache(pytester: pytest.Pytester, example: str, tmp_path: Path) -> pytest.RunResult:
     exported = cache_command(pytester, "export", str(tmp_path / "export"))
     assert exported.ret == 0, exported.stderr.str()
+    files = list((tmp_path / "export").rglob("*.json"))
+    assert files
+    assert not any(TEST_API_KEY.encode() in path.read_bytes() for path in files)
     fresh_checkout(pytester, example)
     imported = cache_command(pytester, "import", str(tmp_path / "export"))
     assert imported.ret == 0, imported.stderr.str()
