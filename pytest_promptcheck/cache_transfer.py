@@ -145,10 +145,8 @@ def _same(existing: str, text: str) -> bool:
 def _read_folder(source: Path, limits: Limits) -> Iterator[tuple[str, str, str]]:
     """(file name, store key, store text) of each entry file, in a stable order."""
     total = 0
-    for count, path in enumerate(_entry_files(source), start=1):
+    for path in _entry_files(source, limits.max_files):
         name = str(path.relative_to(source))
-        if count > limits.max_files:
-            raise TransferError(f"{source}: more than {limits.max_files} files (--max-files)")
         data = _read_bounded(path, name, limits.max_file_bytes)
         total += len(data)
         if total > limits.max_total_bytes:
@@ -164,21 +162,41 @@ def _read_folder(source: Path, limits: Limits) -> Iterator[tuple[str, str, str]]
         yield name, entry.store_key, entry.store_text()
 
 
-def _entry_files(source: Path) -> Iterator[Path]:
+def _entry_files(source: Path, max_files: int) -> Iterator[Path]:
     """The entry files, refusing anything an export does not write there."""
     if source.is_symlink() or not source.is_dir():
         raise TransferError(f"{source}: not a folder (give the folder `cache export` wrote)")
-    for shard in sorted(source.iterdir()):
+    seen = 0
+    for shard in _listing(source, source, max_files):
         _expect(shard, source, directory=True)
-        for path in sorted(shard.iterdir()):
+        files = _listing(shard, source, max_files - seen)
+        seen += len(files)
+        for path in files:
             _expect(path, source, directory=False)
             if not (path.suffix == ".json" and path.stem.startswith(shard.name)):
                 raise TransferError(f"{_rel(path, source)}: not an entry file ({_LAYOUT})")
             yield path
 
 
+def _listing(folder: Path, source: Path, limit: int) -> list[Path]:
+    """A folder's entries, sorted; counting stops past ``limit`` (a folder of millions)."""
+    found: list[Path] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if len(found) == limit:
+                    raise TransferError(f"{source}: more than {limit} files (--max-files)")
+                found.append(Path(entry.path))
+    except OSError as exc:
+        raise TransferError(f"{_rel(folder, source)}: cannot be listed ({exc.strerror})") from None
+    return sorted(found)
+
+
 def _expect(path: Path, source: Path, *, directory: bool) -> None:
-    mode = path.lstat().st_mode
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        raise TransferError(f"{_rel(path, source)}: cannot be read ({exc.strerror})") from None
     if stat.S_ISLNK(mode):
         raise TransferError(f"{_rel(path, source)}: a symlink (never followed in an import)")
     kind_ok = stat.S_ISDIR(mode) if directory else stat.S_ISREG(mode)
@@ -188,13 +206,15 @@ def _expect(path: Path, source: Path, *, directory: bool) -> None:
 
 
 def _read_bounded(path: Path, name: str, limit: int) -> bytes:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    # no symlink, and no blocking on a FIFO swapped in since the listing
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags)
+        with os.fdopen(os.open(path, flags), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise TransferError(f"{name}: not a regular file")
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise TransferError(f"{name}: cannot be read ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
     if len(data) > limit:
         raise TransferError(f"{name}: larger than {limit} bytes (--max-file-bytes)")
     return data
