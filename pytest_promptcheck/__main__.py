@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS = {
+    "cache": "pytest_promptcheck.cache_cli",
     "merge": "pytest_promptcheck.merge",
 }
 PROG = "python -m pytest_promptcheck"
