@@ -139,5 +139,5 @@ def test_the_command_is_reached_through_python_dash_m(tmp_path: Path) -> None:
     )
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == (
-        "python -m pytest_promptcheck: error: unknown command 'split'; use one of merge"
+        "python -m pytest_promptcheck: error: unknown command 'split'; use one of cache, merge"
     )
