@@ -29,7 +29,7 @@ from pytest_promptcheck.entry import (
 )
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.records import total_cost
-from pytest_promptcheck.scoring import CaseOutcome, SampleResult
+from pytest_promptcheck.scoring import CaseOutcome, CheckResult, SampleResult
 from pytest_promptcheck.spec import Case, PromptSpec
 from pytest_promptcheck.tools import call_records
 
@@ -101,9 +101,7 @@ def _sample(sample: SampleResult) -> SampleRecord:
         passed=sample.passed,
         score=round(sample.score, 4),
         format_error=sample.format_error,
-        checks=tuple(
-            CheckScore(c.label, c.verdict.passed, round(c.verdict.score, 4)) for c in sample.checks
-        ),
+        checks=tuple(_check_score(c) for c in sample.checks),
         tokens_in=completion.tokens_in,
         tokens_out=completion.tokens_out,
         cost_usd=completion.cost_usd,
@@ -113,6 +111,18 @@ def _sample(sample: SampleResult) -> SampleRecord:
         turns=tuple(turn.completion.text for turn in sample.turns),
         truncated=completion.truncated,
     )
+
+
+JUDGE = "judge"
+"""The check kind whose reason is its reasoning (a plugin's, until the built-in one lands)."""
+
+
+def _check_score(check: CheckResult) -> CheckScore:
+    """A judge keeps its reasoning, for the report. Other checks' reasons follow from the
+    output the entry holds; keeping them would rewrite every baseline that exists."""
+    judge = check.label.split(" ", 1)[0].removeprefix("not_") == JUDGE
+    reason = check.verdict.reason if judge else None
+    return CheckScore(check.label, check.verdict.passed, round(check.verdict.score, 4), reason)
 
 
 @dataclass(frozen=True)

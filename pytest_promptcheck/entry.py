@@ -65,6 +65,15 @@ class CheckScore:
     check: str
     passed: bool
     score: float
+    reason: str | None = None
+    """A judge's reasoning (checks of kind ``judge``); other checks' reasons are not kept, so
+    their baselines stay as they were."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = field_values(self)
+        if self.reason is None:
+            del data["reason"]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +97,7 @@ class SampleRecord:
     """The reply stopped at its token limit (``max_tokens``)."""
 
     def to_json(self) -> dict[str, Any]:
-        data = {**field_values(self), "checks": [field_values(check) for check in self.checks]}
+        data = {**field_values(self), "checks": [check.to_json() for check in self.checks]}
         # absent when empty: baselines without tools, flows or turns stay byte-identical
         for name in ("tool_calls", "trace", "turns"):
             if data[name]:
@@ -148,7 +157,8 @@ def _tool_call(data: Any, where: str) -> dict[str, Any]:
 
 def _check(data: Any, where: str) -> CheckScore:
     read = _Reader(data, where)
-    return CheckScore(read.text("check"), read.flag("passed"), read.number("score"))
+    reason = read.optional_text("reason") if "reason" in read.data else None
+    return CheckScore(read.text("check"), read.flag("passed"), read.number("score"), reason)
 
 
 @dataclass(frozen=True, slots=True)
