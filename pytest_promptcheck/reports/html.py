@@ -70,6 +70,8 @@ def _policy(js: str) -> str:
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("pytest_promptcheck.reports.html_assets").joinpath(name).read_text(
-        encoding="utf-8"
+    return (
+        resources.files("pytest_promptcheck.reports.html_assets")
+        .joinpath(name)
+        .read_text(encoding="utf-8")
     )

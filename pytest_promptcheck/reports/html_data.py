@@ -82,7 +82,8 @@ def _verdict(view: DriftView, errors: int) -> dict[str, Any]:
     gated = sum(r.passed and r.effect == Effect.REGRESSED.value for r in view.records)
     reasons = []
     if failed:
-        reasons.append(f"{failed} case{_s(failed)} failed {'its' if failed == 1 else 'their'} checks")
+        its = "its" if failed == 1 else "their"
+        reasons.append(f"{failed} case{_s(failed)} failed {its} checks")
     if errors:
         reasons.append(f"{errors} item{_s(errors)} errored")
     if gating and gated:
