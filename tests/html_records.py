@@ -38,7 +38,9 @@ def _judged(output: str, passed: bool, reason: str) -> SampleRecord:
 
 
 def showcase() -> list[CaseRecord]:
-    refund_old = "Sure, I can help with your refund. Please send the order number and we will reply within two days."
+    refund_old = "Sure, I can help with your refund. " + (
+        "Please send the order number and we will reply within two days."
+    )
     refund_new = (
         "I can help with your refund. Send me the order number and I will reply within one day."
     )
