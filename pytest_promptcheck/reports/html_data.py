@@ -25,6 +25,8 @@ from pytest_promptcheck.stats import wilson_interval
 
 DATA_FORMAT = 1
 _RANK = {effect.value: rank for rank, effect in enumerate(EFFECTS)}
+_ALWAYS = ("text", "count", "passed")
+"""A group's keys written even when empty or zero."""
 _UNCOMPARED = len(EFFECTS)
 """Rank of a case with no drift (no baseline compared): after every effect."""
 
@@ -150,8 +152,7 @@ def _cell(record: CaseRecord) -> dict[str, Any]:
         "cause": record.cause,
         "reason": str(drift.get("reason", "")),
         "p_value": drift.get("p_value"),
-        "now": _groups(record.entry),
-        "was": _groups(record.baseline_entry),
+        **_outputs(record),
         "checks": _checks(record.baseline_entry, record.entry),
         "accept": _accept(record),
     }
@@ -159,6 +160,13 @@ def _cell(record: CaseRecord) -> dict[str, Any]:
 
 def _interval(passed: int, n: int) -> list[float]:
     return [round(bound, 4) for bound in wilson_interval(passed, n)] if n else [0.0, 1.0]
+
+
+def _outputs(record: CaseRecord) -> dict[str, Any]:
+    """The run's and the baseline's grouped samples; ``was: "now"`` when they are the same
+    (most cases of a large run), which keeps the page about half the size."""
+    now, was = _groups(record.entry), _groups(record.baseline_entry)
+    return {"now": now, "was": "now" if was and was == now else was}
 
 
 def _groups(entry: BaselineEntry | None) -> list[dict[str, Any]]:
@@ -172,8 +180,10 @@ def _groups(entry: BaselineEntry | None) -> list[dict[str, Any]]:
 
 
 def _group(samples: list[SampleRecord]) -> dict[str, Any]:
+    """A group's output and counts; its format error, tool calls, trace and judges' reasoning
+    only where there are any (the page reads an absent one as empty)."""
     first = samples[0]
-    return {
+    group: dict[str, Any] = {
         "text": first.conversation,
         "count": len(samples),
         "passed": sum(s.passed for s in samples),
@@ -182,6 +192,7 @@ def _group(samples: list[SampleRecord]) -> dict[str, Any]:
         "trace": [_step(dict(step)) for step in first.trace],
         "judge": _judge(samples),
     }
+    return {key: value for key, value in group.items() if value or key in _ALWAYS}
 
 
 def _step(step: dict[str, Any]) -> dict[str, Any]:

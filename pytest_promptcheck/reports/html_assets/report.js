@@ -8,6 +8,17 @@
   const FILTERS = ["effect", "cause", "check", "prompt", "model", "q"];
   const app = document.getElementById("app");
   const rows = DATA.rows.map((row, index) => ({ ...row, index, id: row.prompt + "::" + row.case }));
+  // the data leaves out what is empty, and a baseline that matches the run says "now"
+  for (const row of rows) {
+    for (const cell of row.cells) {
+      if (!cell) continue;
+      if (cell.was === "now") cell.was = cell.now;
+      for (const group of [...cell.now, ...cell.was]) {
+        group.format_error = group.format_error || null;
+        for (const key of ["tools", "trace", "judge"]) group[key] = group[key] || [];
+      }
+    }
+  }
   const haystacks = new Map();
   let state = readHash();
   let shown = [];
