@@ -5,6 +5,7 @@ it); the tests skip with that reason when it is absent."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -15,8 +16,11 @@ from pathlib import Path
 import pytest
 
 BINARY = shutil.which("chromium") or shutil.which("chromium-browser")
+REQUIRED = os.environ.get("PROMPTCHECK_REQUIRE_CHROMIUM") == "1"
+"""Set by .ci/run, which installs Chromium: CI fails instead of skipping without it."""
 needs_chromium = pytest.mark.skipif(
-    BINARY is None, reason="no chromium on PATH: `apt-get install -y chromium` (.ci/run does)"
+    BINARY is None and not REQUIRED,
+    reason="no chromium on PATH: `apt-get install -y chromium` (.ci/run does)",
 )
 QUIET = (
     "--headless",
@@ -38,7 +42,7 @@ class Browser:
     profile: Path
 
     def run(self, url: str, *flags: str) -> str:
-        assert BINARY is not None
+        assert BINARY is not None, "PROMPTCHECK_REQUIRE_CHROMIUM=1 and no chromium on PATH"
         done = subprocess.run(
             [BINARY, *QUIET, f"--user-data-dir={self.profile}", *flags, url],
             capture_output=True,

@@ -12,6 +12,7 @@ import shlex
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pytest_promptcheck.case_record import CaseRecord
@@ -121,8 +122,8 @@ def _usage(records: Sequence[CaseRecord]) -> dict[str, Any]:
     a baseline entry, next to the baseline's, so the two compare like for like."""
     compared = [r for r in records if r.baseline_entry is not None and r.entry is not None]
     return {
+        # no cached/live split: a run and its replay from the cache then write the same page
         "calls": sum(r.usage.calls for r in records),
-        "cached": sum(r.usage.cached for r in records),
         "run": _spend([r.entry for r in records if r.entry is not None]),
         "compared": len(compared),
         "now": _spend([r.entry for r in compared if r.entry is not None]),
@@ -245,9 +246,21 @@ def _check_labels(record: CaseRecord) -> set[str]:
 def _accept(record: CaseRecord) -> str:
     """The command that records this case's result on this model as its baseline (the form
     the failure report prints for a run with several models, which works for one too)."""
-    node = f"{record.file}::{record.case}"
+    node = f"{_from_here(record.file)}::{record.case}"
     quoted = "'" + node.replace("'", "'\\''") + "'"
     return (
         f"pytest {quoted} --promptcheck-model {shlex.quote(record.model)} "
         "--promptcheck-update-baseline"
     )
+
+
+def _from_here(file: str) -> str:
+    """The prompt file's path from the directory the run started in, when it lies below it:
+    the command then works in any checkout (a CI artifact's absolute path would not)."""
+    path = Path(file)
+    if not path.is_absolute():
+        return file
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return file

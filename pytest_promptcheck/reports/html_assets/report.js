@@ -37,7 +37,7 @@
     return parent;
   }
   const pct = (x) => (x === null || x === undefined ? "–" : Math.round(x * 100) + "%");
-  const plural = (n, word) => n + " " + word + (n === 1 ? "" : "s");
+  const plural = (n, word) => n.toLocaleString("en-US") + " " + word + (n === 1 ? "" : "s");
 
   // --- URL hash: the filters and the open case, so reload and back keep them ---
   function readHash() {
@@ -116,7 +116,7 @@
     add(top, text);
 
     const t = DATA.totals;
-    const cases = add(el("div", "panel"), el("h2", null, "Cases"), el("div", "big", t.cases));
+    const cases = add(el("div", "panel"), el("h2", null, DATA.models.length > 1 ? "Cases × models" : "Cases"), el("div", "big", t.cases.toLocaleString("en-US")));
     add(cases, el("div", "sub", t.passed + " passed · " + t.failed + " failed · " + plural(t.errors, "error")));
     const effects = add(el("div", "panel"), el("h2", null, "Drift against the baseline"));
     const chips = el("div", "chips");
@@ -143,8 +143,7 @@
   function usagePanel() {
     const u = DATA.usage;
     const panel = add(el("div", "panel"), el("h2", null, "Cost, tokens, latency"));
-    const live = u.calls - u.cached;
-    panel.appendChild(el("div", "sub", plural(u.calls, "model call") + ": " + u.cached + " cached, " + live + " live"));
+    panel.appendChild(el("div", "sub", plural(u.calls, "model call")));
     const table = el("table", "usage");
     const head = add(el("tr"), el("th"), el("th", null, "this run"), el("th", null, "baseline"), el("th", null, "change"));
     table.appendChild(head);
