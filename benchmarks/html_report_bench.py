@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytest_promptcheck.drift_view import DriftView  # noqa: E402
-from pytest_promptcheck.reports.base import ReportInput  # noqa: E402
-from pytest_promptcheck.reports.registry import write_report  # noqa: E402
-from tests.html_records import POLICY, many  # noqa: E402
+from pytest_promptcheck.drift_view import DriftView
+from pytest_promptcheck.reports.base import ReportInput
+from pytest_promptcheck.reports.registry import write_report
+from tests.html_records import POLICY, many
 
 LOADS = 5
 
