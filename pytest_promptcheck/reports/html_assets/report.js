@@ -232,7 +232,12 @@
     const first = row.cells.find((cell, i) => cellMatches(cell, i)) || row.cells.find(Boolean);
     const text = first && first.now.length ? first.now[0].text : "";
     view.appendChild(el("div", "snippet out-text", text.length > 600 ? text.slice(0, 600) + "…" : text));
-    view.addEventListener("click", () => go({ open: state.open === row.id ? "" : row.id }));
+    const toggle = () => go({ open: state.open === row.id ? "" : row.id });
+    view.tabIndex = 0;
+    view.setAttribute("role", "button");
+    view.setAttribute("aria-expanded", String(state.open === row.id));
+    view.addEventListener("click", toggle);
+    view.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggle(); } });
     return view;
   }
   function drawMore() {
