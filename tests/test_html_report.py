@@ -21,6 +21,7 @@ from pytest_promptcheck.drift_view import DriftView
 from pytest_promptcheck.reports.base import ReportInput
 from pytest_promptcheck.reports.html import embedded_json
 from pytest_promptcheck.reports.registry import write_report
+from tests.cdp import PageSession
 from tests.chromium import Browser, needs_chromium, pixels
 from tests.html_records import HOSTILE, POLICY, showcase, single
 
@@ -144,6 +145,7 @@ def test_the_page_shows_the_counts_and_every_case_after_its_script_ran(
     text = "".join(page.text)
     assert "FAIL" in text and "3 cases failed their checks" in text and "1 item errored" in text
     assert "support.prompt.yaml::big: openai: HTTP 401 after 1 try" in text
+    assert "5/8 (62%), -3/+0" in text  # support on openai:a, in the prompt x model table
 
 
 @needs_chromium
@@ -234,3 +236,30 @@ def test_a_screenshot_shows_the_page(tmp_path: Path, browser: Browser) -> None:
     colours = set(pixels(shot))
     assert len(colours) > 50, "text and coloured cells, not a blank page"
     assert bytes((0xFC, 0xE8, 0xE6)) in colours  # the regressed cells' background
+
+
+@needs_chromium
+def test_clicks_write_the_hash_and_the_back_button_undoes_them(tmp_path: Path) -> None:
+    rows = "[...document.querySelectorAll('.row')].map(row => row.dataset.case)"
+    with PageSession(write(tmp_path / "r.html").as_uri(), tmp_path / "profile") as page:
+        page.wait_for("document.documentElement.dataset.rendered")
+        page.evaluate("document.querySelector('.chip[data-value=regressed]').click()")
+        assert page.evaluate("location.hash") == "#effect=regressed"
+        assert page.evaluate(rows) == ["support::polite", "support::refund", "support::sampled"]
+        page.evaluate("document.querySelector('[data-case=\"support::refund\"]').click()")
+        assert page.evaluate("location.hash") == "#effect=regressed&open=support%3A%3Arefund"
+        assert page.evaluate("document.querySelectorAll('.detail .model').length") == 2
+        page.evaluate("history.back()")
+        page.wait_for("location.hash === '#effect=regressed'")
+        assert page.evaluate("document.querySelectorAll('.detail').length") == 0
+        page.evaluate("history.back()")
+        page.wait_for("location.hash === ''")
+        assert len(page.evaluate(rows)) == len({(r.prompt, r.case) for r in showcase()})
+        prompt = "document.querySelector('select[aria-label=prompt]')"
+        page.evaluate(f"{prompt}.value = 'faq'; {prompt}.dispatchEvent(new Event('change'))")
+        assert page.evaluate(rows) == ["faq::steady"]
+        page.evaluate("location.reload()")
+        page.wait_for("document.readyState === 'complete' && !!document.querySelector('.row')")
+        assert page.evaluate("location.hash") == "#prompt=faq"
+        assert page.evaluate(rows) == ["faq::steady"]
+        assert page.evaluate(f"{prompt}.value") == "faq"

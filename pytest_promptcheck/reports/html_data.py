@@ -42,6 +42,7 @@ def report_data(report: ReportInput) -> dict[str, Any]:
         "totals": view.totals(len(report.errors)),
         "causes": _causes(view.records),
         "usage": _usage(view.records),
+        "matrix": view.matrix_rows(),
         "models": models,
         "prompts": sorted({r.prompt for r in view.records}),
         "checks": sorted({c for r in view.records for c in _check_labels(r)}),

@@ -118,6 +118,7 @@
     const t = DATA.totals;
     const cases = add(el("div", "panel"), el("h2", null, DATA.models.length > 1 ? "Cases × models" : "Cases"), el("div", "big", t.cases.toLocaleString("en-US")));
     add(cases, el("div", "sub", t.passed + " passed · " + t.failed + " failed · " + plural(t.errors, "error")));
+    cases.appendChild(matrixTable());
     const effects = add(el("div", "panel"), el("h2", null, "Drift against the baseline"));
     const chips = el("div", "chips");
     for (const effect of EFFECTS) chips.appendChild(chip("effect", effect, t[effect], "e-" + effect));
@@ -130,6 +131,13 @@
       effects.appendChild(list);
     }
     return add(el("header"), top, add(el("div", "panels"), cases, effects, usagePanel()));
+  }
+  function matrixTable() {
+    // per prompt and model: passed of total, regressed and improved (as in the .md report)
+    const [head, ...body] = DATA.matrix;
+    const table = add(el("table", "usage matrix"), add(el("tr"), ...head.map((name) => el("th", null, name))));
+    for (const line of body) add(table, add(el("tr"), ...line.map((text) => el("td", null, text))));
+    return add(el("div", "scroll"), table);
   }
   function chip(key, value, count, cls) {
     const button = el("button", "chip " + cls + (state[key] === value ? " on" : ""));
@@ -161,7 +169,7 @@
     row("latency p50", u.now.latency_ms, u.baseline.latency_ms, ms);
     panel.appendChild(table);
     panel.appendChild(el("div", "sub", "over the " + plural(u.compared, "case") + " with a baseline entry; whole run: "
-      + num(u.run.tokens) + " tokens, " + money(u.run.cost_usd)));
+      + num(u.run.tokens) + " tokens, cost " + money(u.run.cost_usd)));
     return panel;
   }
 
@@ -205,11 +213,11 @@
 
   // --- the list: one row per case, a cell per model coloured by effect ---
   function columns() {
-    return "minmax(180px, 1.3fr) " + DATA.models.map(() => "minmax(96px, auto)").join(" ") + " 3fr";
+    // fixed model columns: every row is its own grid, and they must line up
+    return "minmax(180px, 1.3fr) " + DATA.models.map(() => "112px").join(" ") + " 3fr";
   }
   function listHead() {
     const head = el("div", "head");
-    head.style.gridTemplateColumns = columns();
     add(head, el("div", null, "case"));
     for (const model of DATA.models) head.appendChild(el("div", null, model));
     return add(head, el("div", null, "output (this run)"));
@@ -223,7 +231,6 @@
   }
   function rowView(row) {
     const view = el("div", "row" + (state.open === row.id ? " open" : ""));
-    view.style.gridTemplateColumns = columns();
     view.dataset.case = row.id;
     const label = el("div", "label");
     add(label, el("span", "prompt", row.prompt + "::"), document.createTextNode(row.case));
@@ -513,6 +520,7 @@
 
   add(app, header(), filterBar());
   list = el("div", "list");
+  list.style.setProperty("--columns", columns());
   more = add(el("div", "more"), el("button"));
   more.firstChild.addEventListener("click", drawMore);
   add(app, list, more, notes());
