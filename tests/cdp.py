@@ -53,8 +53,12 @@ class PageSession:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._process.kill()
-        self._process.wait(timeout=30)
+        try:  # a clean close lets the browser finish its files (a net log's closing brackets)
+            self.call("Browser.close", {}, session=False)
+            self._process.wait(timeout=30)
+        except (AssertionError, OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+            self._process.wait(timeout=30)
         os.close(self._send_fd)
         os.close(self._read_fd)
 

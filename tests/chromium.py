@@ -53,8 +53,14 @@ class Browser:
         return done.stdout
 
     def dom(self, url: str, *flags: str) -> str:
-        """The document as serialized after its scripts ran."""
-        return self.run(url, "--dump-dom", *flags)
+        """The document as serialized once the page has drawn its list (its script stamps
+        ``data-rendered`` on <html>): on a busy machine ``--dump-dom`` may not wait for that."""
+        from tests.cdp import PageSession
+
+        with PageSession(url, self.profile, *flags) as page:
+            page.wait_for("document.documentElement.dataset.rendered !== undefined")
+            html: str = page.evaluate("document.documentElement.outerHTML")
+        return html
 
     def screenshot(self, url: str, path: Path, size: str = "900,700") -> Path:
         self.run(url, f"--screenshot={path}", f"--window-size={size}", "--hide-scrollbars")
@@ -62,7 +68,7 @@ class Browser:
 
     def requested_urls(self, url: str, log: Path) -> list[str]:
         """Every URL the browser asked for while it loaded the page, from its net log."""
-        self.run(url, "--dump-dom", f"--log-net-log={log}", "--net-log-capture-mode=Everything")
+        self.dom(url, f"--log-net-log={log}", "--net-log-capture-mode=Everything")
         events = json.loads(log.read_text())["events"]
         found = [str(e["params"]["url"]) for e in events if "url" in e.get("params", {})]
         return list(dict.fromkeys(found))

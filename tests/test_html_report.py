@@ -226,7 +226,7 @@ def test_no_request_leaves_the_page_even_when_outputs_name_urls(
     assert not [u for u in urls if u.startswith(tuple(base + b for b in baits))]
     # the control: the same bait as markup is fetched, so the server would have seen a leak
     (tmp_path / "control.html").write_text(f"<!DOCTYPE html><body>{bait}</body>")
-    browser.dom(f"{base}/control.html")
+    browser.run(f"{base}/control.html", "--dump-dom")
     assert {"/img", "/css", "/js", "/import"} <= set(seen)
 
 
