@@ -23,7 +23,7 @@ from pytest_promptcheck.reports.html import embedded_json
 from pytest_promptcheck.reports.registry import write_report
 from tests.cdp import PageSession
 from tests.chromium import Browser, needs_chromium, pixels
-from tests.html_records import HOSTILE, POLICY, showcase, single
+from tests.html_records import HOSTILE, POLICY, many, showcase, single
 
 ERRORS = [{"node": "support.prompt.yaml::big", "error": "openai: HTTP 401 after 1 try"}]
 MOVED_EFFECTS = ("regressed", "improved", "changed", "same", "new")
@@ -263,3 +263,20 @@ def test_clicks_write_the_hash_and_the_back_button_undoes_them(tmp_path: Path) -
         assert page.evaluate("location.hash") == "#prompt=faq"
         assert page.evaluate(rows) == ["faq::steady"]
         assert page.evaluate(f"{prompt}.value") == "faq"
+
+
+@needs_chromium
+def test_a_large_run_draws_its_first_rows_and_more_on_demand(tmp_path: Path) -> None:
+    uri = write(tmp_path / "r.html", many(1000), []).as_uri()
+    rows = "document.querySelectorAll('.row').length"
+    with PageSession(uri, tmp_path / "profile") as page:
+        page.wait_for("document.documentElement.dataset.rendered")
+        assert page.evaluate(rows) == 300
+        assert page.evaluate("document.querySelector('.more button').textContent") == (
+            "Show 300 more of 700"
+        )
+        page.evaluate("document.querySelector('.more button').click()")
+        assert page.evaluate(rows) == 600
+        page.evaluate("location.hash = 'q=case-00999'")
+        page.wait_for(f"{rows} === 1")
+        assert page.evaluate("document.querySelector('.row').dataset.case") == "p5::case-00999"

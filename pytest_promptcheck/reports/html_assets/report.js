@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const DATA = JSON.parse(document.getElementById("promptcheck-data").textContent);
-  const PAGE = 200;
+  const PAGE = 300;
   const EFFECTS = ["regressed", "improved", "changed", "same", "new"];
   const FILTERS = ["effect", "cause", "check", "prompt", "model", "q"];
   const app = document.getElementById("app");
