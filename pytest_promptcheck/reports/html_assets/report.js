@@ -224,7 +224,7 @@
   }
   function cellView(cell) {
     if (!cell) return el("div", "cell e-none", "–");
-    const view = el("div", "cell e-" + cell.effect);
+    const view = el("div", "cell e-" + cell.effect + " v-" + cell.verdict);
     add(view, el("span", "fx", cell.effect === "none" ? cell.verdict : cell.effect), el("span", null, cell.passed + "/" + cell.n));
     view.title = cell.verdict + ", " + cell.cause;
     return view;
