@@ -14,7 +14,12 @@ from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.policy import DriftPolicy
 from pytest_promptcheck.reports.base import ReportInput
-from pytest_promptcheck.reports.registry import FORMATS, report_formats_help, write_report
+from pytest_promptcheck.reports.registry import (
+    FORMATS,
+    known_suffixes,
+    report_formats_help,
+    write_report,
+)
 from pytest_promptcheck.settings import parse_report_path
 from tests.entries import make_entry, make_record
 
@@ -88,10 +93,9 @@ def test_the_option_accepts_every_registered_suffix_and_names_them_when_it_refus
     for found in FORMATS:
         assert parse_report_path(f"out/r{found.suffix}", "--promptcheck-report").suffix
     with pytest.raises(UsageError) as caught:
-        parse_report_path("out.html", "--promptcheck-report")
-    suffixes = " or ".join(f.suffix for f in FORMATS)
+        parse_report_path("out.txt", "--promptcheck-report")
     assert str(caught.value).startswith(
-        f"--promptcheck-report: 'out.html' must end in {suffixes}, the report formats"
+        f"--promptcheck-report: 'out.txt' must end in {known_suffixes()}, the report formats"
     )
 
 

@@ -28,6 +28,12 @@ def _markdown() -> Render:
     return render
 
 
+def _html() -> Render:
+    from pytest_promptcheck.reports.html import render
+
+    return render
+
+
 @dataclass(frozen=True)
 class ReportFormat:
     suffix: str
@@ -40,6 +46,7 @@ class ReportFormat:
 FORMATS = (
     ReportFormat(".json", "every case and sample, for machines", _json),
     ReportFormat(".md", "for a PR comment or $GITHUB_STEP_SUMMARY", _markdown),
+    ReportFormat(".html", "one self-contained page to review, offline", _html),
 )
 
 

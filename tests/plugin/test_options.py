@@ -95,7 +95,7 @@ def test_local_model_without_the_extra_is_a_clear_error(
         (["--promptcheck-drift=loud"], "*unknown drift mode 'loud'; use one of warn, fail, off*"),
         (["--promptcheck-alpha=0"], "*--promptcheck-alpha: 0 must be between 0 and 1, exclusive*"),
         (["--promptcheck-drift-tolerance=2"], "*--promptcheck-drift-tolerance: 2 must be between*"),
-        (["--promptcheck-report=out.html"], "*'out.html' must end in .json or .md*"),
+        (["--promptcheck-report=out.txt"], "*'out.txt' must end in .json, .md or .html*"),
     ],
 )
 def test_bad_drift_options_are_usage_errors(

@@ -75,12 +75,16 @@ def test_reports_under_xdist_say_what_a_plain_run_says(
     pytester: pytest.Pytester, support: LoopbackServer
 ) -> None:
     reports = ["--promptcheck-report=out/r.json", "--promptcheck-report=out/r.md"]
+    reports.append("--promptcheck-report=out/r.html")
     pytester.runpytest(*reports).assert_outcomes(passed=SUPPORT_ITEMS)
     plain_md = (pytester.path / "out" / "r.md").read_text()
+    plain_html = (pytester.path / "out" / "r.html").read_bytes()
     plain = json.loads((pytester.path / "out" / "r.json").read_text())
     pytester.runpytest("-n", "2", *reports).assert_outcomes(passed=SUPPORT_ITEMS)
     spread = json.loads((pytester.path / "out" / "r.json").read_text())
     assert (pytester.path / "out" / "r.md").read_text() == plain_md
+    assert (pytester.path / "out" / "r.html").read_bytes() == plain_html
+    assert b"pytest 'classify.prompt.yaml::crash' --promptcheck-model" in plain_html
     del plain["generated_at"], spread["generated_at"]
     by_case = {c["case"]: c for c in plain.pop("cases")}
     assert {c["case"]: c for c in spread.pop("cases")} == by_case
