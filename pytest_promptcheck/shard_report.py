@@ -90,9 +90,11 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
 def _usage_of(entry: BaselineEntry) -> list[Any]:
     """``Usage`` as ``CaseRecord.to_json`` lists it."""
     samples = entry.samples
+    # a flow's sample made one call per step of its trace, a conversation one per turn
+    calls = sum(len(s.trace) or len(s.turns) or 1 for s in samples)
     return [
         len(samples),
-        len(samples),
+        calls,
         0,
         sum(s.tokens_in + s.tokens_out for s in samples),
         total_cost(s.cost_usd for s in samples),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 
@@ -197,3 +198,22 @@ def test_a_step_output_that_breaks_its_format_is_raised_into_the_flow(
             '*flowapp/flows.py", line *, in json_step',
         ]
     )
+
+
+def test_merged_shards_of_flows_write_the_html_of_one_run(
+    pytester: pytest.Pytester, flows: LoopbackServer
+) -> None:
+    """A flow's sample made one call per step: merge counts them as the run did, so the merged
+    page is the one run's, byte for byte."""
+    for name in ("broken", "json_step"):  # errors are reported apart; keep the flows that run
+        (pytester.path / f"{name}.prompt.yaml").unlink()
+    pytester.runpytest("--promptcheck-update-baseline")
+    pytester.runpytest("--promptcheck-report=one.html")
+    for k in (1, 2):
+        pytester.runpytest(f"--promptcheck-shard={k}/2", f"--promptcheck-report=shard-{k}.json")
+    shards = sorted(str(p) for p in pytester.path.glob("shard-*.json"))
+    merged = pytester.run(
+        sys.executable, "-m", "pytest_promptcheck", "merge", *shards, "--report", "merged.html"
+    )
+    assert merged.ret == pytest.ExitCode.OK, merged.stdout.str()
+    assert (pytester.path / "merged.html").read_bytes() == (pytester.path / "one.html").read_bytes()
