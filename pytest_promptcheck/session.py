@@ -282,6 +282,7 @@ class PromptcheckSession:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
             self._loop = None
+        self.client.flush()  # answers of finished calls not written yet (Ctrl-C included)
         self.client.cache.close()
         if self.client.shared is not None:
             self.client.shared.close()

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.batching import Batch
 from pytest_promptcheck.cache import CacheHealth, cache_failures
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
 from pytest_promptcheck.records import Completion
@@ -42,6 +43,11 @@ class SharedCalls:
         self._holder = json.dumps(_holder(os.getpid()), sort_keys=True)
         self._host = socket.gethostname()
         self._store: Any = None
+        self._answered_keys: list[tuple[str, str]] = []
+        """Keys called here whose answers wait for ``flush``: published (xdist), then released."""
+        self._batch = Batch(self.flush)
+        self.before_release: Callable[[], None] = _nothing
+        """Run before claims are released: the client writes the answers to the cache."""
 
     @property
     def in_a_run(self) -> bool:
@@ -117,9 +123,29 @@ class SharedCalls:
             # must not wait for the claim to expire.
             self._release(key)
             raise
-        self._publish("done", key, completion.to_json())
-        self._release(key)
+        # Released with the next batch, after the response cache's own flush wrote the answer
+        # a waiting process reads once the claim is gone (before_release).
+        self._answered_keys.append((key, json.dumps(completion.to_json())))
+        self._batch.soon()
         return completion
+
+    def flush(self) -> None:
+        """Publish and release the answered keys, in one transaction."""
+        self.before_release()
+        answered, self._answered_keys = self._answered_keys, []
+        if not (answered and self._health.writable):
+            return
+        try:
+            store = self._open()
+            with store.transact():
+                for key, done in answered:
+                    if self._run is not None:
+                        store.set(f"{self._run}:done:{key}", done, expire=self._ttl_s)
+                    name = f"claim:{key}"
+                    if store.get(name) == self._holder:  # not taken over after expiring
+                        store.delete(name)
+        except cache_failures() as exc:
+            self._fail(exc)
 
     async def _wait(self, key: str, lookup: Lookup) -> Completion | None:
         """The outcome once the key's claim ends; None when it is this process's turn."""
@@ -197,12 +223,17 @@ class SharedCalls:
         self.close()
 
     def close(self) -> None:
+        self.flush()
         store, self._store = self._store, None
         if store is not None:
             try:
                 store.close()
             except cache_failures():
                 pass
+
+
+def _nothing() -> None:
+    pass
 
 
 def _holder(pid: int) -> dict[str, object]:

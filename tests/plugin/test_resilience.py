@@ -194,3 +194,22 @@ def test_under_xdist_a_failing_cache_is_still_said_once(
     output = result.stdout.str() + result.stderr.str()
     clean(output)
     assert output.count(DISABLED) == 1
+
+
+def test_answers_written_in_batches_survive_a_ctrl_c(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    """Finished calls are written to the cache in batches (batching.py); a Ctrl-C right after
+    a round of answers, before their batch is due, still leaves every one of them cached."""
+    many.latency_ms = 400
+    run = start_pytest(pytester, "--promptcheck-concurrency=4")
+    wait_for_requests(many, 8)  # the first round of 4 has just been answered
+    run.send_signal(signal.SIGINT)
+    output = run.communicate(timeout=30)[0]
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, output
+    many.reset()
+    rerun = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--promptcheck-cache=replay")
+    outcomes = rerun.parseoutcomes()
+    assert outcomes["passed"] >= 4, rerun.stdout.str()  # the answered round, from the cache
+    assert outcomes["passed"] + outcomes.get("errors", 0) == CASES
+    assert many.completion_requests == []
