@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from pathlib import Path
@@ -260,7 +261,8 @@ def test_a_pickled_value_on_disk_is_never_unpickled(tmp_path: Path) -> None:
     assert cache.health.note() is not None and "pickled value" in cache.health.note()
     cache.close()
     claims = SharedCalls(tmp_path, None, 60, CacheHealth())
-    assert claims._claim("k")  # a claim that is not JSON text has no holder: taken over
+    # a claim that is not JSON text has no holder: taken over
+    assert asyncio.run(claims._claim("k"))
     claims.close()
     assert _Planted.ran == []
 
