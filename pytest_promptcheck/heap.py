@@ -35,6 +35,7 @@ def freeze_heap(config: pytest.Config) -> None:
         config.add_cleanup(lambda: _thaw(config))
         young, *older = gc.get_threshold()
         gc.set_threshold(max(young, _YOUNG_THRESHOLD), *older)
+    gc.collect()  # what is garbage now would stay in memory, frozen, until the run ends
     gc.freeze()
 
 
