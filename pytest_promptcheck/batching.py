@@ -24,14 +24,15 @@ class Batch:
         self._write = write
         self._pending = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def soon(self) -> None:
         self._pending += 1
         loop = asyncio.get_running_loop()
         if self._pending == FLUSH_AT:
             loop.call_soon(self.flush)
-        elif self._timer is None:
-            self._timer = loop.call_later(FLUSH_S, self.flush)
+        elif self._timer is None or self._loop is not loop:  # a timer of an ended loop never runs
+            self._timer, self._loop = loop.call_later(FLUSH_S, self.flush), loop
 
     def flush(self) -> None:
         if self._timer is not None:
