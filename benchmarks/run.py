@@ -315,6 +315,35 @@ def live(bench: Bench, concurrency: int, target_s: float) -> list[Row]:
     return rows
 
 
+def live_10k(bench: Bench) -> list[Row]:
+    """10,000 live calls at 0 ms latency with the cache written (refresh: every run is live),
+    and the minimal client's same 10,000 calls: what the server alone sustains here."""
+    cases, concurrency = 10_000, 50
+    folder = write_workdir(bench.work / "live10k")
+    write_prompt(folder / "live.prompt.yaml", cases)
+    options = ("--promptcheck-cache=refresh", f"--promptcheck-concurrency={concurrency}")
+    with loopback(0) as server:
+        env = server_env(server)
+        ours_run = ((*PYTEST, "-p", "no:cacheprovider", *options, "live.prompt.yaml"), folder, env)
+        ours = counted_series(bench, server, ours_run, f"{cases} live at 0 ms", cases)
+        client_script = (sys.executable, "-c", CLIENT_SCRIPT, server.base_url, str(cases))
+        client_run = ((*client_script, str(concurrency)), folder, env)
+        client = counted_series(bench, server, client_run, "bare httpx2 client, 10,000", cases)
+    per_s = cases / client.series.wall
+    return [
+        Row(
+            f"{cases:,} live cases, 0 ms latency, concurrency {concurrency}, cache written",
+            f"{spread(ours.series)}; max in flight {ours.max_in_flight}",
+            f"a minimal httpx2 client, same calls: {spread(client.series, 'its calls')} "
+            f"(the server sustains at least {per_s:,.0f} requests/s here)",
+            f"{ours.series.wall / client.series.wall:.2f}x the minimal client",
+            "-",
+            "<= 8 s",
+            verdict(ours.series.wall, 8.0, ours.valid),
+        )
+    ]
+
+
 def default_concurrency_row(
     ours: LiveResult, theirs: PromptfooResult, cases: int, latency_ms: int
 ) -> Row:
@@ -874,6 +903,7 @@ def flows(bench: Bench) -> list[Row]:
 WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "live16": lambda bench: live(bench, 16, 1.9),
     "live50": lambda bench: live(bench, 50, 1.0),
+    "live10k": live_10k,
     "cached": cached,
     "startup": startup,
     "collection": collection,

@@ -13,6 +13,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from pytest_promptcheck.batching import Batch
 from pytest_promptcheck.cache import CacheMode, ResponseCache, cache_key
 from pytest_promptcheck.checks.api import Job
 from pytest_promptcheck.errors import CacheMissError, PromptcheckError, ProviderError
@@ -60,6 +61,9 @@ class ModelClient:
         self._breakers: dict[str, CircuitBreaker] = {}
         self.budget = RetryBudget(self.policy.budget_ratio, self.policy.budget_floor)
         self._keys: dict[int, tuple[ModelRequest, dict[int, str]]] = {}
+        self._writes = Batch(self.flush)
+        if shared is not None:  # a claim is released only once its answer can be read
+            shared.before_release = cache.flush
         self.on_progress: Callable[[], None] = _nothing
         """Called when a call starts or ends (the progress line)."""
 
@@ -161,8 +165,22 @@ class ModelClient:
     async def _live(self, key: str, request: ModelRequest, sample: int) -> Completion:
         completion = await self._with_retries(request, sample)
         self.stats.live += 1
-        self.cache.put(key, completion)
+        self.cache.put_soon(key, completion)
+        self._flush_soon()
         return completion
+
+    def _flush_soon(self) -> None:
+        """Without claims, the answers are written in batches here; with them, the claims'
+        batch writes the answers first (SharedCalls.before_release)."""
+        if self.shared is None:
+            self._writes.soon()
+
+    def flush(self) -> None:
+        """Write what is pending: answers first, then claims. Called when the session closes
+        (Ctrl-C included), so no answer is lost."""
+        self.cache.flush()
+        if self.shared is not None:
+            self.shared.flush()
 
     async def _with_retries(self, request: ModelRequest, sample: int) -> Completion:
         """Retry what can succeed later until the call's deadline, within the run's budget,

@@ -34,7 +34,12 @@ from pytest_promptcheck.json_text import (
     parse_json,
 )
 from pytest_promptcheck.text_files import read_text
-from pytest_promptcheck.yaml_loader import MAX_YAML_CHARS, Loader, YamlRefused, parse_yaml
+from pytest_promptcheck.yaml_loader import (
+    MAX_YAML_CHARS,
+    Loader,
+    YamlRefused,
+    parse_yaml_lines,
+)
 
 PathKey = tuple[str | int, ...]
 
@@ -56,6 +61,8 @@ class Document:
     text: str = ""
     line_maps: Callable[[], LineMaps] | None = None
     _maps: LineMaps | None = None
+    known_lines: dict[PathKey, int] = field(default_factory=dict)
+    """Lines known from the parse itself (a case's), answered without the line maps."""
 
     def _computed(self) -> LineMaps:
         if self._maps is None:
@@ -75,6 +82,9 @@ class Document:
 
     def line_of(self, key: PathKey) -> int | None:
         """The line of ``key``, or of its nearest ancestor that has one."""
+        known = self.known_lines.get(key)
+        if known is not None:
+            return known
         lines = self.lines
         for end in range(len(key), -1, -1):
             line = lines.get(key[:end])
@@ -102,7 +112,7 @@ def load_document(path: Path) -> Document:
 
 def _load_yaml(path: Path, text: str) -> Document:
     try:
-        data = parse_yaml(text)
+        data, known = parse_yaml_lines(text)
     except YamlRefused as refused:
         raise SpecError(path, refused.problem, line=refused.line, hint=refused.hint) from None
     except yaml.MarkedYAMLError as exc:
@@ -114,7 +124,9 @@ def _load_yaml(path: Path, text: str) -> Document:
         ) from None
     except yaml.YAMLError as exc:
         raise SpecError(path, f"invalid YAML: {exc}") from None
-    return Document(path, data, text=text, line_maps=lambda: _yaml_line_maps(text))
+    return Document(
+        path, data, text=text, line_maps=lambda: _yaml_line_maps(text), known_lines=known
+    )
 
 
 def _yaml_line_maps(text: str) -> LineMaps:

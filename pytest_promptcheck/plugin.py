@@ -11,6 +11,7 @@ import pytest
 from pytest_promptcheck import hookspecs
 from pytest_promptcheck.errors import PromptcheckError, UsageError
 from pytest_promptcheck.files import is_prompt_file
+from pytest_promptcheck.heap import freeze_heap
 from pytest_promptcheck.listener import (
     LISTENER_NAME,
     NOTES_ATTRIBUTE,
@@ -84,6 +85,7 @@ def get_session(config: pytest.Config) -> PromptcheckSession:
     if session is None:
         from pytest_promptcheck.session import PromptcheckSession
 
+        freeze_heap(config)  # the modules loaded so far live as long as the run
         session = PromptcheckSession(config, config.stash[SETTINGS_KEY])
         config.stash[SESSION_KEY] = session
     return session
@@ -180,6 +182,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     if promptcheck is not None and not config.option.collectonly and not stopping:
         nodeids = [item.nodeid for item in session.items]
         overlap = not promptcheck.needs_every_result(nodeids)
+        freeze_heap(config)
         promptcheck.prefetch(nodeids, _progress_writers(config), overlap)
         promptcheck.assess_significance(nodeids)
     try:

@@ -228,12 +228,12 @@ class PromptcheckSession:
         """After the items: let the call phase end (under xdist another worker's items may
         wait for calls this one claimed), or, when the run stopped early, cancel it."""
         task, self._prefetch = self._prefetch, None
-        if task is None or task.done():
-            return
-        if not stop:
-            self.run(task)
-            return
-        self._cancel_all()
+        if task is not None and not task.done():
+            if stop:
+                self._cancel_all()
+            else:
+                self.run(task)
+        self.client.flush()  # now, so a cache that fails on the last writes is in the summary
 
     def run(self, awaitable: Awaitable[T]) -> T:
         try:
@@ -282,6 +282,7 @@ class PromptcheckSession:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
             self._loop = None
+        self.client.flush()  # answers of finished calls not written yet (Ctrl-C included)
         self.client.cache.close()
         if self.client.shared is not None:
             self.client.shared.close()

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pytest_promptcheck.batching import Batch
 from pytest_promptcheck.cache import CacheHealth, cache_failures
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
 from pytest_promptcheck.records import Completion
@@ -42,6 +43,13 @@ class SharedCalls:
         self._holder = json.dumps(_holder(os.getpid()), sort_keys=True)
         self._host = socket.gethostname()
         self._store: Any = None
+        self._answered_keys: list[tuple[str, str]] = []
+        """Keys called here whose answers wait for ``flush``: published (xdist), then released."""
+        self._batch = Batch(self.flush)
+        self._claiming: dict[str, asyncio.Future[bool]] | None = None
+        """Keys to claim in the next transaction, and who waits for each."""
+        self.before_release: Callable[[], None] = _nothing
+        """Run before claims are released: the client writes the answers to the cache."""
 
     @property
     def in_a_run(self) -> bool:
@@ -59,7 +67,7 @@ class SharedCalls:
         """
         while True:
             async with gate:
-                if self._claim(key):
+                if await self._claim(key):
                     # the last holder may have finished between our last look and the claim
                     outcome = self._answered(key, lookup)
                     if outcome is not None:
@@ -82,24 +90,48 @@ class SharedCalls:
             outcome = None
         return outcome if outcome is not None else lookup()
 
-    def _claim(self, key: str) -> bool:
-        """True when this process may call: it holds the claim, or the store failed."""
+    async def _claim(self, key: str) -> bool:
+        """True when this process may call: it holds the claim, or the store failed.
+
+        Claims asked for in one turn of the event loop are made in one transaction (a run
+        claims all its keys at once; a transaction each cost the loop a wait on the disk).
+        """
         if not self._health.writable:
             return True
-        name = f"claim:{key}"
+        if self._claiming is None:
+            self._claiming = {}
+            asyncio.get_running_loop().call_soon(self._claim_batch)
+        future = self._claiming.setdefault(key, asyncio.get_running_loop().create_future())
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled() and future.result():
+                self._release(key)  # claimed for a call that will not be made
+            raise
+
+    def _claim_batch(self) -> None:
+        batch, self._claiming = self._claiming or {}, None
+        wanted = {key: future for key, future in batch.items() if not future.done()}
         try:
             store = self._open()
-            if store.add(name, self._holder, expire=self._ttl_s):
-                return True
             with store.transact():
-                holder = store.get(name)
-                if holder is None or self._alive(holder):
-                    return False  # held, or released meanwhile: its answer is read first
-                store.set(name, self._holder, expire=self._ttl_s)  # its holder died
-            return True
+                taken = {key: self._take(store, key) for key in wanted}
         except cache_failures() as exc:
             self._fail(exc)
+            taken = dict.fromkeys(wanted, True)
+        for key, future in wanted.items():
+            future.set_result(taken[key])
+
+    def _take(self, store: Any, key: str) -> bool:
+        """Claim the key (inside a transaction): free, or its holder died."""
+        name = f"claim:{key}"
+        if store.add(name, self._holder, expire=self._ttl_s):
             return True
+        holder = store.get(name)
+        if holder is None or self._alive(holder):
+            return False  # held, or released meanwhile: its answer is read first
+        store.set(name, self._holder, expire=self._ttl_s)  # its holder died
+        return True
 
     async def _call(self, key: str, call: Call) -> Completion:
         try:
@@ -117,9 +149,29 @@ class SharedCalls:
             # must not wait for the claim to expire.
             self._release(key)
             raise
-        self._publish("done", key, completion.to_json())
-        self._release(key)
+        # Released with the next batch, after the response cache's own flush wrote the answer
+        # a waiting process reads once the claim is gone (before_release).
+        self._answered_keys.append((key, json.dumps(completion.to_json())))
+        self._batch.soon()
         return completion
+
+    def flush(self) -> None:
+        """Publish and release the answered keys, in one transaction."""
+        self.before_release()
+        answered, self._answered_keys = self._answered_keys, []
+        if not (answered and self._health.writable):
+            return
+        try:
+            store = self._open()
+            with store.transact():
+                for key, done in answered:
+                    if self._run is not None:
+                        store.set(f"{self._run}:done:{key}", done, expire=self._ttl_s)
+                    name = f"claim:{key}"
+                    if store.get(name) == self._holder:  # not taken over after expiring
+                        store.delete(name)
+        except cache_failures() as exc:
+            self._fail(exc)
 
     async def _wait(self, key: str, lookup: Lookup) -> Completion | None:
         """The outcome once the key's claim ends; None when it is this process's turn."""
@@ -197,12 +249,17 @@ class SharedCalls:
         self.close()
 
     def close(self) -> None:
+        self.flush()
         store, self._store = self._store, None
         if store is not None:
             try:
                 store.close()
             except cache_failures():
                 pass
+
+
+def _nothing() -> None:
+    pass
 
 
 def _holder(pid: int) -> dict[str, object]:

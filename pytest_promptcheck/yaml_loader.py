@@ -57,11 +57,20 @@ _ALIAS_HINT = (
 )
 
 
+ShallowLines = dict[tuple[str | int, ...], int]
+
+
 def parse_yaml(text: str) -> Any:
     """``yaml.safe_load`` without aliases or anchors and at most MAX_DEPTH levels deep.
 
     Raises YamlRefused for those and for a repeated key, yaml.YAMLError for invalid YAML.
     """
+    return parse_yaml_lines(text)[0]
+
+
+def parse_yaml_lines(text: str) -> tuple[Any, ShallowLines]:
+    """``parse_yaml``, and the lines of the keys of the top two levels (a case's line) from
+    the same node tree: finding them later meant composing the whole file again."""
     if len(text) > MAX_YAML_CHARS:
         raise YamlRefused(
             f"the YAML text is {len(text) / 2**20:.1f} MB, more than the {MAX_YAML_CHARS // 2**20} "
@@ -92,7 +101,7 @@ def _refuse_anchors(text: str) -> None:
         raise anchor
 
 
-def _parse_yaml(text: str) -> Any:
+def _parse_yaml(text: str) -> tuple[Any, ShallowLines]:
     """``yaml.load`` with the same result, several times faster on large files.
 
     LibYAML composes the node tree in C, but PyYAML's constructor then spends more time than
@@ -102,9 +111,29 @@ def _parse_yaml(text: str) -> Any:
     loader = Loader(text)
     try:
         node = loader.get_single_node()
-        return None if node is None else _construct(loader, node, 0)
+        if node is None:
+            return None, {}
+        return _construct(loader, node, 0), _shallow_lines(node)
     finally:
         loader.dispose()
+
+
+def _shallow_lines(root: yaml.Node) -> ShallowLines:
+    """The lines documents.py's full line maps give the keys of the top two levels: a key's
+    own line in a mapping, an item's first line in a list."""
+    lines: ShallowLines = {(): root.start_mark.line + 1}
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key_node, value in root.value:
+        key = (str(key_node.value),)
+        lines[key] = key_node.start_mark.line + 1
+        if isinstance(value, yaml.SequenceNode):
+            lines.update(
+                {(*key, i): item.start_mark.line + 1 for i, item in enumerate(value.value)}
+            )
+        elif isinstance(value, yaml.MappingNode):
+            lines.update({(*key, str(k.value)): k.start_mark.line + 1 for k, _ in value.value})
+    return lines
 
 
 def _construct(loader: Loader, node: yaml.Node, depth: int) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from pathlib import Path
@@ -261,7 +262,8 @@ def test_a_pickled_value_on_disk_is_never_unpickled(tmp_path: Path) -> None:
     assert cache.health.note() is not None and "pickled value" in cache.health.note()
     cache.close()
     claims = SharedCalls(tmp_path, None, 60, CacheHealth())
-    assert claims._claim("k")  # a claim that is not JSON text has no holder: taken over
+    # a claim that is not JSON text has no holder: taken over
+    assert asyncio.run(claims._claim("k"))
     claims.close()
     assert _Planted.ran == []
 
@@ -288,3 +290,17 @@ def test_a_directory_that_cannot_be_created_disables_the_cache(tmp_path: Path) -
     cache.put("k", COMPLETION)
     assert cache.get("k") is None
     assert "NotADirectoryError" in (cache.health.reason or "")
+
+
+def test_an_answer_waiting_for_its_batch_is_read_already(tmp_path: Path) -> None:
+    """Answers are written in batches; a read in the same run (a conversation's next turn is
+    planned from the last reply) must not miss one that waits for its batch."""
+    cache = ResponseCache(tmp_path, CacheMode.USE)
+    cache.put_soon("k", Completion(text="ok", model_reported="m"))
+    hit = cache.get("k")
+    assert hit is not None and hit.text == "ok" and hit.cached
+    assert cache.holds("k")
+    cache.close()
+    again = ResponseCache(tmp_path, CacheMode.REPLAY)  # and written once the cache closes
+    assert again.holds("k")
+    again.close()

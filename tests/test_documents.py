@@ -341,3 +341,34 @@ def test_yaml_larger_than_its_limit_is_refused_before_parsing(tmp_path: Path) ->
         load_document(path)
     assert "MB read as YAML" in info.value.message
     assert info.value.hint is not None and ".jsonl" in info.value.hint
+
+
+SHALLOW = """name: x
+format:
+  schema: {type: object}
+cases:
+  - id: a
+    vars: {x: 1}
+
+  - {id: b}
+  -
+    id: c
+"""
+SHALLOW_KEYS = [(), ("name",), ("format",), ("format", "schema"), ("cases",)] + [
+    ("cases", i) for i in range(3)
+]
+
+
+def test_a_cases_line_is_known_from_the_parse_without_the_line_maps(tmp_path: Path) -> None:
+    """Every item asks for its case's line (pytest's reportinfo); the line maps compose the
+    whole file again, so a 10,000-case file was parsed twice and held both node trees."""
+    doc = load(tmp_path, "p.yaml", SHALLOW)
+    maps = doc.line_maps
+    assert maps is not None
+    asked: list[int] = []
+    doc.line_maps = lambda: (asked.append(1), maps())[1]
+    known = [doc.line_of(key) for key in SHALLOW_KEYS]
+    assert asked == []
+    full = Document(doc.path, doc.data, text=doc.text, line_maps=maps)
+    assert known == [full.line_of(key) for key in SHALLOW_KEYS] == [1, 1, 2, 3, 4, 5, 8, 10]
+    assert doc.line_of(("cases", 0, "vars", "x")) == 6  # deeper: from the line maps

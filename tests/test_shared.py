@@ -174,3 +174,38 @@ def test_a_broken_claims_store_lets_calls_go_ahead(tmp_path: Path) -> None:
     got = asyncio.run(store.once("key", answer, asyncio.Semaphore(1), nothing))
     assert got.text == "ok"
     assert health.note() is not None and "cache disabled for this run" in health.note()  # type: ignore[operator]
+
+
+def test_a_call_cancelled_while_claiming_leaves_no_claim(tmp_path: Path) -> None:
+    first, second = shared(tmp_path), shared(tmp_path)
+
+    async def scenario() -> Completion:
+        stopped = asyncio.ensure_future(first.once("key", answer, asyncio.Semaphore(1), nothing))
+        await asyncio.sleep(0)  # it asked for the claim; the batch has not run yet
+        stopped.cancel()
+        await asyncio.gather(stopped, return_exceptions=True)
+        called_at_once, outcome = await first_look(second, nothing)
+        assert called_at_once  # else second would wait for the claim to expire (300 s)
+        return await outcome
+
+    assert asyncio.run(scenario()).text == "ok"
+    first.close()
+    second.close()
+
+
+def test_a_release_due_on_a_loop_that_ended_does_not_hold_back_the_next_ones(
+    tmp_path: Path,
+) -> None:
+    """Releases wait a moment to be batched; a batch due on a loop that ended (it never runs)
+    must not keep the next loop's claims held until the store closes."""
+    first, second = shared(tmp_path, None), shared(tmp_path, None)
+    asyncio.run(first.once("a", answer, asyncio.Semaphore(1), nothing))
+
+    async def scenario() -> bool:
+        await first.once("b", answer, asyncio.Semaphore(1), nothing)
+        await asyncio.sleep(0.3)  # the batch is due after 50 ms
+        return await second._claim("b")  # free again: released
+
+    assert asyncio.run(scenario())
+    first.close()
+    second.close()

@@ -62,10 +62,11 @@ def test_replay_with_an_unusable_cache_dir_is_a_clean_miss_per_item(
 
 
 def _small_files() -> None:
-    """In the child: files may not grow past 1 MiB, and writing past it fails with EFBIG
-    instead of killing the process, as on a disk that fills up."""
+    """In the child: files may not grow past 256 KiB, and writing past it fails with EFBIG
+    instead of killing the process, as on a disk that fills up. (1 MiB was enough while each
+    answer was its own commit; written in batches, 300 answers stay under it.)"""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 18, 1 << 18))
 
 
 def test_a_cache_that_fills_up_mid_run_costs_no_verdict(
@@ -194,3 +195,22 @@ def test_under_xdist_a_failing_cache_is_still_said_once(
     output = result.stdout.str() + result.stderr.str()
     clean(output)
     assert output.count(DISABLED) == 1
+
+
+def test_answers_written_in_batches_survive_a_ctrl_c(
+    pytester: pytest.Pytester, many: LoopbackServer
+) -> None:
+    """Finished calls are written to the cache in batches (batching.py); a Ctrl-C right after
+    a round of answers, before their batch is due, still leaves every one of them cached."""
+    many.latency_ms = 400
+    run = start_pytest(pytester, "--promptcheck-concurrency=4")
+    wait_for_requests(many, 8)  # the first round of 4 has just been answered
+    run.send_signal(signal.SIGINT)
+    output = run.communicate(timeout=30)[0]
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, output
+    many.reset()
+    rerun = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--promptcheck-cache=replay")
+    outcomes = rerun.parseoutcomes()
+    assert outcomes["passed"] >= 4, rerun.stdout.str()  # the answered round, from the cache
+    assert outcomes["passed"] + outcomes.get("errors", 0) == CASES
+    assert many.completion_requests == []
