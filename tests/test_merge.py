@@ -121,7 +121,8 @@ def test_a_gate_needs_shards_that_compared(
 
 def test_bad_usage_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     one = write(tmp_path / "s1.json", report())
-    assert "'out.txt' must end in .json or .md" in refused(capsys, one, "--report", "out.txt")
+    wrong_suffix = refused(capsys, one, "--report", "out.txt")
+    assert "'out.txt' must end in .json, .md or .html" in wrong_suffix
     assert "unknown drift mode 'loud'" in refused(capsys, one, "--drift", "loud")
     assert "the following arguments are required" in refused(capsys)
     assert main(["--help"]) == 0

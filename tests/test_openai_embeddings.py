@@ -38,6 +38,7 @@ def embed_all(client: ModelClient, texts: list[str]) -> list[Completion]:
             return list(await asyncio.gather(*(client.sample(embedding(t), 0) for t in texts)))
         finally:
             await client.providers.aclose()
+            client.flush()  # the answers wait for their batch: written before the run ends
 
     return asyncio.run(go())
 
