@@ -584,8 +584,8 @@ def memory(bench: Bench) -> list[Row]:
             f"warm-up ({cases:,} live calls, latency 0, concurrency 50): {seconds(warm.wall_s)}",
             f"{ours.rss / bare.rss:.2f}x bare",
             "-",
-            "<= 250 MB",
-            verdict(ours.rss, 250, valid),
+            "<= 150 MB",  # issue 12's target (it was 250 MB before)
+            verdict(ours.rss, 150, valid),
         )
     ]
 
