@@ -20,6 +20,8 @@ USERS = [
     ("Jack", "London"), ("Kate", "London"), ("Liam", "London"), ("Mia", "London"),
     ("Noah", "London"),
 ]  # fmt: skip
+MAX_STEPS = 10_000_000
+"""SQLite virtual-machine steps one query may take (a count here takes a few hundred)."""
 ORDERS = [(1, 40.0), (1, 120.0), (2, 15.5), (5, 230.0), (7, 99.0), (7, 101.0), (10, 12.0)]
 
 
@@ -31,6 +33,9 @@ def database() -> sqlite3.Connection:
     db.executemany("INSERT INTO users (name, city) VALUES (?, ?)", USERS)
     db.executemany("INSERT INTO orders (user_id, total) VALUES (?, ?)", ORDERS)
     db.execute("PRAGMA query_only = ON")
+    # a model can write a query that never ends (a recursive CTE): stop it after a bounded
+    # amount of work, as an error the flow reports like any other
+    db.set_progress_handler(lambda: 1, MAX_STEPS)
     return db
 
 
