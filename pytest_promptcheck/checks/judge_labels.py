@@ -123,6 +123,8 @@ def _label(line: str, where: str, scale: str) -> Label:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise CheckArgError(f"labels: {where}: not JSON ({exc.msg})", hint=_HINT) from None
+    except RecursionError:  # a line nested deeper than the parser goes
+        raise CheckArgError(f"labels: {where}: not JSON (nested too deep)", hint=_HINT) from None
     if not isinstance(data, dict) or not isinstance(data.get("output"), str):
         raise CheckArgError(f'labels: {where}: needs "output", a string', hint=_HINT)
     unknown = sorted(set(data) - _KEYS)

@@ -6,26 +6,21 @@ client, like every provider's."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
-from pytest_promptcheck.policy import DEFAULT_TIMEOUT_S
 from pytest_promptcheck.providers.anthropic_wire import (
     Usage,
     failure,
     parse_answer,
     request_body,
 )
-from pytest_promptcheck.providers.config import ProviderConfig
-from pytest_promptcheck.providers.openai import retry_after_seconds
+from pytest_promptcheck.providers.openai import HttpProvider, retry_after_seconds
 from pytest_promptcheck.records import Completion, ModelRequest
 
 if TYPE_CHECKING:
-    import httpx2
-
-    from pytest_promptcheck.providers.http import JsonClient, Reply
+    from pytest_promptcheck.providers.http import Reply
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -38,50 +33,24 @@ _CACHE_READ_FACTOR = 0.1
 _CACHE_WRITE_FACTOR = 1.25
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpProvider):
     """One httpx2 client per provider; the key is read from the environment at send time."""
 
-    def __init__(
-        self,
-        config: ProviderConfig,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        *,
-        transport: httpx2.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.name = config.name
-        self._config = config
-        self._timeout_s = timeout_s
-        self._transport = transport
-        self._client: JsonClient | None = None
-
-    @property
-    def base_url(self) -> str:
-        url = self._config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        return url.rstrip("/")
-
-    @property
-    def key_variable(self) -> str:
-        return self._config.api_key_env or KEY_VARIABLE
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    BASE_URL_VARIABLE = "ANTHROPIC_BASE_URL"
+    KEY_VARIABLE = KEY_VARIABLE
 
     def identity(self, request: ModelRequest) -> dict[str, Any]:
         # the API version decides the shape of answers as much as the base URL does
         return {"base_url": self.base_url, "anthropic_version": API_VERSION}
 
-    def _http(self) -> JsonClient:
-        # httpx2 is imported on the first live call: a run served from the cache never needs it
-        if self._client is None:
-            from pytest_promptcheck.providers.http import EnvHeader, JsonClient
+    def _client_options(self) -> dict[str, Any]:
+        from pytest_promptcheck.providers.http import EnvHeader
 
-            self._client = JsonClient(
-                self.name,
-                self.key_variable,
-                self._timeout_s,
-                self.base_url,
-                self._transport,
-                auth=EnvHeader(self.key_variable, "x-api-key"),
-                headers={"anthropic-version": API_VERSION},
-            )
-        return self._client
+        return {
+            "auth": EnvHeader(self.key_variable, "x-api-key"),
+            "headers": {"anthropic-version": API_VERSION},
+        }
 
     async def complete(self, request: ModelRequest, sample: int) -> Completion:
         """One call; whatever goes wrong is a ProviderError with the key redacted."""
@@ -168,8 +137,3 @@ class AnthropicProvider:
         from pytest_promptcheck.providers.http import redact, shown
 
         return shown(redact(text, self.key_variable), limit)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None

@@ -29,12 +29,17 @@ RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 MAX_RETRY_AFTER_S = 60.0
 
 
-class OpenAIProvider:
-    """One httpx2 client per provider; the key is read from the environment at send time.
+class HttpProvider:
+    """What the HTTP providers share: their table, base URL and key variable, and one httpx2
+    client made on the first live call (a run served from the cache never imports httpx2).
 
     ``transport`` replaces the one chosen by URL (the lean transport for plain http://,
-    httpx2's own otherwise): benchmarks and tests compare them through this provider.
+    httpx2's own otherwise): benchmarks and tests compare them through the provider.
     """
+
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    BASE_URL_VARIABLE = "OPENAI_BASE_URL"
+    KEY_VARIABLE = "OPENAI_API_KEY"
 
     def __init__(
         self,
@@ -48,29 +53,57 @@ class OpenAIProvider:
         self._timeout_s = timeout_s
         self._transport = transport
         self._client: JsonClient | None = None
-        self._batcher: EmbeddingBatcher | None = None
 
     @property
     def base_url(self) -> str:
-        url = self._config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        url = (
+            self._config.base_url or os.environ.get(self.BASE_URL_VARIABLE) or self.DEFAULT_BASE_URL
+        )
         return url.rstrip("/")
 
     @property
     def key_variable(self) -> str:
-        return self._config.api_key_env or "OPENAI_API_KEY"
+        return self._config.api_key_env or self.KEY_VARIABLE
 
-    def identity(self, request: ModelRequest) -> dict[str, Any]:
-        return {"base_url": self.base_url}
+    def _client_options(self) -> dict[str, Any]:
+        """The JsonClient's ``auth`` and ``headers``, where they differ from a bearer token."""
+        return {}
 
     def _http(self) -> JsonClient:
-        # httpx2 is imported on the first live call: a run served from the cache never needs it
         if self._client is None:
             from pytest_promptcheck.providers.http import JsonClient
 
             self._client = JsonClient(
-                self.name, self.key_variable, self._timeout_s, self.base_url, self._transport
+                self.name,
+                self.key_variable,
+                self._timeout_s,
+                self.base_url,
+                self._transport,
+                **self._client_options(),
             )
         return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+class OpenAIProvider(HttpProvider):
+    """One httpx2 client per provider; the key is read from the environment at send time."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(config, timeout_s, transport=transport)
+        self._batcher: EmbeddingBatcher | None = None
+
+    def identity(self, request: ModelRequest) -> dict[str, Any]:
+        return {"base_url": self.base_url}
 
     async def complete(self, request: ModelRequest, sample: int) -> Completion:
         """One call; whatever goes wrong is a ProviderError with the key redacted."""
@@ -186,11 +219,6 @@ class OpenAIProvider:
         if price_in is None or price_out is None:
             return None
         return (tokens_in * price_in + tokens_out * price_out) / 1_000_000
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
 
 def _tool_fields(request: ModelRequest) -> dict[str, Any]:
