@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -117,7 +118,7 @@ def checked(kind: Kind, key: object, value: Any) -> Entry:
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise InvalidEntry("JSON nested too deeply") from None
     except ValueError as exc:
@@ -126,6 +127,14 @@ def _loads(text: str) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise InvalidEntry(f"{name} is not a JSON number")
+
+
+def _finite(literal: str) -> float:
+    """A float, refusing one too large for it (``1e999`` would be stored as ``Infinity``)."""
+    number = float(literal)
+    if not math.isfinite(number):
+        raise InvalidEntry(f"{literal[:80]} is not a JSON number")
+    return number
 
 
 def _check_completion(value: Any) -> None:

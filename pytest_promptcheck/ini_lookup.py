@@ -33,8 +33,9 @@ def _section(path: Path) -> dict[str, Any] | None:
         return None
     try:
         if path.name == "pyproject.toml":
-            table = tomllib.loads(path.read_text("utf-8")).get("tool", {}).get("pytest", {})
-            options = table.get("ini_options") if isinstance(table, dict) else None
+            options: Any = tomllib.loads(path.read_text("utf-8"))
+            for name in ("tool", "pytest", "ini_options"):
+                options = options.get(name) if isinstance(options, dict) else None
             return options if isinstance(options, dict) else None
         parser = configparser.ConfigParser(interpolation=None)
         parser.read(path, encoding="utf-8")

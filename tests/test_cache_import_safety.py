@@ -63,6 +63,11 @@ def refused(folder: Path, cache: Path, capsys: pytest.CaptureFixture[str], *extr
             "NaN is not a JSON number",
         ),
         (
+            b'{"format":1,"kind":"completion","key":"' + b"e" * 64 + b'","value":'
+            b'{"text":"x","model_reported":"m","latency_ms":1e999}}',
+            "1e999 is not a JSON number",
+        ),
+        (
             document(kind="flow-record", value=[{"step": "s", "key": "x", "request": {}}]),
             "its key is not a sha256",
         ),

@@ -43,3 +43,10 @@ def test_the_first_ini_file_found_wins_even_without_the_setting(tmp_path: Path) 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "pytest.ini").write_text("[pytest]\n")
     assert default_cache_dir(tmp_path / "sub") == tmp_path / "sub/.promptcheck/cache"
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_is_passed_over(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pyproject.toml").write_text('tool = "black"\n')
+    assert default_cache_dir(tmp_path / "sub") == tmp_path / ".promptcheck/cache"

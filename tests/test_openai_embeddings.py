@@ -14,7 +14,7 @@ from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.policy import CallPolicy
 from pytest_promptcheck.providers import ProviderConfig, ProviderSet
-from pytest_promptcheck.providers.openai_embeddings import MAX_BATCH
+from pytest_promptcheck.providers.openai_embeddings import MAX_BATCH, EmbeddingBatcher
 from pytest_promptcheck.records import Completion, ModelRequest
 from tests.loopback import LoopbackServer, embedding_of, malformed, status
 
@@ -108,3 +108,16 @@ def test_embed_input_is_in_the_cache_key_only_when_set() -> None:
     chat = ModelRequest("openai:m", ({"role": "user", "content": "hi"},), None)
     assert "embed_input" not in chat.payload()
     assert embedding("hi").payload()["embed_input"] == "hi"
+
+
+def test_a_reply_whose_indexes_are_not_one_per_text_is_malformed() -> None:
+    async def post(model: str, texts: list[str]) -> bytes:
+        items = [{"index": 0, "embedding": [float(n)]} for n in range(len(texts))]
+        return json.dumps({"data": items}).encode()
+
+    async def embed_two() -> None:
+        batcher = EmbeddingBatcher("openai", post, None)
+        await asyncio.gather(batcher.embed("m", "a"), batcher.embed("m", "b"))
+
+    with pytest.raises(ProviderError, match="malformed embeddings body"):
+        asyncio.run(embed_two())

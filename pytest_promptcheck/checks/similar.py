@@ -204,10 +204,23 @@ def _embedding(model: str, text: str) -> Job:
 
 
 def _vector(text: str) -> list[float]:
-    value = json.loads(text)
-    if not isinstance(value, list) or not all(isinstance(x, int | float) for x in value):
+    """A cached or answered vector; NaN would pass any ``min`` (cosine takes it as 1.0)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+    if not isinstance(value, list) or not all(_finite(x) for x in value):
         raise ValueError("not a list of numbers")
     return [float(x) for x in value]
+
+
+def _finite(x: Any) -> bool:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _verdict(parsed: SimilarArg, references: Sequence[str], cosines: Sequence[float]) -> Verdict:

@@ -91,8 +91,8 @@ class EmbeddingBatcher:
     def _answers(self, data: dict[str, Any], count: int, latency_ms: float) -> list[Completion]:
         """One completion per text: its vector as JSON; the batch's tokens shared evenly."""
         items = sorted(data["data"], key=lambda item: item["index"])
-        if len(items) != count:
-            raise ValueError(f"{len(items)} embeddings for {count} texts")
+        if [item["index"] for item in items] != list(range(count)):
+            raise ValueError(f"embeddings not indexed 0 to {count - 1}, one per text")
         usage = data.get("usage") or {}
         tokens = usage.get("prompt_tokens", 0)
         if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:

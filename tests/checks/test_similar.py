@@ -14,6 +14,7 @@ import pytest
 from pytest_promptcheck.checks.api import Check, CheckFn, ModelCheck, SampleContext
 from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.checks.similar import MAX_RECORDED, MAX_TARGETS
+from pytest_promptcheck.checks.similar import _vector as similar_vector
 from pytest_promptcheck.embeddings.wordllama import DEFAULT_MIN
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.project import Project
@@ -231,3 +232,12 @@ def test_a_backend_is_imported_only_when_a_check_first_embeds() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "True"]
+
+
+@pytest.mark.parametrize(
+    "text", ["[NaN, 1]", "[1e999, 1]", "[1" + "0" * 400 + ", 1]", "[true, 1]", "[" * 100_000]
+)
+def test_an_embedding_that_is_not_finite_numbers_is_unusable(text: str) -> None:
+    # a NaN vector's cosine came out as 1.0 (min/max pass NaN over), passing any min
+    with pytest.raises(ValueError, match="not a list of numbers"):
+        similar_vector(text)
