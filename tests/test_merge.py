@@ -142,3 +142,11 @@ def test_the_command_is_reached_through_python_dash_m(tmp_path: Path) -> None:
     assert unknown.stderr.strip() == (
         "python -m pytest_promptcheck: error: unknown command 'split'; use one of cache, merge"
     )
+
+
+def test_a_huge_shard_count_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a shard report is input: "1/10**15" must not list every missing shard (it hung)
+    one = write(tmp_path / "s1.json", report("1/1000000000000000"))
+    assert "shard 2/1000000000000000, 3/1000000000000000" in refused(capsys, one)
