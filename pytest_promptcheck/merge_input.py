@@ -52,7 +52,7 @@ def read_report(path: Path) -> ShardReport:
         document = json.loads(path.read_text("utf-8"))
     except OSError as exc:
         raise MergeError(f"{path}: cannot be read ({exc.strerror or exc}); {FIX}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # too deep
         raise MergeError(f"{path}: not a JSON report ({exc}); {FIX}") from None
     found = document.get("format") if isinstance(document, dict) else None
     if found != REPORT_FORMAT:

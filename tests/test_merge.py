@@ -55,6 +55,7 @@ def test_reports_of_empty_shards_merge_to_nothing_ran(
     ("content", "message"),
     [
         ("{not json", "not a JSON report"),
+        ("[" * 100_000, "not a JSON report"),
         (
             json.dumps({**report(), "format": 7}),
             "report format 7, this pytest-promptcheck merges format 1",
