@@ -30,6 +30,9 @@ def report(shard: str | None = "1/1", **drift: Any) -> dict[str, Any]:
     }
 
 
+DRIFT = {"effect": "same", "cause_text": "", "unexplained": False}
+
+
 def write(path: Path, data: Any) -> Path:
     path.write_text(data if isinstance(data, str) else json.dumps(data))
     return path
@@ -75,7 +78,19 @@ def test_reports_of_empty_shards_merge_to_nothing_ran(
         ),
         (json.dumps(report("4/3")), "run.shard: '4/3' is not a shard"),
         (
-            json.dumps({**report(), "cases": [{"record": {}, "result": None}]}),
+            json.dumps({**report(), "cases": [{"drift": {"family": "f", "effect": "same"}}]}),
+            "cases[0] is malformed (missing field 'cause_text')",
+        ),
+        (
+            json.dumps({**report(), "cases": [{"drift": {**DRIFT, "family": "f"}}]}),
+            "cases[0] is malformed (missing field 'baseline_passed')",
+        ),
+        (
+            json.dumps({**report(), "cases": [{"drift": {"x": 1}}]}),
+            "cases[0] is malformed (missing field 'effect')",
+        ),
+        (
+            json.dumps({**report(), "cases": [{"record": {}, "result": None, "drift": None}]}),
             "cases[0] is malformed ('the entry' must be an object)",
         ),
     ],
