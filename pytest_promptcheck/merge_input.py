@@ -7,6 +7,7 @@ drift policy (the mode may be given on merge's command line instead).
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ def read_report(path: Path) -> ShardReport:
         document = json.loads(path.read_text("utf-8"))
     except OSError as exc:
         raise MergeError(f"{path}: cannot be read ({exc.strerror or exc}); {FIX}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # too deep
         raise MergeError(f"{path}: not a JSON report ({exc}); {FIX}") from None
     found = document.get("format") if isinstance(document, dict) else None
     if found != REPORT_FORMAT:
@@ -112,8 +113,10 @@ def _check_split(reports: list[ShardReport]) -> None:
                 f"{report.path}: shard {report.shard} again (also {other}); pass each shard once"
             )
     count = counts.pop()
-    missing = [f"{k}/{count}" for k in range(1, count + 1) if k not in seen]
-    if missing:
+    if len(seen) < count:
+        # the first few only: the count comes from the reports, and may be huge
+        absent = (f"{k}/{count}" for k in range(1, count + 1) if k not in seen)
+        missing = list(itertools.islice(absent, 5)) + ["..."] * (count - len(seen) > 5)
         raise MergeError(
             f"shard {', '.join(missing)} missing: a merge of part of the shards is not the "
             "run's result; pass every shard's report"

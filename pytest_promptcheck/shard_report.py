@@ -71,6 +71,7 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
     """A case of the report as the end of the run saw it (KeyError/TypeError if malformed);
     its usage is summed from the recorded samples (whether they came from the cache is not
     kept)."""
+    _check_drift(case.get("drift"))
     entry = BaselineEntry.from_json(case["result"])
     return CaseRecord.from_json(
         {
@@ -85,6 +86,16 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
             "drift": case["drift"],
         }
     )
+
+
+def _check_drift(drift: Any) -> None:
+    """What merge reads of a case's drift is there (KeyError/TypeError/ValueError if not)."""
+    if drift is None:
+        return
+    for name in ("effect", "cause_text", "unexplained"):
+        drift[name]
+    if drift.get("family") is not None:
+        counts_in(drift)
 
 
 def _usage_of(entry: BaselineEntry) -> list[Any]:

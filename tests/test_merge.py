@@ -30,6 +30,9 @@ def report(shard: str | None = "1/1", **drift: Any) -> dict[str, Any]:
     }
 
 
+DRIFT = {"effect": "same", "cause_text": "", "unexplained": False}
+
+
 def write(path: Path, data: Any) -> Path:
     path.write_text(data if isinstance(data, str) else json.dumps(data))
     return path
@@ -55,6 +58,7 @@ def test_reports_of_empty_shards_merge_to_nothing_ran(
     ("content", "message"),
     [
         ("{not json", "not a JSON report"),
+        ("[" * 100_000, "not a JSON report"),
         (
             json.dumps({**report(), "format": 7}),
             "report format 7, this pytest-promptcheck merges format 1",
@@ -74,7 +78,19 @@ def test_reports_of_empty_shards_merge_to_nothing_ran(
         ),
         (json.dumps(report("4/3")), "run.shard: '4/3' is not a shard"),
         (
-            json.dumps({**report(), "cases": [{"record": {}, "result": None}]}),
+            json.dumps({**report(), "cases": [{"drift": {"family": "f", "effect": "same"}}]}),
+            "cases[0] is malformed (missing field 'cause_text')",
+        ),
+        (
+            json.dumps({**report(), "cases": [{"drift": {**DRIFT, "family": "f"}}]}),
+            "cases[0] is malformed (missing field 'baseline_passed')",
+        ),
+        (
+            json.dumps({**report(), "cases": [{"drift": {"x": 1}}]}),
+            "cases[0] is malformed (missing field 'effect')",
+        ),
+        (
+            json.dumps({**report(), "cases": [{"record": {}, "result": None, "drift": None}]}),
             "cases[0] is malformed ('the entry' must be an object)",
         ),
     ],
@@ -142,3 +158,11 @@ def test_the_command_is_reached_through_python_dash_m(tmp_path: Path) -> None:
     assert unknown.stderr.strip() == (
         "python -m pytest_promptcheck: error: unknown command 'split'; use one of cache, merge"
     )
+
+
+def test_a_huge_shard_count_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a shard report is input: "1/10**15" must not list every missing shard (it hung)
+    one = write(tmp_path / "s1.json", report("1/1000000000000000"))
+    assert "shard 2/1000000000000000, 3/1000000000000000" in refused(capsys, one)
