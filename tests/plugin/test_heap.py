@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.plugin.support import SUPPORT_ITEMS, serve_support_bot
 # Runs after the prompt items (pytest collects test_*.py after *.prompt.yaml in a folder).
 PROBE = """
 import gc
+import sys
 import weakref
 
 
@@ -63,3 +65,24 @@ def test_a_heap_frozen_by_the_caller_stays_as_the_caller_left_it(
         assert gc.get_threshold() == thresholds
     finally:
         gc.unfreeze()
+
+
+EXIT_PROBE = """
+import atexit, gc, sys
+import pytest
+code = pytest.main(["-q", "-p", "no:cacheprovider"])
+print("after the run:", gc.get_freeze_count())
+atexit._run_exitfuncs()  # what the interpreter runs at exit, before its last collection
+print("at exit:", gc.get_freeze_count())
+sys.exit(code)
+"""
+
+
+def test_the_heap_is_frozen_again_at_exit_so_the_last_collection_skips_it(
+    pytester: pytest.Pytester, support: LoopbackServer
+) -> None:
+    result = pytester.run(sys.executable, "-c", EXIT_PROBE)
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["after the run: 0", "at exit: *"])
+    frozen_at_exit = int(result.stdout.lines[-1].rsplit(" ", 1)[1])
+    assert frozen_at_exit > 0
