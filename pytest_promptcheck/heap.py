@@ -28,17 +28,27 @@ them through young collections that free nothing."""
 
 _FROZEN = pytest.StashKey[tuple[int, int, int]]()
 """The thresholds to restore, once this run has frozen the heap."""
+_THAWS = pytest.StashKey[bool]()
+"""Set once the thaw is registered: only a run that will thaw may freeze."""
+
+
+def thaw_at_the_end(config: pytest.Config) -> None:
+    """Register the thaw before any plugin is configured: cleanups run last-in first-out, so
+    it runs after pytest's own (whose garbage collection then still skips the frozen heap)."""
+    config.stash[_THAWS] = True
+    config.add_cleanup(lambda: _thaw(config))
 
 
 def freeze_heap(config: pytest.Config) -> None:
     """Freeze what exists now; undone when the run's config is cleaned up (after pytest's own
-    last collection in pytest_unconfigure), so that a run inside another process (pytester)
-    leaves nothing frozen there."""
+    last collection), so that a run inside another process (pytester) leaves nothing frozen
+    there."""
+    if _THAWS not in config.stash:
+        return
     if _FROZEN not in config.stash:
         if gc.get_freeze_count():  # frozen by whoever runs us: theirs to undo
             return
         config.stash[_FROZEN] = gc.get_threshold()
-        config.add_cleanup(lambda: _thaw(config))
         atexit.unregister(gc.freeze)  # once per process, however many runs it holds (pytester)
         atexit.register(gc.freeze)
         young, *older = gc.get_threshold()
@@ -48,5 +58,7 @@ def freeze_heap(config: pytest.Config) -> None:
 
 
 def _thaw(config: pytest.Config) -> None:
-    gc.unfreeze()
-    gc.set_threshold(*config.stash[_FROZEN])
+    thresholds = config.stash.get(_FROZEN, None)
+    if thresholds is not None:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -11,7 +11,7 @@ import pytest
 from pytest_promptcheck import hookspecs
 from pytest_promptcheck.errors import PromptcheckError, UsageError
 from pytest_promptcheck.files import is_prompt_file
-from pytest_promptcheck.heap import freeze_heap
+from pytest_promptcheck.heap import freeze_heap, thaw_at_the_end
 from pytest_promptcheck.listener import (
     LISTENER_NAME,
     NOTES_ATTRIBUTE,
@@ -56,6 +56,11 @@ def _paths(config: pytest.Config) -> SettingPaths:
         config.invocation_params.dir,
         pyproject or config.rootpath / "pyproject.toml",
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    thaw_at_the_end(config)  # before any plugin's configure adds its own cleanups
 
 
 @pytest.hookimpl(trylast=True)
