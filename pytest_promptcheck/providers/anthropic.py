@@ -45,10 +45,10 @@ class AnthropicProvider(HttpProvider):
         return {"base_url": self.base_url, "anthropic_version": API_VERSION}
 
     def _client_options(self) -> dict[str, Any]:
-        from pytest_promptcheck.providers.http import EnvHeader
+        from pytest_promptcheck.providers.http import EnvAuth
 
         return {
-            "auth": EnvHeader(self.key_variable, "x-api-key"),
+            "auth": EnvAuth(self.key_variable, "x-api-key", prefix=""),
             "headers": {"anthropic-version": API_VERSION},
         }
 

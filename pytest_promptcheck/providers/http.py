@@ -18,19 +18,25 @@ import json
 import os
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 
+from pytest_promptcheck import __version__
 from pytest_promptcheck.capture_keys import OWN_REQUEST
 from pytest_promptcheck.errors import ProviderError
-from pytest_promptcheck.providers.transport import LeanTransport, suits
+from pytest_promptcheck.providers.transport import LeanPool, Target, suits
 from pytest_promptcheck.quoting import clip
 
 MAX_BODY_BYTES = 16 * 2**20
 """A chat completion is kilobytes; 16 MiB leaves room for long outputs and logprobs."""
 _LIMIT_TEXT = f"{MAX_BODY_BYTES // 2**20} MiB"
-_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    "Accept-Encoding": "identity",
+    "User-Agent": f"pytest-promptcheck/{__version__}",
+}
 _OWN = {OWN_REQUEST: True}
 """Marks the plugin's own requests, which a flow's SDK capture (capture.py) lets through."""
 
@@ -44,32 +50,42 @@ class Reply:
     body: bytes
 
 
-class EnvBearer(httpx2.Auth):
-    """``Authorization: Bearer $VARIABLE``, read from the environment as each request leaves."""
+class Streamed(Protocol):
+    """A response whose body is still to be read: httpx2's, or the lean pool's."""
 
-    def __init__(self, variable: str) -> None:
-        self.variable = variable
+    @property
+    def status_code(self) -> int: ...
 
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response]:
-        if os.environ.get(self.variable):
-            request.headers["Authorization"] = "Bearer " + os.environ[self.variable]
-        yield request
+    @property
+    def headers(self) -> httpx2.Headers: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
 
 
-class EnvHeader(httpx2.Auth):
-    """``<header>: $VARIABLE`` (e.g. Anthropic's ``x-api-key``), read as each request leaves.
+class EnvAuth(httpx2.Auth):
+    """``<header>: <prefix>$VARIABLE``, read from the environment as each request leaves:
+    ``Authorization: Bearer`` by default, Anthropic's ``x-api-key`` without a prefix.
 
-    Unlike Authorization, such a header is shown by the repr of httpx2's Headers: what keeps
-    it off the screen is that no error of ours carries the request or its headers, and that
-    every message is redacted (tests/plugin/test_anthropic.py runs with frame locals shown)."""
+    Unlike Authorization, an x-api-key header is shown by the repr of httpx2's Headers: what
+    keeps it off the screen is that no error of ours carries the request or its headers, and
+    that every message is redacted (tests/plugin/test_anthropic.py runs with frame locals
+    shown)."""
 
-    def __init__(self, variable: str, header: str) -> None:
+    def __init__(
+        self, variable: str, header: str = "Authorization", prefix: str = "Bearer "
+    ) -> None:
         self.variable = variable
         self.header = header
+        self.prefix = prefix
+
+    def value(self) -> str | None:
+        key = os.environ.get(self.variable)
+        return self.prefix + key if key else None
 
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response]:
-        if os.environ.get(self.variable):
-            request.headers[self.header] = os.environ[self.variable]
+        value = self.value()
+        if value is not None:
+            request.headers[self.header] = value
         yield request
 
 
@@ -87,7 +103,11 @@ def redact(text: str, variable: str) -> str:
 
 
 class JsonClient:
-    """POSTs JSON to one provider's endpoints; ``post`` raises ProviderError and nothing else."""
+    """POSTs JSON to one provider's endpoints; ``post`` raises ProviderError and nothing else.
+
+    Plain http:// without a proxy goes through the lean pool (transport.py), anything else
+    (https, proxies, a transport given by a test or benchmark) through an httpx2 client, made
+    on first use."""
 
     def __init__(
         self,
@@ -97,22 +117,19 @@ class JsonClient:
         base_url: str,
         transport: httpx2.AsyncBaseTransport | None = None,
         *,
-        auth: httpx2.Auth | None = None,
+        auth: EnvAuth | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         """``auth`` sends the key (default: a bearer token); ``headers`` go on every request."""
         self.provider = provider
         self.key_variable = key_variable
         self.timeout_s = timeout_s
-        if transport is None and suits(base_url):
-            transport = LeanTransport()
-        self._client = httpx2.AsyncClient(
-            auth=auth or EnvBearer(key_variable),
-            headers=headers,
-            timeout=timeout_s,
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._auth = auth or EnvAuth(key_variable)
+        self._headers = {**(headers or {}), **_HEADERS}
+        self._transport = transport
+        self._lean = LeanPool() if transport is None and suits(base_url) else None
+        self._targets: dict[str, Target] = {}
+        self._client: httpx2.AsyncClient | None = None
 
     async def post(self, url: str, body: dict[str, Any]) -> Reply:
         payload = self._encode(body)
@@ -150,15 +167,40 @@ class JsonClient:
         raise failure
 
     async def _exchange(self, url: str, payload: bytes) -> Reply:
-        async with self._client.stream(
-            "POST", url, content=payload, headers=_HEADERS, extensions=_OWN
-        ) as answer:
-            if 300 <= answer.status_code < 400:
-                raise self._redirect(answer)
-            body = b"".join([chunk async for chunk in self._capped(answer)])
+        if self._lean is None:
+            async with self._httpx2().stream(
+                "POST", url, content=payload, headers=self._headers, extensions=_OWN
+            ) as answer:
+                return await self._read(answer)
+        target = self._targets.get(url) or self._targets.setdefault(url, Target.of(url))
+        async with self._lean.post(target, self._raw_headers, payload, self.timeout_s) as lean:
+            return await self._read(lean)
+
+    def _raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The lean pool's headers, the key's among them: asked for as the request is framed."""
+        headers = [(name.encode(), value.encode()) for name, value in self._headers.items()]
+        key = self._auth.value()
+        if key is not None:
+            headers.append((self._auth.header.encode(), key.encode()))
+        return headers
+
+    async def _read(self, answer: Streamed) -> Reply:
+        if 300 <= answer.status_code < 400:
+            raise self._redirect(answer)
+        body = b"".join([chunk async for chunk in self._capped(answer)])
         return Reply(answer.status_code, answer.headers, body)
 
-    async def _capped(self, answer: httpx2.Response) -> AsyncIterator[bytes]:
+    def _httpx2(self) -> httpx2.AsyncClient:
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                auth=self._auth,
+                timeout=self.timeout_s,
+                transport=self._transport,
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def _capped(self, answer: Streamed) -> AsyncIterator[bytes]:
         """The body's chunks, refused past the cap. Decoded bytes are counted (a compressed
         body is capped by what it becomes); a declared length past the cap is refused unread."""
         declared = answer.headers.get("content-length", "")
@@ -171,7 +213,7 @@ class JsonClient:
                 raise self._too_large(answer.status_code)
             yield chunk
 
-    def _redirect(self, answer: httpx2.Response) -> ProviderError:
+    def _redirect(self, answer: Streamed) -> ProviderError:
         location = answer.headers.get("location")
         if location is None:
             where = f"HTTP {answer.status_code} without a Location"
@@ -197,7 +239,10 @@ class JsonClient:
         return ProviderError(self.provider, text, status=status, retryable=retryable)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._lean is not None:
+            self._lean.close()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def shown(text: str, limit: int = 300) -> str:

@@ -1,22 +1,27 @@
-"""A lean HTTP/1.1 transport for httpx2, for plain-http endpoints on the local network.
+"""A lean HTTP/1.1 client for plain-http endpoints on the local network.
 
 httpx2's default pool (httpcore2) spends CPU per request on bookkeeping that grows with the
-number of connections; against a local server answering hundreds of concurrent calls that CPU,
-not the server, sets the pace (benchmarks/README.md: 10,000 calls at concurrency 50 take
-about 4x as long). This transport keeps a stack of idle keep-alive connections and writes each
-request in one send. The bytes on the wire are framed and parsed by h11, the maintained
-HTTP/1.1 state machine httpcore2 itself uses, so a malformed response is h11's
-RemoteProtocolError, never a parser of ours. Bodies are streamed to the caller, which caps them.
-TLS, proxies and HTTP/2 stay with httpx2's own transport.
+number of connections, and its client layers (request and response models, URL merging, auth
+and redirect flows) about as much again; against a local server answering hundreds of
+concurrent calls that CPU, not the server, sets the pace (benchmarks/README.md). The plugin only
+POSTs a JSON body with a few headers, so for plain http:// without a proxy it uses this pool: a
+stack of idle keep-alive connections per origin, each request written in one send. The bytes
+on the wire are framed and parsed by h11, the maintained HTTP/1.1 state machine httpcore2
+itself uses, so a malformed response is h11's RemoteProtocolError, never a parser of ours.
+Errors are httpx2's exception types, so callers handle one family. Bodies are streamed to the
+caller, which caps them. TLS, proxies and HTTP/2 stay with httpx2.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import h11
 import httpx2
@@ -27,6 +32,9 @@ _MAX_HEAD_BYTES = 64 * 1024
 """A status line and headers larger than this are a protocol error (h11's own limit is 16 KB)."""
 
 Origin = tuple[str, int]
+Headers = Callable[[], list[tuple[bytes, bytes]]]
+"""The request's headers, asked for as the request is framed (they may carry the key, which no
+frame keeps longer than that)."""
 
 
 def suits(url: str) -> bool:
@@ -70,94 +78,129 @@ class _Connection:
         self.writer.close()
 
 
-class _Body(httpx2.AsyncByteStream):
-    """The response body as h11 delivers it; the connection goes back to the pool at its end."""
+@dataclass(frozen=True)
+class Target:
+    """Where a POST goes: the origin to connect to, the Host header and the request target."""
+
+    origin: Origin
+    host: bytes
+    path: bytes
+
+    @classmethod
+    def of(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return cls((parts.hostname or "", parts.port or 80), parts.netloc.encode(), path.encode())
+
+
+class Answer:
+    """A response head, and its body as h11 delivers it; its connection goes back to the pool
+    when the body was read to its end, and is closed otherwise (a cap, a deadline, an error)."""
 
     def __init__(
         self,
-        transport: LeanTransport,
+        pool: LeanPool,
         origin: Origin,
         connection: _Connection,
+        head: h11.Response,
         read_timeout: float | None,
     ) -> None:
-        self._transport = transport
+        self.status_code = head.status_code
+        self.headers = httpx2.Headers(head.headers.raw_items())
+        self._pool = pool
         self._origin = origin
         self._connection = connection
         self._read_timeout = read_timeout
         self._done = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body's bytes, decoded as its Content-Encoding says (gzip, deflate), in pieces of
+        at most _READ_SIZE: a small compressed body cannot expand all at once."""
+        decoders = _decoders(self.headers.get("content-encoding", ""))
         async with _mapped_errors():
             while not isinstance(
                 event := await self._connection.next_event(self._read_timeout), h11.EndOfMessage
             ):
                 if isinstance(event, h11.Data):
-                    yield bytes(event.data)
+                    for piece in _decoded(bytes(event.data), decoders):
+                        yield piece
+            for piece in _decoded(b"", decoders, final=True):
+                yield piece
         self._done = True
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         connection = self._connection
         if self._done and connection.reusable():
             connection.h11.start_next_cycle()
-            self._transport.release(self._origin, connection)
+            self._pool.release(self._origin, connection)
         else:
-            connection.close()  # cut short (a cap, a deadline, an error): never reused
+            connection.close()
 
 
-class LeanTransport(httpx2.AsyncBaseTransport):
+class LeanPool:
+    """Keep-alive HTTP/1.1 connections by origin, for POSTs of a whole body."""
+
     def __init__(self) -> None:
         self._idle: dict[Origin, list[_Connection]] = {}
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        timeouts = request.extensions.get("timeout", {})
-        origin = (request.url.host, request.url.port or 80)
-        await request.aread()
-        reused = self._take(origin)
+    @asynccontextmanager
+    async def post(
+        self, target: Target, headers: Headers, body: bytes, timeout: float | None
+    ) -> AsyncIterator[Answer]:
+        """The answer to one POST; ``timeout`` bounds the connect and each read."""
+        answer = await self._send(target, headers, body, timeout)
+        try:
+            yield answer
+        finally:
+            answer.close()
+
+    async def _send(
+        self, target: Target, headers: Headers, body: bytes, timeout: float | None
+    ) -> Answer:
+        reused = self._take(target.origin)
         if reused is not None:
             try:
-                return await self._exchange(request, origin, reused, timeouts)
+                return await self._exchange(target, headers, body, reused, timeout)
             except _Stale:
                 pass  # the server closed the idle connection first: try once on a new one
-        connection = await self._connect(request, origin, timeouts.get("connect"))
+        connection = await self._connect(target.origin, timeout)
         try:
-            return await self._exchange(request, origin, connection, timeouts)
+            return await self._exchange(target, headers, body, connection, timeout)
         except _Stale:
             raise httpx2.RemoteProtocolError(
-                "server disconnected without sending a response", request=request
+                "server disconnected without sending a response"
             ) from None
 
-    async def _connect(
-        self, request: httpx2.Request, origin: Origin, timeout: float | None
-    ) -> _Connection:
+    async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
         try:
             async with asyncio.timeout(timeout):
                 return _Connection(*await asyncio.open_connection(*origin))
         except TimeoutError:
-            raise httpx2.ConnectTimeout("connect timed out", request=request) from None
+            raise httpx2.ConnectTimeout("connect timed out") from None
         except OSError as exc:
-            raise httpx2.ConnectError(str(exc), request=request) from None
+            raise httpx2.ConnectError(str(exc)) from None
 
     async def _exchange(
         self,
-        request: httpx2.Request,
-        origin: Origin,
+        target: Target,
+        headers: Headers,
+        body: bytes,
         connection: _Connection,
-        timeouts: dict[str, Any],
-    ) -> httpx2.Response:
+        timeout: float | None,
+    ) -> Answer:
         try:
-            async with _mapped_errors(request):
+            async with _mapped_errors():
                 connection.received = 0
-                connection.writer.write(_serialize(connection.h11, request))
-                event = await connection.next_event(timeouts.get("read"))
+                connection.writer.write(_serialize(connection.h11, target, headers(), body))
+                event = await connection.next_event(timeout)
                 while isinstance(event, h11.InformationalResponse):  # 100 Continue and kin
-                    event = await connection.next_event(timeouts.get("read"))
+                    event = await connection.next_event(timeout)
         except BaseException:
             connection.close()
             raise
-        body = _Body(self, origin, connection, timeouts.get("read"))
-        return httpx2.Response(
-            event.status_code, headers=event.headers.raw_items(), stream=body, request=request
-        )
+        return Answer(self, target.origin, connection, event, timeout)
 
     def _take(self, origin: Origin) -> _Connection | None:
         stack = self._idle.get(origin)
@@ -171,38 +214,63 @@ class LeanTransport(httpx2.AsyncBaseTransport):
     def release(self, origin: Origin, connection: _Connection) -> None:
         self._idle.setdefault(origin, []).append(connection)
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         for stack in self._idle.values():
             for connection in stack:
                 connection.close()
         self._idle.clear()
 
 
-def _serialize(connection: h11.Connection, request: httpx2.Request) -> bytes:
-    """The whole request (head and body) in one buffer, framed by h11."""
-    headers = list(request.headers.raw)
-    if not any(name.lower() == b"host" for name, _ in headers):
-        headers.insert(0, (b"Host", request.url.netloc))
-    if request.content and not any(n.lower() == b"content-length" for n, _ in headers):
-        headers.append((b"Content-Length", str(len(request.content)).encode()))
+def _decoders(encoding: str) -> list[Any]:
+    """zlib decompressors for a Content-Encoding list, outermost first; encodings other than
+    gzip and deflate are passed through (as httpx2 does), and the body then fails as JSON."""
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+    names = [name.strip().lower() for name in encoding.split(",")]
+    return [zlib.decompressobj(wbits[name]) for name in reversed(names) if name in wbits]
+
+
+def _decoded(data: bytes, decoders: list[Any], final: bool = False) -> Iterator[bytes]:
+    """``data`` through every decoder in turn, each step bounded to _READ_SIZE of output."""
+    if not decoders:
+        if data:
+            yield data
+        return
+    first, rest = decoders[0], decoders[1:]
+    try:
+        out = first.decompress(data, _READ_SIZE)
+        while out or first.unconsumed_tail:
+            yield from _decoded(out, rest)
+            out = first.decompress(first.unconsumed_tail, _READ_SIZE)
+        if final:
+            yield from _decoded(first.flush(), rest, final=True)
+    except zlib.error as exc:
+        raise httpx2.DecodingError(f"the body is not valid {exc}") from None
+
+
+def _serialize(
+    connection: h11.Connection, target: Target, headers: list[tuple[bytes, bytes]], body: bytes
+) -> bytes:
+    """The whole request (head and body) in one buffer, framed by h11, which refuses a header
+    that would break the framing (a key holding a newline, say)."""
+    head = [(b"Host", target.host), *headers, (b"Content-Length", str(len(body)).encode())]
     parts = [
-        connection.send(
-            h11.Request(method=request.method, target=request.url.raw_path, headers=headers)
-        ),
-        connection.send(h11.Data(data=request.content)) if request.content else b"",
+        connection.send(h11.Request(method=b"POST", target=target.path, headers=head)),
+        connection.send(h11.Data(data=body)) if body else b"",
         connection.send(h11.EndOfMessage()),
     ]
     return b"".join(part or b"" for part in parts)
 
 
 @asynccontextmanager
-async def _mapped_errors(request: httpx2.Request | None = None) -> AsyncIterator[None]:
+async def _mapped_errors() -> AsyncIterator[None]:
     """h11's and the socket's errors as httpx2's, so callers handle one family."""
     try:
         yield
     except h11.RemoteProtocolError as exc:
-        raise httpx2.RemoteProtocolError(f"malformed response: {exc}", request=request) from None
+        raise httpx2.RemoteProtocolError(f"malformed response: {exc}") from None
+    except h11.LocalProtocolError as exc:
+        raise httpx2.LocalProtocolError(f"the request cannot be sent: {exc}") from None
     except TimeoutError:
-        raise httpx2.ReadTimeout("read timed out", request=request) from None
+        raise httpx2.ReadTimeout("read timed out") from None
     except OSError as exc:
-        raise httpx2.ReadError(f"connection broken: {exc}", request=request) from None
+        raise httpx2.ReadError(f"connection broken: {exc}") from None

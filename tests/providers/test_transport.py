@@ -1,54 +1,97 @@
-"""The lean HTTP/1.1 transport: keep-alive, framing by h11, and connections the server dropped."""
+"""The lean HTTP/1.1 pool: keep-alive, framing by h11, and connections the server dropped."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx2
 import pytest
 
-from pytest_promptcheck.providers.transport import LeanTransport, suits
+from pytest_promptcheck.providers.transport import LeanPool, Target, suits
 from tests.loopback import LoopbackServer
 from tests.raw_server import RawServer, Script, response
 
-
-async def fetch(url: str, count: int = 1) -> list[httpx2.Response]:
-    async with httpx2.AsyncClient(transport=LeanTransport(), timeout=2) as client:
-        return [await client.get(url) for _ in range(count)]
+BODY = json.dumps({"model": "m", "prompt": "hi"}).encode()
+Header = tuple[bytes, bytes]
 
 
-def fetch_from(script: Script | bytes, count: int = 1) -> list[httpx2.Response]:
+@dataclass(frozen=True)
+class Got:
+    status_code: int
+    content: bytes
+
+
+def plain() -> list[Header]:
+    return [(b"Content-Type", b"application/json")]
+
+
+async def post(
+    pool: LeanPool, url: str, headers: Callable[[], list[Header]] = plain, read: bool = True
+) -> Got:
+    async with pool.post(Target.of(url), headers, BODY, 2) as answer:
+        content = b"".join([chunk async for chunk in answer.aiter_bytes()]) if read else b""
+        return Got(answer.status_code, content)
+
+
+async def fetch(url: str, count: int = 1) -> list[Got]:
+    pool = LeanPool()
+    try:
+        return [await post(pool, url) for _ in range(count)]
+    finally:
+        pool.close()
+
+
+def fetch_from(script: Script | bytes, count: int = 1) -> list[Got]:
     with RawServer(script) as server:
         return asyncio.run(fetch(f"{server.base_url}/x", count))
 
 
 def test_keep_alive_connections_are_reused(openai_server: LoopbackServer) -> None:
-    async def go() -> list[httpx2.Response]:
-        async with httpx2.AsyncClient(transport=LeanTransport()) as client:
-            body = {"model": "m", "prompt": "hi"}
-            return [
-                await client.post(f"{openai_server.base_url}/completions", json=body)
-                for _ in range(5)
-            ]
-
-    responses = asyncio.run(go())
-    assert [r.json()["choices"][0]["text"] for r in responses] == ["echo: hi"] * 5
+    url = f"{openai_server.base_url}/completions"
+    answers = asyncio.run(fetch(url, count=5))
+    assert [json.loads(a.content)["choices"][0]["text"] for a in answers] == ["echo: hi"] * 5
     assert openai_server.connection_count == 1
+
+
+def test_the_request_carries_host_length_and_the_given_headers(
+    openai_server: LoopbackServer,
+) -> None:
+    asyncio.run(fetch(f"{openai_server.base_url}/completions?x=1"))
+    (request,) = openai_server.requests
+    assert request.path == "/v1/completions"
+    assert request.headers["host"] == f"127.0.0.1:{openai_server.port}"
+    assert request.headers["content-length"] == str(len(BODY))
+    assert request.headers["content-type"] == "application/json"
+    assert request.body == {"model": "m", "prompt": "hi"}
 
 
 def test_a_body_left_unread_closes_its_connection(openai_server: LoopbackServer) -> None:
     """A response cut short (a cap, a deadline) leaves bytes on the wire: never reused."""
 
     async def go() -> None:
-        async with httpx2.AsyncClient(transport=LeanTransport()) as client:
-            body = {"model": "m", "prompt": "hi"}
-            for _ in range(2):
-                url = f"{openai_server.base_url}/completions"
-                async with client.stream("POST", url, json=body) as answer:
-                    assert answer.status_code == 200
+        pool = LeanPool()
+        for _ in range(2):
+            got = await post(pool, f"{openai_server.base_url}/completions", read=False)
+            assert got.status_code == 200
+        pool.close()
 
     asyncio.run(go())
     assert openai_server.connection_count == 2
+
+
+def test_a_header_that_would_break_the_framing_is_refused_unsent(
+    openai_server: LoopbackServer,
+) -> None:
+    def injected() -> list[Header]:
+        return [(b"Authorization", b"Bearer sk-x\r\nX-Evil: 1")]
+
+    with pytest.raises(httpx2.LocalProtocolError):
+        asyncio.run(post(LeanPool(), f"{openai_server.base_url}/completions", injected))
+    assert openai_server.requests == []
 
 
 def test_chunked_body_is_read_whole() -> None:
@@ -105,3 +148,23 @@ def test_suits_plain_http_without_a_proxy(
     if proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy)
     assert suits(url) is expected
+
+
+def test_a_gzipped_body_is_decoded_in_bounded_pieces() -> None:
+    """A small gzip body that expands to 8 MB arrives in pieces, so the caller's cap can stop
+    it part way, not after the whole expansion."""
+    expanded = b"a" * (8 * 2**20)
+    body = gzip.compress(expanded)
+    head = b"Content-Encoding: gzip\r\nContent-Length: %d" % len(body)
+
+    async def pieces(url: str) -> list[int]:
+        pool = LeanPool()
+        async with pool.post(Target.of(url), plain, BODY, 2) as answer:
+            sizes = [len(piece) async for piece in answer.aiter_bytes()]
+        pool.close()
+        return sizes
+
+    with RawServer(response(body, headers=head)) as server:
+        sizes = asyncio.run(pieces(f"{server.base_url}/x"))
+    assert sum(sizes) == len(expanded)
+    assert max(sizes) <= 65536
