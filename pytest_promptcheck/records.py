@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 Message = dict[str, str]
@@ -100,12 +100,21 @@ class Completion:
         return self.finish_reason in TRUNCATED_REASONS
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["cached"]
-        if self.tool_calls:
-            data["tool_calls"] = [asdict(call) for call in self.tool_calls]
-        else:  # an answer without tool calls is stored as before they existed
-            del data["tool_calls"]
+        # written out, not dataclasses.asdict (a deep copy): this runs for every live answer
+        data: dict[str, Any] = {
+            "text": self.text,
+            "model_reported": self.model_reported,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "latency_ms": self.latency_ms,
+            "cost_usd": self.cost_usd,
+            "system_fingerprint": self.system_fingerprint,
+            "finish_reason": self.finish_reason,
+        }
+        if self.tool_calls:  # an answer without tool calls is stored as before they existed
+            data["tool_calls"] = [
+                {"name": call.name, "arguments": call.arguments} for call in self.tool_calls
+            ]
         return data
 
     @classmethod

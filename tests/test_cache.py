@@ -304,3 +304,12 @@ def test_an_answer_waiting_for_its_batch_is_read_already(tmp_path: Path) -> None
     again = ResponseCache(tmp_path, CacheMode.REPLAY)  # and written once the cache closes
     assert again.holds("k")
     again.close()
+
+
+def test_the_stores_never_evict(tmp_path: Path) -> None:
+    """diskcache's default drops the oldest entries past 1 GB: a replay would then miss."""
+    from pytest_promptcheck.stores import open_store
+
+    store = open_store(tmp_path / "responses")
+    assert store.cull_limit == 0  # no culling on writes: nothing is ever evicted
+    store.close()

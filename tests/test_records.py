@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 from pytest_promptcheck.records import Completion, ModelRequest, ToolCall
 
@@ -51,3 +52,21 @@ def test_an_output_schema_is_in_the_payload_only_when_set() -> None:
     structured = ModelRequest("openai:m", plain.messages, None, output_schema=schema)
     assert "output_schema" not in plain.payload()
     assert structured.payload()["output_schema"] == schema
+
+
+def test_every_field_but_cached_is_stored_and_read_back() -> None:
+    """to_json names its fields one by one: a field added to Completion must be added there."""
+    full = Completion(
+        text="t",
+        model_reported="m",
+        tokens_in=3,
+        tokens_out=4,
+        latency_ms=5.5,
+        cost_usd=0.25,
+        system_fingerprint="fp",
+        finish_reason="stop",
+        tool_calls=(ToolCall("f", "{}"),),
+    )
+    stored = full.to_json()
+    assert set(stored) == {f.name for f in fields(Completion)} - {"cached"}
+    assert Completion.from_json(stored, cached=False) == full
