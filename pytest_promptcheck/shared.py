@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from pytest_promptcheck.batching import Batch
 from pytest_promptcheck.cache import CacheHealth, cache_failures
+from pytest_promptcheck.claims_db import ClaimsDb
 from pytest_promptcheck.errors import PromptcheckError, ProviderError
 from pytest_promptcheck.records import Completion
 
@@ -36,13 +38,15 @@ class SharedCalls:
     def __init__(
         self, directory: Path, run_id: str | None, ttl_s: float, health: CacheHealth
     ) -> None:
-        self._directory = directory / "in-flight"
+        self._db = ClaimsDb(directory / "in-flight")
         self._run = run_id
         self._ttl_s = ttl_s
         self._health = health
-        self._holder = json.dumps(_holder(os.getpid()), sort_keys=True)
+        # the process, and which of its SharedCalls: a claim held is this object's own
+        self._holder = json.dumps(
+            {**_holder(os.getpid()), "id": secrets.token_hex(8)}, sort_keys=True
+        )
         self._host = socket.gethostname()
-        self._store: Any = None
         self._answered_keys: list[tuple[str, str]] = []
         """Keys called here whose answers wait for ``flush``: published (xdist), then released."""
         self._batch = Batch(self.flush)
@@ -112,26 +116,13 @@ class SharedCalls:
     def _claim_batch(self) -> None:
         batch, self._claiming = self._claiming or {}, None
         wanted = {key: future for key, future in batch.items() if not future.done()}
-        try:
-            store = self._open()
-            with store.transact():
-                taken = {key: self._take(store, key) for key in wanted}
+        try:  # free keys, and those whose holder died
+            taken = self._db.claim(list(wanted), self._holder, self._ttl_s, self._alive)
         except cache_failures() as exc:
             self._fail(exc)
             taken = dict.fromkeys(wanted, True)
         for key, future in wanted.items():
             future.set_result(taken[key])
-
-    def _take(self, store: Any, key: str) -> bool:
-        """Claim the key (inside a transaction): free, or its holder died."""
-        name = f"claim:{key}"
-        if store.add(name, self._holder, expire=self._ttl_s):
-            return True
-        holder = store.get(name)
-        if holder is None or self._alive(holder):
-            return False  # held, or released meanwhile: its answer is read first
-        store.set(name, self._holder, expire=self._ttl_s)  # its holder died
-        return True
 
     async def _call(self, key: str, call: Call) -> Completion:
         try:
@@ -162,14 +153,10 @@ class SharedCalls:
         if not (answered and self._health.writable):
             return
         try:
-            store = self._open()
-            with store.transact():
-                for key, done in answered:
-                    if self._run is not None:
-                        store.set(f"{self._run}:done:{key}", done, expire=self._ttl_s)
-                    name = f"claim:{key}"
-                    if store.get(name) == self._holder:  # not taken over after expiring
-                        store.delete(name)
+            if self._run is not None:
+                done = [(f"{self._run}:done:{key}", value) for key, value in answered]
+                self._db.publish(done, self._ttl_s)
+            self._db.release([key for key, _ in answered], self._holder)
         except cache_failures() as exc:
             self._fail(exc)
 
@@ -192,13 +179,13 @@ class SharedCalls:
         return None
 
     def _held(self, key: str) -> bool:
-        holder = self._open().get(f"claim:{key}")
+        holder = self._db.holder(key)
         return holder is not None and self._alive(holder)  # else _claim takes it over
 
-    def _alive(self, holder: Any) -> bool:
+    def _alive(self, holder: str) -> bool:
         """Whether a claim's holder (JSON text) still runs; anything else is no holder."""
         try:
-            data = json.loads(holder) if isinstance(holder, str) else None
+            data = json.loads(holder)
         except ValueError:
             return False
         return isinstance(data, dict) and _alive(data, self._host)
@@ -207,12 +194,11 @@ class SharedCalls:
         """This run's outcome of the key (xdist); raises the error another worker got."""
         if self._run is None:
             return None
-        store = self._open()
-        done = store.get(f"{self._run}:done:{key}")
-        if isinstance(done, str):
+        done = self._db.published(f"{self._run}:done:{key}")
+        if done is not None:
             return Completion.from_json(json.loads(done), cached=True)
-        error = store.get(f"{self._run}:error:{key}")
-        if isinstance(error, str):
+        error = self._db.published(f"{self._run}:error:{key}")
+        if error is not None:
             raise _error(json.loads(error))
         return None
 
@@ -220,28 +206,17 @@ class SharedCalls:
         if self._run is None or not self._health.writable:
             return
         try:
-            self._open().set(f"{self._run}:{kind}:{key}", json.dumps(data), expire=self._ttl_s)
+            self._db.publish([(f"{self._run}:{kind}:{key}", json.dumps(data))], self._ttl_s)
         except cache_failures() as exc:
             self._fail(exc)
 
     def _release(self, key: str) -> None:
         if not self._health.writable:
             return
-        name = f"claim:{key}"
         try:
-            store = self._open()
-            with store.transact():
-                if store.get(name) == self._holder:  # not taken over after expiring
-                    store.delete(name)
+            self._db.release([key], self._holder)  # one taken over after expiring stays
         except cache_failures() as exc:
             self._fail(exc)
-
-    def _open(self) -> Any:
-        if self._store is None:
-            from pytest_promptcheck.stores import open_store  # diskcache, on first use
-
-            self._store = open_store(self._directory)
-        return self._store
 
     def _fail(self, exc: BaseException) -> None:
         # claims are writes: a failing claims store stops writes, not the reading of answers
@@ -250,12 +225,10 @@ class SharedCalls:
 
     def close(self) -> None:
         self.flush()
-        store, self._store = self._store, None
-        if store is not None:
-            try:
-                store.close()
-            except cache_failures():
-                pass
+        try:
+            self._db.close()
+        except cache_failures():
+            pass
 
 
 def _nothing() -> None:

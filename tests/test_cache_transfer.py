@@ -12,6 +12,7 @@ import pytest
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache
 from pytest_promptcheck.cache_cli import main
+from pytest_promptcheck.claims_db import ClaimsDb
 from pytest_promptcheck.stores import open_store
 from tests.test_cache import COMPLETION, key, request
 
@@ -72,8 +73,8 @@ def test_export_is_the_same_bytes_every_time(tmp_path: Path) -> None:
 
 def test_export_leaves_claims_out(tmp_path: Path) -> None:
     cache = filled(tmp_path / "cache", "billing")
-    claims = open_store(cache / "in-flight")
-    claims.set("claim:" + "d" * 64, '{"pid": 1}')
+    claims = ClaimsDb(cache / "in-flight")
+    assert claims.claim(["d" * 64], '{"pid": 1}', 60, lambda holder: True) == {"d" * 64: True}
     claims.close()
     cli("export", tmp_path / "out", cache)
     assert b"claim" not in b"".join(files(tmp_path / "out").values())
