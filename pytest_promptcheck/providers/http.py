@@ -173,7 +173,7 @@ class JsonClient:
             ) as answer:
                 return await self._read(answer)
         target = self._targets.get(url) or self._targets.setdefault(url, Target.of(url))
-        async with self._lean.post(target, self._raw_headers, payload, self.timeout_s) as lean:
+        async with self._lean.post(target, self._raw_headers, payload) as lean:
             return await self._read(lean)
 
     def _raw_headers(self) -> list[tuple[bytes, bytes]]:

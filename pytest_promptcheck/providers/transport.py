@@ -53,14 +53,13 @@ class _Connection:
         self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
         self.received = 0  # bytes of the current response so far
 
-    async def next_event(self, read_timeout: float | None) -> Any:
+    async def next_event(self) -> Any:
         """The next h11 event, reading from the socket as needed (EOF is b"" to h11).
 
         A connection that ends before the first byte of a response raises _Stale."""
         while (event := self.h11.next_event()) is h11.NEED_DATA:
             try:
-                async with asyncio.timeout(read_timeout):
-                    data = await self.reader.read(_READ_SIZE)
+                data = await self.reader.read(_READ_SIZE)
             except ConnectionError:
                 if self.received:
                     raise
@@ -105,14 +104,12 @@ class Answer:
         origin: Origin,
         connection: _Connection,
         head: h11.Response,
-        read_timeout: float | None,
     ) -> None:
         self.status_code = head.status_code
         self.headers = httpx2.Headers(head.headers.raw_items())
         self._pool = pool
         self._origin = origin
         self._connection = connection
-        self._read_timeout = read_timeout
         self._done = False
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
@@ -120,9 +117,7 @@ class Answer:
         at most _READ_SIZE: a small compressed body cannot expand all at once."""
         decoders = _decoders(self.headers.get("content-encoding", ""))
         async with _mapped_errors():
-            while not isinstance(
-                event := await self._connection.next_event(self._read_timeout), h11.EndOfMessage
-            ):
+            while not isinstance(event := await self._connection.next_event(), h11.EndOfMessage):
                 if isinstance(event, h11.Data):
                     for piece in _decoded(bytes(event.data), decoders):
                         yield piece
@@ -146,39 +141,34 @@ class LeanPool:
         self._idle: dict[Origin, list[_Connection]] = {}
 
     @asynccontextmanager
-    async def post(
-        self, target: Target, headers: Headers, body: bytes, timeout: float | None
-    ) -> AsyncIterator[Answer]:
-        """The answer to one POST; ``timeout`` bounds the connect and each read."""
-        answer = await self._send(target, headers, body, timeout)
+    async def post(self, target: Target, headers: Headers, body: bytes) -> AsyncIterator[Answer]:
+        """The answer to one POST. The pool sets no timeouts of its own: the caller bounds the
+        whole exchange, connect and body included (JsonClient's deadline), and a cancelled
+        exchange closes its connection."""
+        answer = await self._send(target, headers, body)
         try:
             yield answer
         finally:
             answer.close()
 
-    async def _send(
-        self, target: Target, headers: Headers, body: bytes, timeout: float | None
-    ) -> Answer:
+    async def _send(self, target: Target, headers: Headers, body: bytes) -> Answer:
         reused = self._take(target.origin)
         if reused is not None:
             try:
-                return await self._exchange(target, headers, body, reused, timeout)
+                return await self._exchange(target, headers, body, reused)
             except _Stale:
                 pass  # the server closed the idle connection first: try once on a new one
-        connection = await self._connect(target.origin, timeout)
+        connection = await self._connect(target.origin)
         try:
-            return await self._exchange(target, headers, body, connection, timeout)
+            return await self._exchange(target, headers, body, connection)
         except _Stale:
             raise httpx2.RemoteProtocolError(
                 "server disconnected without sending a response"
             ) from None
 
-    async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
+    async def _connect(self, origin: Origin) -> _Connection:
         try:
-            async with asyncio.timeout(timeout):
-                return _Connection(*await asyncio.open_connection(*origin))
-        except TimeoutError:
-            raise httpx2.ConnectTimeout("connect timed out") from None
+            return _Connection(*await asyncio.open_connection(*origin))
         except OSError as exc:
             raise httpx2.ConnectError(str(exc)) from None
 
@@ -188,19 +178,18 @@ class LeanPool:
         headers: Headers,
         body: bytes,
         connection: _Connection,
-        timeout: float | None,
     ) -> Answer:
         try:
             async with _mapped_errors():
                 connection.received = 0
                 connection.writer.write(_serialize(connection.h11, target, headers(), body))
-                event = await connection.next_event(timeout)
+                event = await connection.next_event()
                 while isinstance(event, h11.InformationalResponse):  # 100 Continue and kin
-                    event = await connection.next_event(timeout)
+                    event = await connection.next_event()
         except BaseException:
             connection.close()
             raise
-        return Answer(self, target.origin, connection, event, timeout)
+        return Answer(self, target.origin, connection, event)
 
     def _take(self, origin: Origin) -> _Connection | None:
         stack = self._idle.get(origin)
@@ -270,7 +259,5 @@ async def _mapped_errors() -> AsyncIterator[None]:
         raise httpx2.RemoteProtocolError(f"malformed response: {exc}") from None
     except h11.LocalProtocolError as exc:
         raise httpx2.LocalProtocolError(f"the request cannot be sent: {exc}") from None
-    except TimeoutError:
-        raise httpx2.ReadTimeout("read timed out") from None
     except OSError as exc:
         raise httpx2.ReadError(f"connection broken: {exc}") from None

@@ -32,7 +32,7 @@ def plain() -> list[Header]:
 async def post(
     pool: LeanPool, url: str, headers: Callable[[], list[Header]] = plain, read: bool = True
 ) -> Got:
-    async with pool.post(Target.of(url), headers, BODY, 2) as answer:
+    async with pool.post(Target.of(url), headers, BODY) as answer:
         content = b"".join([chunk async for chunk in answer.aiter_bytes()]) if read else b""
         return Got(answer.status_code, content)
 
@@ -159,7 +159,7 @@ def test_a_gzipped_body_is_decoded_in_bounded_pieces() -> None:
 
     async def pieces(url: str) -> list[int]:
         pool = LeanPool()
-        async with pool.post(Target.of(url), plain, BODY, 2) as answer:
+        async with pool.post(Target.of(url), plain, BODY) as answer:
             sizes = [len(piece) async for piece in answer.aiter_bytes()]
         pool.close()
         return sizes
