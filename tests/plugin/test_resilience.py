@@ -62,11 +62,12 @@ def test_replay_with_an_unusable_cache_dir_is_a_clean_miss_per_item(
 
 
 def _small_files() -> None:
-    """In the child: files may not grow past 256 KiB, and writing past it fails with EFBIG
+    """In the child: files may not grow past 128 KiB, and writing past it fails with EFBIG
     instead of killing the process, as on a disk that fills up. (1 MiB was enough while each
-    answer was its own commit; written in batches, 300 answers stay under it.)"""
+    answer was its own commit, 256 KiB while claims were diskcache entries; batched, and with
+    the claims in their own compact file, 300 answers stay under those.)"""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 18, 1 << 18))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 17, 1 << 17))
 
 
 def test_a_cache_that_fills_up_mid_run_costs_no_verdict(
