@@ -17,6 +17,10 @@ from typing import Any, Self
 from tests.chromium import BINARY, QUIET
 
 
+class CdpError(AssertionError):
+    """Chromium answered a DevTools call with an error."""
+
+
 class PageSession:
     """One headless browser showing one page."""
 
@@ -75,9 +79,12 @@ class PageSession:
     def wait_for(self, expression: str, timeout: float = 30.0) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            answer = self.call(
-                "Runtime.evaluate", {"expression": expression, "returnByValue": True}
-            )
+            try:
+                answer = self.call(
+                    "Runtime.evaluate", {"expression": expression, "returnByValue": True}
+                )
+            except CdpError:  # the page is navigating (its context went away): not yet
+                answer = {"result": {}}
             value = answer["result"].get("value")  # an exception (no page yet) is a no
             if value and "exceptionDetails" not in answer:
                 return value
@@ -94,7 +101,7 @@ class PageSession:
             reply = self._receive()
             if reply.get("id") == self._next:
                 if "error" in reply:
-                    raise AssertionError(f"{method}: {reply['error']}")
+                    raise CdpError(f"{method}: {reply['error']}")
                 return reply.get("result", {})
 
     def _attach(self) -> str:

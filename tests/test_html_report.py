@@ -258,8 +258,13 @@ def test_clicks_write_the_hash_and_the_back_button_undoes_them(tmp_path: Path) -
         prompt = "document.querySelector('select[aria-label=prompt]')"
         page.evaluate(f"{prompt}.value = 'faq'; {prompt}.dispatchEvent(new Event('change'))")
         assert page.evaluate(rows) == ["faq::steady"]
-        page.evaluate("location.reload()")
-        page.wait_for("document.readyState === 'complete' && !!document.querySelector('.row')")
+        # reloaded after the evaluation returns: a reload inside it can destroy the context
+        # the answer is sent from (a CDP error on a busy machine)
+        page.evaluate("document.body.dataset.old = '1'; setTimeout(() => location.reload(), 0)")
+        page.wait_for(
+            "!document.body.dataset.old && document.readyState === 'complete'"
+            " && !!document.querySelector('.row')"
+        )
         assert page.evaluate("location.hash") == "#prompt=faq"
         assert page.evaluate(rows) == ["faq::steady"]
         assert page.evaluate(f"{prompt}.value") == "faq"
