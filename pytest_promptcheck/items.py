@@ -119,7 +119,7 @@ class CaseItem(pytest.Item):
         self.calls = CaseCalls(spec, case, spec.request(case, model), flow, recorded)
         self.answers: CaseAnswers | None = None
         self.scored: CaseOutcome | None = None
-        self.agreements: list[Agreement] = []
+        self.agreements: tuple[Agreement, ...] = ()
         self.user_properties.extend(context.properties.share(item_properties(spec, case, model)))
 
     @property

@@ -50,11 +50,13 @@ class ReportListener:
             if not self.forwards:  # the summary has it now; pytest keeps every report to the end
                 delattr(report, RECORD_ATTRIBUTE)
             return
+        if report.when == "teardown" or (report.when == "setup" and not report.failed):
+            return  # nothing the summary counts (and three reports per item: properties unread)
         case = prompt_and_model(report.user_properties)
         if case is None:
             return
         if report.when == "call":  # the item failed before its record was made
             self.summary.count(*case, report.outcome)
-        elif report.when == "setup" and report.failed:
+        else:
             first_line = report.longreprtext.strip().splitlines()[:1]
             self.summary.add_error(*case, report.nodeid, "".join(first_line))

@@ -208,8 +208,9 @@ def pytest_runtest_makereport(
         setattr(report, RECORD_ATTRIBUTE, item.stash[RECORD_KEY])
         del item.stash[RECORD_KEY]
     session = _started_session(item.config)
-    if session is not None and session.notes():
-        setattr(report, NOTES_ATTRIBUTE, session.notes())
+    notes = session.notes() if session is not None else []
+    if notes:
+        setattr(report, NOTES_ATTRIBUTE, notes)
     return report
 
 
