@@ -158,12 +158,7 @@ class CaseItem(pytest.Item):
         # them (a first run, a large replay) skips most of an item's own work.
         keeps = settings.update_baseline or bool(settings.reports)
         entry = self.entry(outcome) if keeps or baseline is not None else None
-        drift = None
-        if settings.drift.mode is not DriftMode.OFF:
-            drift = NEW_CASE
-            if baseline is not None and entry is not None:
-                significance = session.significance.get(self.nodeid)
-                drift = classify(baseline, entry, settings.drift, significance)
+        drift = self._drift(baseline, entry)
         record = self._record(outcome, entry if keeps else None, drift)
         self.stash[RECORD_KEY] = record.to_json()  # the call report takes it (plugin.py)
         self.user_properties.extend(self.context.properties.share(record_properties(record)))
@@ -176,6 +171,16 @@ class CaseItem(pytest.Item):
             return
         text = [] if drift is None else drift_lines(drift, baseline, entry, self._accept())
         raise CaseFailed(outcome, text, gate=outcome.passed)
+
+    def _drift(self, baseline: BaselineEntry | None, entry: BaselineEntry | None) -> Drift | None:
+        """None with --promptcheck-drift=off; a case without a baseline entry is new."""
+        session = self.context.session
+        policy = session.settings.drift
+        if policy.mode is DriftMode.OFF:
+            return None
+        if baseline is None or entry is None:
+            return NEW_CASE
+        return classify(baseline, entry, policy, session.significance.get(self.nodeid))
 
     def _accept(self) -> str:
         """The command that records this case's result as its baseline.
