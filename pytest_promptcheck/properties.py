@@ -37,10 +37,10 @@ Properties = list[tuple[str, Any]]
 
 REPEATED = frozenset(
     {PROMPT, MODEL, FINGERPRINT, VERSION, MODEL_REPORTED, SCORE, PASS_RATE, SAMPLES, CACHED}
-    | {DRIFT, DRIFT_CAUSE}
+    | {TOKENS, COST_USD, DRIFT, DRIFT_CAUSE}
 )
-"""Keys whose values repeat across a prompt file's items (the case id, tokens, cost, latencies
-and tool calls mostly do not)."""
+"""Keys whose values repeat across a prompt file's items (token counts, and costs made of
+them, span a few hundred values); the case id, latencies and tool calls mostly do not."""
 
 
 class SharedProperties:
