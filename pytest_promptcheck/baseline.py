@@ -26,6 +26,7 @@ from pytest_promptcheck.entry import (
     ModelStamp,
     PromptStamp,
     SampleRecord,
+    Tally,
 )
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.records import total_cost
@@ -68,11 +69,18 @@ def checks_fingerprint(spec: PromptSpec, case: Case) -> str:
     return sha256_of(judged)
 
 
+def tally_of(outcome: CaseOutcome) -> Tally:
+    """A case's counts and verdict, as its baseline entry records them (without making it)."""
+    verdict = PASSED if outcome.passed else FAILED
+    return Tally(outcome.passed_count, len(outcome.samples), verdict, round(outcome.score, 4))
+
+
 def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> BaselineEntry:
     """The baseline entry of a case's result."""
     samples = outcome.samples
     first = samples[0].completion
     cost = total_cost(s.completion.cost_usd for s in samples)
+    tally = tally_of(outcome)
     return BaselineEntry(
         prompt=PromptStamp(
             spec.fingerprint,
@@ -84,10 +92,10 @@ def entry_of(spec: PromptSpec, case: Case, model: str, outcome: CaseOutcome) -> 
         params=_plain(spec.params),
         checks=checks_fingerprint(spec, case),
         samples=tuple(_sample(s) for s in samples),
-        passed=outcome.passed_count,
-        n=len(samples),
-        verdict=PASSED if outcome.passed else FAILED,
-        score=round(outcome.score, 4),
+        passed=tally.passed,
+        n=tally.n,
+        verdict=tally.verdict,
+        score=tally.score,
         tokens=sum(s.completion.tokens for s in samples),
         cost_usd=None if cost is None else round(cost, 8),
         latency_ms=round(statistics.median(s.completion.latency_ms for s in samples), 1),

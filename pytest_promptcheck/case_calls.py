@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pytest_promptcheck.checks.api import Job, ModelCheck
@@ -30,8 +29,11 @@ class CheckCallError(PromptcheckError):
     """A call a check asked for failed: the item errors, as when its own call fails."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseCalls:
+    """One per item, alive until the run ends: slots, and what its calls derive from the case
+    made once at construction (a cached property's ``__dict__`` cost 400 bytes per item)."""
+
     spec: PromptSpec
     case: Case
     request: ModelRequest
@@ -40,6 +42,19 @@ class CaseCalls:
     happen, so none is a prompt job)."""
     recorded: tuple[str, ...] | None = field(default=None, compare=False)
     """The case's outputs in its baseline entry, which checks may compare with."""
+    first_request: ModelRequest = field(init=False, compare=False, repr=False)
+    """Each sample's first request (with turns, the first turn's): one object, since the
+    client remembers cache keys per request object."""
+    asking: tuple[tuple[int, ModelCheck], ...] = field(init=False, compare=False, repr=False)
+    """The case's checks that ask models, with their index among its checks."""
+
+    def __post_init__(self) -> None:
+        turns = self.case.turns
+        first = turn_request(self.request, turns, ()) if turns else self.request
+        object.__setattr__(self, "first_request", first)
+        checks = enumerate(self.case.checks)
+        asking = tuple((i, c.check) for i, c in checks if isinstance(c.check, ModelCheck))
+        object.__setattr__(self, "asking", asking)
 
     def prompt_jobs(self) -> list[Job]:
         """Its calls known before any answer: with turns, each sample's first turn; a flow's
@@ -48,21 +63,11 @@ class CaseCalls:
             return []
         return [(self.first_request, index) for index in range(self.spec.samples)]
 
-    @cached_property
-    def first_request(self) -> ModelRequest:
-        return turn_request(self.request, self.case.turns, ()) if self.case.turns else self.request
-
     @property
     def chained(self) -> bool:
         """Whether some of its calls wait for an answer (its checks' calls, later turns, a
         flow's steps): the call phase then runs ``answers``, not only ``prompt_jobs``."""
         return bool(self.asking or self.case.turns or self.flow is not None)
-
-    @cached_property
-    def asking(self) -> tuple[tuple[int, ModelCheck], ...]:
-        """The case's checks that ask models, with their index among its checks."""
-        checks = enumerate(self.case.checks)
-        return tuple((i, c.check) for i, c in checks if isinstance(c.check, ModelCheck))
 
     def planned_check_calls(self) -> int:
         """How many calls its checks make over every sample, before any output exists."""

@@ -10,14 +10,16 @@ from typing import Any
 import pytest
 
 from pytest_promptcheck.agreement import Agreement
-from pytest_promptcheck.baseline import Baseline, entry_of
+from pytest_promptcheck.baseline import Baseline, entry_of, tally_of
 from pytest_promptcheck.case_calls import CaseCalls
 from pytest_promptcheck.case_record import CaseRecord, Usage
-from pytest_promptcheck.drift import Drift, Effect, classify
+from pytest_promptcheck.drift import NEW_CASE, Drift, Effect, classify
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import CallLimitError, PromptcheckError, SpecError, UsageError
+from pytest_promptcheck.listener import RECORD_KEY
 from pytest_promptcheck.policy import DriftMode
 from pytest_promptcheck.properties import (
+    SharedProperties,
     item_properties,
     record_properties,
     tool_call_properties,
@@ -26,6 +28,7 @@ from pytest_promptcheck.report import drift_lines, failure_text, gate_text, head
 from pytest_promptcheck.scoring import CaseAnswers, CaseOutcome
 from pytest_promptcheck.session import PromptcheckSession
 from pytest_promptcheck.spec import Case, PromptSpec, load_spec
+from pytest_promptcheck.tools import call_records
 
 MODEL_HINT = "set another model with 'model:' in the file or --promptcheck-model"
 
@@ -61,6 +64,8 @@ class PromptFile(pytest.File):
             unused=tuple(baseline.unused(case.id for case in spec.cases)),
             items=len(spec.cases) * len(models),
             reference_model=models[0],
+            properties=SharedProperties(),
+            new_case=NEW_CASE.to_json(),
         )
         for case in spec.cases:
             for model in models:
@@ -93,6 +98,10 @@ class FileContext:
     items: int
     reference_model: str
     """The model whose results an update records (the first of several)."""
+    properties: SharedProperties
+    new_case: dict[str, Any]
+    """The drift of every case without a baseline entry: its records share it (a first run
+    of 10,000 cases would hold 10,000 equal dicts until the end); nothing mutates a record."""
 
 
 class CaseItem(pytest.Item):
@@ -110,9 +119,8 @@ class CaseItem(pytest.Item):
         self.calls = CaseCalls(spec, case, spec.request(case, model), flow, recorded)
         self.answers: CaseAnswers | None = None
         self.scored: CaseOutcome | None = None
-        self.agreements: list[Agreement] = []
-        self.record: dict[str, Any] | None = None
-        self.user_properties.extend(item_properties(spec, case, model))
+        self.agreements: tuple[Agreement, ...] = ()
+        self.user_properties.extend(context.properties.share(item_properties(spec, case, model)))
 
     @property
     def baseline_entry(self) -> BaselineEntry | None:
@@ -144,26 +152,35 @@ class CaseItem(pytest.Item):
         outcome = self.scored or session.outcome(self.nodeid, self.answers)
         self.answers, self.scored = None, None  # scored once; items live as long as the session
         settings = session.settings
-        entry = self.entry(outcome)
-        drift = None
-        if settings.drift.mode is not DriftMode.OFF:
-            significance = session.significance.get(self.nodeid)
-            drift = classify(self.baseline_entry, entry, settings.drift, significance)
-        record = self._record(entry, drift, outcome)
-        self.record = record.to_json()
-        self.user_properties.extend(record_properties(record))
-        self.user_properties.extend(
-            tool_call_properties([list(s.tool_calls) for s in entry.samples])
-        )
+        baseline = self.baseline_entry
+        # The whole entry (fingerprints, every sample's record) only when something reads it:
+        # a baseline entry to compare with, a baseline update or a report file. A run without
+        # them (a first run, a large replay) skips most of an item's own work.
+        keeps = settings.update_baseline or bool(settings.reports)
+        entry = self.entry(outcome) if keeps or baseline is not None else None
+        drift = self._drift(baseline, entry)
+        record = self._record(outcome, entry if keeps else None, drift)
+        self.stash[RECORD_KEY] = record.to_json()  # the call report takes it (plugin.py)
+        self.user_properties.extend(self.context.properties.share(record_properties(record)))
+        tool_calls = [call_records(sample.completion.tool_calls) for sample in outcome.samples]
+        self.user_properties.extend(tool_call_properties(tool_calls))
         gating = settings.drift.mode is DriftMode.FAIL and not settings.update_baseline
         gating = gating and settings.shard is None  # a shard's gate is applied by merge
         regressed = drift is not None and drift.effect is Effect.REGRESSED
         if outcome.passed and not (gating and regressed):
             return
-        text = (
-            [] if drift is None else drift_lines(drift, self.baseline_entry, entry, self._accept())
-        )
+        text = [] if drift is None else drift_lines(drift, baseline, entry, self._accept())
         raise CaseFailed(outcome, text, gate=outcome.passed)
+
+    def _drift(self, baseline: BaselineEntry | None, entry: BaselineEntry | None) -> Drift | None:
+        """None with --promptcheck-drift=off; a case without a baseline entry is new."""
+        session = self.context.session
+        policy = session.settings.drift
+        if policy.mode is DriftMode.OFF:
+            return None
+        if baseline is None or entry is None:
+            return NEW_CASE
+        return classify(baseline, entry, policy, session.significance.get(self.nodeid))
 
     def _accept(self) -> str:
         """The command that records this case's result as its baseline.
@@ -180,13 +197,12 @@ class CaseItem(pytest.Item):
         )
 
     def _record(
-        self, entry: BaselineEntry, drift: Drift | None, outcome: CaseOutcome
+        self, outcome: CaseOutcome, entry: BaselineEntry | None, drift: Drift | None
     ) -> CaseRecord:
         """Everything the end of the run needs about this case; it travels on the test report,
         so under xdist it reaches the controller. Whole entries (every sample's output) only
-        when a baseline update or a report file needs them: a large suite keeps one per item."""
-        settings = self.context.session.settings
-        whole = settings.update_baseline or bool(settings.reports)
+        when a baseline update or a report file needs them (``entry`` is then given): a large
+        suite keeps one per item."""
         baseline = self.baseline_entry
         return CaseRecord(
             prompt=self.spec.name,
@@ -197,16 +213,21 @@ class CaseItem(pytest.Item):
             reference=self.model == self.context.reference_model,
             file_items=self.context.items,
             unused=self.context.unused,
-            tally=entry.tally,
+            tally=tally_of(outcome),
             baseline_tally=None if baseline is None else baseline.tally,
             usage=Usage.of(
                 len(outcome.samples), [call for sample in outcome.samples for call in sample.calls]
             ),
-            entry=entry if whole else None,
-            baseline_entry=baseline if whole else None,
-            drift=None if drift is None else drift.to_json(),
+            entry=entry,
+            baseline_entry=None if entry is None else baseline,
+            drift=self._drift_json(drift),
             agreements=tuple(agreement.to_json() for agreement in self.agreements),
         )
+
+    def _drift_json(self, drift: Drift | None) -> dict[str, Any] | None:
+        if drift is None:
+            return None
+        return self.context.new_case if drift is NEW_CASE else drift.to_json()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         failed = excinfo.value

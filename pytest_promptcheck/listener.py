@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
+
+import pytest
 
 from pytest_promptcheck.properties import prompt_and_model
 from pytest_promptcheck.summary import RunSummary
 
-if TYPE_CHECKING:
-    import pytest
-
 LISTENER_NAME = "promptcheck-report-listener"
+RECORD_KEY = pytest.StashKey[dict[str, Any]]()
+"""A case's record (``CaseRecord.to_json``) from its run until its call report takes it."""
 RECORD_ATTRIBUTE = "promptcheck"
 """A case's record rides on its call-phase report: xdist carries report attributes to the
 controller, which alone writes baselines and report files."""
@@ -23,8 +24,10 @@ class ReportListener:
     """Reads each case's record from its call report into the summary; a case that errored in
     setup has no record and counts as an error of its prompt and model."""
 
-    def __init__(self, summary: RunSummary) -> None:
+    def __init__(self, summary: RunSummary, *, forwards: bool = False) -> None:
         self.summary = summary
+        self.forwards = forwards
+        """In an xdist worker, which forwards each report to the controller's listener."""
         self.notes: dict[str, str] = {}
         """One note of each kind, the latest seen (every xdist worker may send one, and a cache
         that became read-only may later fail altogether)."""
@@ -34,6 +37,7 @@ class ReportListener:
             kind = note.partition(": ")[2].partition(":")[0]
             self.notes[kind] = note
 
+    @pytest.hookimpl(trylast=True)  # other plugins see the record on the report first
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         notes = getattr(report, NOTES_ATTRIBUTE, None)
         if isinstance(notes, list):
@@ -43,12 +47,16 @@ class ReportListener:
             from pytest_promptcheck.case_record import CaseRecord  # not needed before a case ran
 
             self.summary.add_record(CaseRecord.from_json(record), report.outcome)
+            if not self.forwards:  # the summary has it now; pytest keeps every report to the end
+                delattr(report, RECORD_ATTRIBUTE)
             return
+        if report.when == "teardown" or (report.when == "setup" and not report.failed):
+            return  # nothing the summary counts (and three reports per item: properties unread)
         case = prompt_and_model(report.user_properties)
         if case is None:
             return
         if report.when == "call":  # the item failed before its record was made
             self.summary.count(*case, report.outcome)
-        elif report.when == "setup" and report.failed:
+        else:
             first_line = report.longreprtext.strip().splitlines()[:1]
             self.summary.add_error(*case, report.nodeid, "".join(first_line))

@@ -101,9 +101,9 @@ def _judged(
     return client.cache.get(client.key(request, sample))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseWork:
-    """A collected case as the call phase sees it."""
+    """A collected case as the call phase sees it (one per item, kept until the run ends)."""
 
     calls: CaseCalls
     baseline: BaselineEntry | None

@@ -16,6 +16,7 @@ from pytest_promptcheck.listener import (
     LISTENER_NAME,
     NOTES_ATTRIBUTE,
     RECORD_ATTRIBUTE,
+    RECORD_KEY,
     ReportListener,
 )
 from pytest_promptcheck.options import add_options
@@ -82,7 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
     config.stash[SUMMARY_KEY] = summary = RunSummary()
-    config.pluginmanager.register(ReportListener(summary), LISTENER_NAME)
+    listener = ReportListener(summary, forwards=hasattr(config, "workerinput"))
+    config.pluginmanager.register(listener, LISTENER_NAME)
 
 
 def get_session(config: pytest.Config) -> PromptcheckSession:
@@ -206,12 +208,14 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    record = getattr(item, "record", None)
-    if call.when == "call" and isinstance(record, dict):
-        setattr(report, RECORD_ATTRIBUTE, record)
+    if call.when == "call" and RECORD_KEY in item.stash:
+        # moved, not copied: items and reports both live until the run ends
+        setattr(report, RECORD_ATTRIBUTE, item.stash[RECORD_KEY])
+        del item.stash[RECORD_KEY]
     session = _started_session(item.config)
-    if session is not None and session.notes():
-        setattr(report, NOTES_ATTRIBUTE, session.notes())
+    notes = session.notes() if session is not None else []
+    if notes:
+        setattr(report, NOTES_ATTRIBUTE, notes)
     return report
 
 

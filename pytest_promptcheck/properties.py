@@ -35,6 +35,29 @@ TOOL_CALLS = "promptcheck_tool_calls"
 
 Properties = list[tuple[str, Any]]
 
+REPEATED = frozenset(
+    {PROMPT, MODEL, FINGERPRINT, VERSION, MODEL_REPORTED, SCORE, PASS_RATE, SAMPLES, CACHED}
+    | {TOKENS, COST_USD, DRIFT, DRIFT_CAUSE}
+)
+"""Keys whose values repeat across a prompt file's items (token counts, and costs made of
+them, span a few hundred values); the case id, latencies and tool calls mostly do not."""
+
+
+class SharedProperties:
+    """One tuple for each repeated property of a prompt file's items: items and their reports
+    keep their properties until the run ends, so at 10,000 items equal tuples cost megabytes."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, type, Any], tuple[str, Any]] = {}
+
+    def share(self, properties: Properties) -> Properties:
+        return [self._one(p) if p[0] in REPEATED else p for p in properties]
+
+    def _one(self, prop: tuple[str, Any]) -> tuple[str, Any]:
+        name, value = prop
+        # keyed by type too: 1 == 1.0 == True, but JUnit XML writes their str()
+        return self._seen.setdefault((name, type(value), value), prop)
+
 
 def item_properties(spec: PromptSpec, case: Case, model: str) -> Properties:
     """What an item is, known at collection."""

@@ -162,11 +162,12 @@ def gate_text(spec: PromptSpec, case: Case, model: str, drift_text: list[str]) -
 
 
 def drift_lines(
-    drift: Drift, baseline: BaselineEntry | None, current: BaselineEntry, accept: str
+    drift: Drift, baseline: BaselineEntry | None, current: BaselineEntry | None, accept: str
 ) -> list[str]:
-    """The drift line, a diff of output against the baseline, and the command to accept it."""
+    """The drift line, a diff of output against the baseline, and the command to accept it
+    (``current`` is needed only with a baseline entry)."""
     lines = [f"  drift   {drift.line()}"]
-    if baseline is not None:
+    if baseline is not None and current is not None:
         recorded = baseline.recorded_at or "?"
         lines.append(f"  baseline recorded {recorded} with {baseline.model.requested}")
         lines += moved_lines(baseline, current)

@@ -117,7 +117,7 @@ class PromptcheckSession:
     def add_case(self, nodeid: str, calls: CaseCalls, baseline: BaselineEntry | None) -> None:
         self._cases[nodeid] = CaseWork(calls, baseline)
 
-    def agreements(self, calls: CaseCalls) -> list[Agreement]:
+    def agreements(self, calls: CaseCalls) -> tuple[Agreement, ...]:
         """How the case's judges with labels agree with the people who labelled (their calls
         made now if the call phase has not made them); raises JudgeVerdictError, or
         JudgeTrustError for a judge below --promptcheck-judge-min-kappa."""
@@ -129,7 +129,7 @@ class PromptcheckSession:
                 self._agreements[labels.key] = agreement
             check_kappa(agreement, self.settings.judge_min_kappa)
             found.append(agreement)
-        return found
+        return tuple(found)  # kept by the item: none is the one empty tuple
 
     def answers(self, calls: CaseCalls) -> CaseAnswers:
         """Every answer a case is scored from; made now if the call phase has not made it."""

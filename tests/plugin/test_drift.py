@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from pathlib import Path
 
@@ -360,3 +361,53 @@ def test_the_accept_command_of_a_matrix_item_records_that_model(
     big = baseline(pytester, "opposites")["cases"]["big"]  # type: ignore[index]
     assert big["samples"][0]["output"] == "large"
     assert big["model"]["requested"] == "openai:tutor-2"
+
+
+TUTOR_2 = "--promptcheck-model=openai:tutor-2"
+
+
+def properties(path: Path) -> dict[str, list[tuple[str | None, str | None]]]:
+    """Each test case's properties, in order, by its name."""
+    cases = ElementTree.parse(path).getroot().iter("testcase")
+    return {
+        str(case.get("name")): [(p.get("name"), p.get("value")) for p in case.iter("property")]
+        for case in cases
+    }
+
+
+def test_a_report_file_changes_no_junit_property(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    """Without a report file the items skip the whole baseline entry of cases with none, and
+    share equal property tuples and the drift of new cases: the properties are the same as
+    with one, and agree with the report."""
+    pytester.runpytest("--promptcheck-update-baseline")
+    new_case = "  - {id: cold, vars: {word: cold}, expect: [{equals: hot}]}\n"
+    edit(
+        pytester,
+        "opposites.prompt.yaml",
+        "expect: [{equals: dark}]}\n",
+        f"expect: [{{equals: dark}}]}}\n{new_case}",
+    )
+    pytester.runpytest(TUTOR_2)  # fills the cache: both runs below replay the same answers
+    pytester.runpytest(TUTOR_2, "--promptcheck-cache=replay", "--junitxml=bare.xml")
+    pytester.runpytest(
+        TUTOR_2,
+        "--promptcheck-cache=replay",
+        "--junitxml=kept.xml",
+        "--promptcheck-report=out.json",
+    )
+    bare, kept = properties(pytester.path / "bare.xml"), properties(pytester.path / "kept.xml")
+    assert bare == kept
+    report = json.loads((pytester.path / "out.json").read_text())
+    effects = set()
+    for case in report["cases"]:
+        found = dict(kept[case["case"]])
+        effects.add(found["promptcheck_drift"])
+        assert found["promptcheck_drift"] == case["drift"]["effect"]
+        assert found["promptcheck_drift_cause"] == case["drift"]["cause_text"]
+        assert found["promptcheck_score"] == str(case["result"]["score"])  # "1.0", never "1"
+        assert found["promptcheck_pass_rate"] == str(round(case["pass_rate"], 4))
+        assert found["promptcheck_samples"] == str(case["n"])
+        assert found["promptcheck_model"] == case["model"]
+    assert effects >= {"new", "regressed", "same"}

@@ -90,3 +90,31 @@ def test_reports_under_xdist_say_what_a_plain_run_says(
     assert {c["case"]: c for c in spread.pop("cases")} == by_case
     assert spread == plain
     assert all(case["result"]["samples"] for case in by_case.values())
+
+
+READS_RECORDS = """
+WORKER = []
+
+
+def pytest_configure(config):
+    WORKER.append(hasattr(config, "workerinput"))
+
+
+def pytest_runtest_logreport(report):
+    record = getattr(report, "promptcheck", None)
+    if report.when == "call" and record is not None and not WORKER[0]:
+        with open("seen.txt", "a") as seen:
+            seen.write(record["case"] + "\\n")
+"""
+
+
+@pytest.mark.parametrize("xdist", XDIST)
+def test_other_plugins_read_the_record_on_the_call_report(
+    pytester: pytest.Pytester, support: LoopbackServer, xdist: list[str]
+) -> None:
+    """The summary takes each record off its report (pytest keeps every report until the run
+    ends), after every other plugin's hook saw it."""
+    pytester.makeconftest(READS_RECORDS)
+    pytester.runpytest(*xdist).assert_outcomes(passed=SUPPORT_ITEMS)
+    seen = (pytester.path / "seen.txt").read_text().split()
+    assert len(set(seen)) == len(seen) == SUPPORT_ITEMS
