@@ -426,6 +426,27 @@ def test_unknown_check_type_is_an_error_at_its_line(tmp_path: Path) -> None:
     assert error.hint is not None and "did you mean 'contains'?" in error.hint
 
 
+def test_a_check_written_on_every_case_is_compiled_once(tmp_path: Path) -> None:
+    """The README's promise to check plugins: one factory call per distinct plain entry."""
+    case = "  - {{id: {0}, vars: {{x: 1}}, expect: [{{equals: ok}}, {{equals: {1}}}]}}\n"
+    cases = "".join(case.format(name, arg) for name, arg in [("a", 1), ("b", 1.0), ("c", "true")])
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n" + cases)
+    a, b, c = (case.checks for case in spec.cases)
+    assert a[0] is b[0] is c[0]
+    assert [type(checks[1].arg) for checks in (a, b, c)] == [int, float, bool]
+
+
+def test_a_bad_check_is_an_error_at_its_line_after_the_same_check_compiled(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "prompt: hi\ncases:\n  - id: a\n    expect: [{contains: x, weight: 2}]\n"
+        "  - id: b\n    expect:\n      - contains: x\n        weight: -2\n"
+    )
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:8: check 'contains': weight must be a number of 0")
+
+
 def test_wrong_type_says_what_is_expected(tmp_path: Path) -> None:
     path, error = spec_error(tmp_path, "p.prompt.yaml", "prompt: hi\nsamples: '3'\n")
     assert re.match(
