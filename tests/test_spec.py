@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promptcheck.cache import cache_key
 from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.project import Project
@@ -872,3 +873,35 @@ def test_a_prompt_file_linking_outside_is_refused_through_a_linked_folder_too(
     with pytest.raises(SpecError) as info:
         load_spec(link / "leak.prompt.yaml", builtin_registry(Project.at(link)))
     assert "links to a file outside the project" in info.value.message
+
+
+PINNED_CASES = """\
+model: openai:m
+params: {temperature: 0, max_tokens: 20}
+messages:
+  - role: system
+    content: "Answer in {{ language }}."
+  - role: user
+    content: |
+      Question: {{ q }}
+      Context: {{ ctx }}
+cases:
+  - {id: c0, vars: {language: en, q: "2 + 2?", ctx: 4}, expect: [{equals: ok}]}
+  - id: c1
+    vars: {language: fr, q: yes, ctx: [1, 2.5, null, {a: true}]}
+    expect: [{equals: ok}]
+"""
+
+
+def test_cache_keys_of_loaded_cases_are_pinned(tmp_path: Path) -> None:
+    """Reading, rendering and compiling faster must not move a key: every cached answer is
+    filed under them (values from the code before the YAML event path and layouts)."""
+    spec = load(tmp_path, "p.prompt.yaml", PINNED_CASES)
+    keys = [
+        cache_key(spec.request(case, "openai:m"), {"base_url": "http://x/v1"}, 0)
+        for case in spec.cases
+    ]
+    assert keys == [
+        "11cb5bb92b1692b3c054ae909b10af90cf8143ee0c8f6e7bb672298ef37d758c",
+        "ff294d75e15142ca6eff576e1d7b85cfef0fa5b8ca46458401ddc8be2287630b",
+    ]
