@@ -37,12 +37,13 @@ class RawCase:
 
 
 def expand_cases(doc: Document, project: Project) -> Iterator[RawCase]:
+    prompt_dir = doc.path.parent  # once: a Path's parent is a new object each time
     for index, entry in enumerate(doc.data.get("cases", [])):
         if "file" in entry:
             _check_file_entry(doc, entry, ("cases", index))
             yield from _from_file(doc, entry["file"], ("cases", index), project)
         else:
-            yield RawCase(entry, doc, ("cases", index), doc.path.parent)
+            yield RawCase(entry, doc, ("cases", index), prompt_dir)
 
 
 def _check_file_entry(doc: Document, entry: dict[str, Any], key: PathKey) -> None:
@@ -83,8 +84,9 @@ def _from_file(doc: Document, name: str, key: PathKey, project: Project) -> Iter
             line=doc.line_of((*key, "file")),
             hint=f"use one of {CASE_FILE_TYPES}",
         )
+    prompt_dir = doc.path.parent
     for index, item in enumerate(case_doc.data):
-        yield RawCase(item, case_doc, (index,), doc.path.parent)
+        yield RawCase(item, case_doc, (index,), prompt_dir)
 
 
 def _with_cases(doc: Document) -> Document:

@@ -65,3 +65,35 @@ def compile_check(item: Any, registry: CheckRegistry, base: Path) -> CheckSpec:
             "weight",
         )
     return CheckSpec(kind, item[kind], float(weight), check)
+
+
+class CheckCompiler:
+    """Compiles the ``expect:`` entries of one prompt file. An entry of plain values written
+    again (the same check on every case) is compiled once: a compiled check depends only on
+    its entry and folder, and compiling it again cost more than the rest of loading a case."""
+
+    def __init__(self, registry: CheckRegistry) -> None:
+        self.registry = registry
+        self._compiled: dict[tuple[Path, tuple[Any, ...]], CheckSpec] = {}
+
+    def compile(self, item: Any, base: Path) -> CheckSpec:
+        """``compile_check``, once per plain entry; raises CheckItemError."""
+        plain = _plain_entry(item)
+        if plain is None:
+            return compile_check(item, self.registry, base)
+        key = (base, plain)
+        if key not in self._compiled:
+            self._compiled[key] = compile_check(item, self.registry, base)
+        return self._compiled[key]
+
+
+def _plain_entry(item: Any) -> tuple[Any, ...] | None:
+    """The entry's keys, value types and values, when every value is a str, int, float,
+    bool or None (types too: 1, 1.0 and true are equal in Python, not as checks)."""
+    if type(item) is not dict:
+        return None
+    entry = tuple((name, type(value), value) for name, value in item.items())
+    return entry if all(kind in _PLAIN for _, kind, _ in entry) else None
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})

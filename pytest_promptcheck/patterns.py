@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 TIMEOUT_S = 1.0
 GAVE_UP = f"gave up after {TIMEOUT_S:g} s (catastrophic backtracking?)"
@@ -35,6 +37,8 @@ class Pattern:
 
 def compile_pattern(source: str) -> Pattern:
     """Raises ``re.error`` for what Python's ``re`` rejects, or what ``regex`` cannot run."""
+    import regex  # here: it takes 8 ms to import, and most prompt files have no pattern
+
     re.compile(source)  # the syntax users know, with its messages: \p{L} and the like stay errors
     try:
         return Pattern(source, regex.compile(source, regex.VERSION0))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 
 from pytest_promptcheck.errors import PromptcheckError
 from pytest_promptcheck.records import Message
@@ -42,6 +42,13 @@ def make_environment() -> BoundedEnvironment:
     )
 
 
+Layout = tuple[tuple[str, bool], ...]
+"""A template of text and ``{{ name }}`` alone, as (text, False) and (name, True) parts."""
+
+_MAX_LAYOUT_PARTS = 1000
+"""Far below what one render may output in steps (sandbox.MAX_OPS), so a layout never meets it."""
+
+
 @dataclass(frozen=True)
 class Template:
     """A compiled template and the variables it reads."""
@@ -49,6 +56,9 @@ class Template:
     source: str
     compiled: jinja2.Template
     variables: frozenset[str]
+    layout: Layout | None = None
+    """Set when the template only lays out vars: rendered without Jinja (a context, a
+    generator and a sandbox per case cost more than the rest of loading a case)."""
 
     def render(self, case_vars: Mapping[str, Any]) -> str:
         missing = sorted(self.variables - case_vars.keys())
@@ -60,6 +70,8 @@ class Template:
             )
         budget = new_budget()
         try:
+            if self.layout is not None:  # the chunks Jinja yields: text, and str() of a var
+                return budget.output([str(case_vars[p]) if var else p for p, var in self.layout])
             return budget.output(self.compiled.generate({**case_vars, BUDGET_KEY: budget}))
         except LimitExceeded as exc:
             raise TemplateError(str(exc), hint=HINT) from None
@@ -97,6 +109,7 @@ def compile_template(env: BoundedEnvironment, source: str) -> Template:
     try:
         ast = env.parse(source)
         variables = frozenset(meta.find_undeclared_variables(ast))
+        layout = _layout(env, ast)
         compiled = env.from_string(env.bounded(ast))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
@@ -104,7 +117,29 @@ def compile_template(env: BoundedEnvironment, source: str) -> Template:
             hint="check the {{ }} and {% %} pairs",
             line=exc.lineno,
         ) from None
-    return Template(source, compiled, variables)
+    return Template(source, compiled, variables, layout)
+
+
+def _layout(env: BoundedEnvironment, ast: nodes.Template) -> Layout | None:
+    """The parts of a template made of text and ``{{ name }}`` only, or None. Jinja outputs
+    such a template as its text and ``str()`` of each var (no finalize, no escaping)."""
+    if env.finalize is not None or env.autoescape is not False:
+        return None
+    if not ast.body:
+        return ()
+    if len(ast.body) != 1 or type(ast.body[0]) is not nodes.Output:
+        return None
+    parts: list[tuple[str, bool]] = []
+    for node in ast.body[0].nodes:
+        if type(node) is nodes.Name and node.ctx == "load":
+            parts.append((node.name, True))
+        elif type(node) is not nodes.TemplateData:
+            return None
+        elif parts and not parts[-1][1]:  # Jinja yields adjacent texts as one chunk
+            parts[-1] = (parts[-1][0] + node.data, False)
+        else:
+            parts.append((node.data, False))
+    return tuple(parts) if len(parts) <= _MAX_LAYOUT_PARTS else None
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ from pytest_promptcheck.canonical import canonical_json
 from pytest_promptcheck.errors import CheckArgError
 from pytest_promptcheck.project import Project
 from pytest_promptcheck.quoting import clip, format_path
-from pytest_promptcheck.schema_refs import Resources, registry_of, resolve_refs
 from pytest_promptcheck.yaml_loader import YamlRefused, parse_yaml
 
 if TYPE_CHECKING:
     import jsonschema
     from jsonschema.protocols import Validator
+
+    from pytest_promptcheck.schema_refs import Resources
 
 _SCHEMA_HINT = "see https://json-schema.org/understanding-json-schema/ for the keywords"
 
@@ -52,6 +53,9 @@ class Schema:
 
 def load_schema(arg: Any, base_dir: Path, project: Project) -> Schema:
     """An inline schema (a mapping) or a ``.json``/``.yaml``/``.yml`` file relative to base_dir."""
+    # imported here: referencing and attrs take 27 ms to import, and most prompts have no schema
+    from pytest_promptcheck.schema_refs import resolve_refs
+
     if isinstance(arg, dict):
         _check_schema(arg, "")
         return Schema(arg, resolve_refs(arg, base_dir.resolve(), project, _read_ref))
@@ -175,6 +179,7 @@ def _validator(key: str) -> Validator:
     from jsonschema.validators import extend
 
     from pytest_promptcheck.schema_patterns import KEYWORDS
+    from pytest_promptcheck.schema_refs import registry_of
 
     base = validator_for(schema)
     bounded = extend(base, KEYWORDS)  # type: ignore[no-untyped-call]  # regexes: time limit

@@ -12,7 +12,7 @@ from typing import Any
 
 from pytest_promptcheck.canonical import sha256_of
 from pytest_promptcheck.case_files import RawCase, expand_cases
-from pytest_promptcheck.check_specs import CheckItemError, CheckSpec, compile_check
+from pytest_promptcheck.check_specs import CheckCompiler, CheckItemError, CheckSpec
 from pytest_promptcheck.checks.registry import CheckRegistry
 from pytest_promptcheck.documents import Document, PathKey, load_document
 from pytest_promptcheck.errors import CheckArgError, SpecError
@@ -138,8 +138,9 @@ def _build(doc: Document, data: dict[str, Any], registry: CheckRegistry) -> Prom
     template = _template(doc, data)
     format_type = data.get("format", {}).get("type", "text")
     schema = _format_schema(doc, data, base, registry)
-    file_checks = _checks(doc, data.get("expect", []), ("expect",), registry, base)
-    cases = _cases(doc, data, template, file_checks, registry)
+    compiler = CheckCompiler(registry)
+    file_checks = _checks(doc, data.get("expect", []), ("expect",), compiler, base)
+    cases = _cases(doc, data, template, file_checks, compiler)
     tools, tool_choice = load_tools(doc, data, base, registry.project)
     threshold = data.get("threshold")
     if threshold is not None:
@@ -185,7 +186,7 @@ def _with_threshold(case: Case, threshold: float) -> Case:
 
 
 def _with_turns(
-    raw: RawCase, case: Case, template: PromptTemplate, registry: CheckRegistry
+    raw: RawCase, case: Case, template: PromptTemplate, compiler: CheckCompiler
 ) -> Case:
     if "turns" not in raw.data:
         return case
@@ -194,7 +195,7 @@ def _with_turns(
         return turn_template(source) or _compile(raw.doc, make_environment(), source, key)
 
     def compile_checks(items: list[Any], key: PathKey) -> tuple[CheckSpec, ...]:
-        return _checks(raw.doc, items, key, registry, raw.prompt_dir)
+        return _checks(raw.doc, items, key, compiler, raw.prompt_dir)
 
     chat = template.prompt is None
     return replace(case, turns=build_turns(raw, case.id, chat, compile_text, compile_checks))
@@ -269,16 +270,16 @@ def _format_schema(
 
 
 def _checks(
-    doc: Document, items: list[Any], key: PathKey, registry: CheckRegistry, base: Path
+    doc: Document, items: list[Any], key: PathKey, compiler: CheckCompiler, base: Path
 ) -> tuple[CheckSpec, ...]:
-    return tuple(_check(doc, item, (*key, i), registry, base) for i, item in enumerate(items))
+    return tuple(_check(doc, item, (*key, i), compiler, base) for i, item in enumerate(items))
 
 
 def _check(
-    doc: Document, item: dict[str, Any], key: PathKey, registry: CheckRegistry, base: Path
+    doc: Document, item: dict[str, Any], key: PathKey, compiler: CheckCompiler, base: Path
 ) -> CheckSpec:
     try:
-        return compile_check(item, registry, base)
+        return compiler.compile(item, base)
     except CheckItemError as exc:
         at = key if exc.field is None else (*key, exc.field)
         raise SpecError(doc.path, exc.message, line=doc.line_of(at), hint=exc.hint) from None
@@ -289,13 +290,13 @@ def _cases(
     data: dict[str, Any],
     template: PromptTemplate,
     file_checks: tuple[CheckSpec, ...],
-    registry: CheckRegistry,
+    compiler: CheckCompiler,
 ) -> tuple[Case, ...]:
     cases: list[Case] = []
     seen: dict[str, Case] = {}
-    for number, raw in enumerate(expand_cases(doc, registry.project), start=1):
+    for number, raw in enumerate(expand_cases(doc, compiler.registry.project), start=1):
         validate_case(raw.doc, raw.data, raw.key)
-        case = _case(raw, number, template, file_checks, registry)
+        case = _case(raw, number, template, file_checks, compiler)
         if case.id in seen:
             first = seen[case.id]
             raise SpecError(
@@ -314,13 +315,13 @@ def _case(
     number: int,
     template: PromptTemplate,
     file_checks: tuple[CheckSpec, ...],
-    registry: CheckRegistry,
+    compiler: CheckCompiler,
 ) -> Case:
     data, doc = raw.data, raw.doc
     case_id = str(data.get("id", f"case-{number}"))
     case_vars = data.get("vars", {})
     checks = file_checks + _checks(
-        doc, data.get("expect", []), (*raw.key, "expect"), registry, raw.prompt_dir
+        doc, data.get("expect", []), (*raw.key, "expect"), compiler, raw.prompt_dir
     )
     try:
         messages, prompt = template.render(case_vars)
@@ -329,4 +330,4 @@ def _case(
             doc.path, f"case '{case_id}': {exc.message}", line=doc.line_of(raw.key), hint=exc.hint
         ) from None
     case = Case(case_id, case_vars, checks, data.get("threshold"), messages, prompt, doc, raw.key)
-    return _with_turns(raw, case, template, registry)
+    return _with_turns(raw, case, template, compiler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -334,3 +335,50 @@ def test_reading_a_large_var_through_a_method_is_not_a_size_error() -> None:
     """Only methods that change their receiver (append, update) have it sized again."""
     table = {f"k{i}": i for i in range(150_000)}
     assert render("{{ table.get('k1') }}", table=table) == "1"
+
+
+# templates that only lay out vars: rendered without Jinja, as Jinja renders them
+
+LAYOUTS = [
+    "Echo {{ x }}",
+    "",
+    "plain text\n",
+    "a{# a comment #}b {{x}}{{y}}\n",
+    "{{- x -}}  \n {{ y }}",
+    "{% raw %}{{x}}{% endraw %} {{y}}",
+    "line\n\n{{x}}\n\n",
+]
+LAYOUT_VARS = [
+    {"x": 1, "y": None},
+    {"x": "a\nb", "y": [1, {"a": True}]},
+    {"x": 1.5, "y": "é"},
+    {"x": {"y": 2}, "y": False},
+]
+
+
+@pytest.mark.parametrize("source", LAYOUTS)
+def test_a_layout_renders_what_jinja_renders(source: str) -> None:
+    template = compile_(source)
+    assert template.layout is not None
+    through_jinja = replace(template, layout=None)
+    for case_vars in LAYOUT_VARS:
+        assert template.render(case_vars) == through_jinja.render(case_vars)
+
+
+@pytest.mark.parametrize("source", ["{{ x.y }}", "{{ x|upper }}", "{% if x %}{{ x }}{% endif %}"])
+def test_a_template_that_computes_is_rendered_by_jinja(source: str) -> None:
+    assert compile_(source).layout is None
+
+
+def test_a_layout_keeps_the_rendered_size_limit() -> None:
+    template = compile_("{{ x }}{{ x }}")
+    big = {"x": "x" * 600_000}
+    assert template.layout is not None
+    layout_error = render_error("{{ x }}{{ x }}", **big)
+    with pytest.raises(TemplateError) as jinja_error:
+        replace(template, layout=None).render(big)
+    assert (layout_error.message, layout_error.hint) == (
+        jinja_error.value.message,
+        jinja_error.value.hint,
+    )
+    assert "rendered-size limit" in layout_error.message

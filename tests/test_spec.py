@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promptcheck.cache import cache_key
 from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.project import Project
@@ -424,6 +425,27 @@ def test_unknown_check_type_is_an_error_at_its_line(tmp_path: Path) -> None:
     path, error = spec_error(tmp_path, "p.prompt.yaml", text)
     assert str(error).startswith(f"{path}:3: check 'contans': unknown check type 'contans'")
     assert error.hint is not None and "did you mean 'contains'?" in error.hint
+
+
+def test_a_check_written_on_every_case_is_compiled_once(tmp_path: Path) -> None:
+    """The README's promise to check plugins: one factory call per distinct plain entry."""
+    case = "  - {{id: {0}, vars: {{x: 1}}, expect: [{{equals: ok}}, {{equals: {1}}}]}}\n"
+    cases = "".join(case.format(name, arg) for name, arg in [("a", 1), ("b", 1.0), ("c", "true")])
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n" + cases)
+    a, b, c = (case.checks for case in spec.cases)
+    assert a[0] is b[0] is c[0]
+    assert [type(checks[1].arg) for checks in (a, b, c)] == [int, float, bool]
+
+
+def test_a_bad_check_is_an_error_at_its_line_after_the_same_check_compiled(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "prompt: hi\ncases:\n  - id: a\n    expect: [{contains: x, weight: 2}]\n"
+        "  - id: b\n    expect:\n      - contains: x\n        weight: -2\n"
+    )
+    path, error = spec_error(tmp_path, "p.prompt.yaml", text)
+    assert str(error).startswith(f"{path}:8: check 'contains': weight must be a number of 0")
 
 
 def test_wrong_type_says_what_is_expected(tmp_path: Path) -> None:
@@ -851,3 +873,35 @@ def test_a_prompt_file_linking_outside_is_refused_through_a_linked_folder_too(
     with pytest.raises(SpecError) as info:
         load_spec(link / "leak.prompt.yaml", builtin_registry(Project.at(link)))
     assert "links to a file outside the project" in info.value.message
+
+
+PINNED_CASES = """\
+model: openai:m
+params: {temperature: 0, max_tokens: 20}
+messages:
+  - role: system
+    content: "Answer in {{ language }}."
+  - role: user
+    content: |
+      Question: {{ q }}
+      Context: {{ ctx }}
+cases:
+  - {id: c0, vars: {language: en, q: "2 + 2?", ctx: 4}, expect: [{equals: ok}]}
+  - id: c1
+    vars: {language: fr, q: yes, ctx: [1, 2.5, null, {a: true}]}
+    expect: [{equals: ok}]
+"""
+
+
+def test_cache_keys_of_loaded_cases_are_pinned(tmp_path: Path) -> None:
+    """Reading, rendering and compiling faster must not move a key: every cached answer is
+    filed under them (values from the code before the YAML event path and layouts)."""
+    spec = load(tmp_path, "p.prompt.yaml", PINNED_CASES)
+    keys = [
+        cache_key(spec.request(case, "openai:m"), {"base_url": "http://x/v1"}, 0)
+        for case in spec.cases
+    ]
+    assert keys == [
+        "11cb5bb92b1692b3c054ae909b10af90cf8143ee0c8f6e7bb672298ef37d758c",
+        "ff294d75e15142ca6eff576e1d7b85cfef0fa5b8ca46458401ddc8be2287630b",
+    ]
