@@ -68,9 +68,11 @@ def compile_check(item: Any, registry: CheckRegistry, base: Path) -> CheckSpec:
 
 
 class CheckCompiler:
-    """Compiles the ``expect:`` entries of one prompt file. An entry of plain values written
-    again (the same check on every case) is compiled once: a compiled check depends only on
-    its entry and folder, and compiling it again cost more than the rest of loading a case."""
+    """Compiles the ``expect:`` entries of one prompt file. An entry of plain values for a
+    built-in check, written again (the same check on every case), is compiled once: such a
+    check depends only on its entry and folder, and compiling it again cost more than the rest
+    of loading a case. A plugin's check is compiled for each entry, as its factory may keep
+    state per case."""
 
     def __init__(self, registry: CheckRegistry) -> None:
         self.registry = registry
@@ -79,7 +81,9 @@ class CheckCompiler:
     def compile(self, item: Any, base: Path) -> CheckSpec:
         """``compile_check``, once per plain entry; raises CheckItemError."""
         plain = _plain_entry(item)
-        if plain is None:
+        if plain is None or not all(
+            name == "weight" or self.registry.built_in(name) for name, _, _ in plain
+        ):
             return compile_check(item, self.registry, base)
         key = (base, plain)
         if key not in self._compiled:

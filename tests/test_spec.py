@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promptcheck import SampleContext, Verdict
 from pytest_promptcheck.cache import cache_key
+from pytest_promptcheck.checks.api import Check
 from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.errors import SpecError
 from pytest_promptcheck.project import Project
@@ -435,6 +437,26 @@ def test_a_check_written_on_every_case_is_compiled_once(tmp_path: Path) -> None:
     a, b, c = (case.checks for case in spec.cases)
     assert a[0] is b[0] is c[0]
     assert [type(checks[1].arg) for checks in (a, b, c)] == [int, float, bool]
+
+
+def test_a_plugin_check_is_compiled_for_every_entry(tmp_path: Path) -> None:
+    """A plugin's factory may keep state per case: its checks are never shared."""
+    registry = builtin_registry(Project.at(tmp_path))
+    made: list[object] = []
+
+    def factory(arg: object, base_dir: Path) -> Check:
+        def check(ctx: SampleContext) -> Verdict:
+            return Verdict(True, 1.0, "mine")
+
+        made.append(check)
+        return check
+
+    registry.register("mine", factory)
+    cases = "".join(f"  - {{id: c{i}, expect: [{{mine: 1}}, {{equals: ok}}]}}\n" for i in range(3))
+    spec = load_spec(write(tmp_path, "p.prompt.yaml", "prompt: hi\ncases:\n" + cases), registry)
+    assert len(made) == 3
+    assert len({id(case.checks[0].check) for case in spec.cases}) == 3
+    assert len({id(case.checks[1]) for case in spec.cases}) == 1  # the built-in one is shared
 
 
 def test_a_bad_check_is_an_error_at_its_line_after_the_same_check_compiled(

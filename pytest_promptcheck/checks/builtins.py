@@ -30,6 +30,7 @@ def builtin_registry(project: Project, *, judge_model: str | None = None) -> Che
     registry.register("similar", _similar())
     for name, factory in tool_checks(registry):
         registry.register(name, factory)
+    registry.seal_built_ins()
     return registry
 
 

@@ -29,6 +29,7 @@ class CheckRegistry:
     def __init__(self, project: Project) -> None:
         self.project = project
         self._factories: dict[str, CheckFactory] = {}
+        self._built_in: frozenset[str] = frozenset()
 
     def register(self, name: str, factory: CheckFactory) -> None:
         if name in self._factories:
@@ -36,6 +37,15 @@ class CheckRegistry:
         if name.startswith("not_") or name in _RESERVED:
             raise ValueError(f"'{name}' cannot name a check: not_<check> and weight are reserved")
         self._factories[name] = factory
+
+    def seal_built_ins(self) -> None:
+        """The checks registered so far are the built-in ones (before any plugin's)."""
+        self._built_in = frozenset(self._factories)
+
+    def built_in(self, kind: str) -> bool:
+        """Whether ``kind`` (or the check it negates) is built in: its compiled checks keep no
+        state between calls, so one may serve every case that writes the same entry."""
+        return kind.removeprefix("not_") in self._built_in
 
     def names(self) -> list[str]:
         """Registered base names; each one also works as ``not_<name>``."""
