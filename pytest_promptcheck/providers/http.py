@@ -16,16 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Generator
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx2
 
 from pytest_promptcheck import __version__
 from pytest_promptcheck.capture_keys import OWN_REQUEST
 from pytest_promptcheck.errors import ProviderError
-from pytest_promptcheck.providers.transport import LeanPool, Target, suits
+from pytest_promptcheck.providers.transport import Answer, LeanPool, Target, suits
 from pytest_promptcheck.quoting import clip
 
 MAX_BODY_BYTES = 16 * 2**20
@@ -48,18 +48,6 @@ class Reply:
     status: int
     headers: httpx2.Headers
     body: bytes
-
-
-class Streamed(Protocol):
-    """A response whose body is still to be read: httpx2's, or the lean pool's."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> httpx2.Headers: ...
-
-    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
 
 
 class EnvAuth(httpx2.Auth):
@@ -184,10 +172,20 @@ class JsonClient:
             headers.append((self._auth.header.encode(), key.encode()))
         return headers
 
-    async def _read(self, answer: Streamed) -> Reply:
+    async def _read(self, answer: Answer | httpx2.Response) -> Reply:
+        """The whole body, refused past the cap. Decoded bytes are counted (a compressed body
+        is capped by what it becomes); a declared length past the cap is refused unread."""
         if 300 <= answer.status_code < 400:
             raise self._redirect(answer)
-        body = b"".join([chunk async for chunk in self._capped(answer)])
+        declared = answer.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise self._too_large(answer.status_code)
+        if isinstance(answer, Answer):
+            body = await answer.read(MAX_BODY_BYTES)
+        else:
+            body = await _read_capped(answer, MAX_BODY_BYTES)
+        if body is None:
+            raise self._too_large(answer.status_code)
         return Reply(answer.status_code, answer.headers, body)
 
     def _httpx2(self) -> httpx2.AsyncClient:
@@ -200,20 +198,7 @@ class JsonClient:
             )
         return self._client
 
-    async def _capped(self, answer: Streamed) -> AsyncIterator[bytes]:
-        """The body's chunks, refused past the cap. Decoded bytes are counted (a compressed
-        body is capped by what it becomes); a declared length past the cap is refused unread."""
-        declared = answer.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise self._too_large(answer.status_code)
-        size = 0
-        async for chunk in answer.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise self._too_large(answer.status_code)
-            yield chunk
-
-    def _redirect(self, answer: Streamed) -> ProviderError:
+    def _redirect(self, answer: Answer | httpx2.Response) -> ProviderError:
         location = answer.headers.get("location")
         if location is None:
             where = f"HTTP {answer.status_code} without a Location"
@@ -243,6 +228,18 @@ class JsonClient:
             self._lean.close()
         if self._client is not None:
             await self._client.aclose()
+
+
+async def _read_capped(answer: httpx2.Response, limit: int) -> bytes | None:
+    """httpx2's decoded body, or None once it grows past ``limit``."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in answer.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def shown(text: str, limit: int = 300) -> str:

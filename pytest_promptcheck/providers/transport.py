@@ -112,18 +112,27 @@ class Answer:
         self._connection = connection
         self._done = False
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """The body's bytes, decoded as its Content-Encoding says (gzip, deflate), in pieces of
-        at most _READ_SIZE: a small compressed body cannot expand all at once."""
+    async def read(self, limit: int) -> bytes | None:
+        """The body, decoded as its Content-Encoding says (gzip, deflate), or None once it
+        grows past ``limit``: decoding goes in pieces of at most _READ_SIZE, so a small
+        compressed body is refused before it has expanded."""
         decoders = _decoders(self.headers.get("content-encoding", ""))
+        parts: list[bytes] = []
+        size = 0
         async with _mapped_errors():
-            while not isinstance(event := await self._connection.next_event(), h11.EndOfMessage):
-                if isinstance(event, h11.Data):
-                    for piece in _decoded(bytes(event.data), decoders):
-                        yield piece
-            for piece in _decoded(b"", decoders, final=True):
-                yield piece
+            while True:
+                event = await self._connection.next_event()
+                final = isinstance(event, h11.EndOfMessage)
+                data = bytes(event.data) if isinstance(event, h11.Data) else b""
+                for piece in _decoded(data, decoders, final=final):
+                    size += len(piece)
+                    if size > limit:
+                        return None
+                    parts.append(piece)
+                if final:
+                    break
         self._done = True
+        return b"".join(parts)
 
     def close(self) -> None:
         connection = self._connection

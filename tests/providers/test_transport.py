@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ async def post(
     pool: LeanPool, url: str, headers: Callable[[], list[Header]] = plain, read: bool = True
 ) -> Got:
     async with pool.post(Target.of(url), headers, BODY) as answer:
-        content = b"".join([chunk async for chunk in answer.aiter_bytes()]) if read else b""
+        content = (await answer.read(2**20) or b"") if read else b""
         return Got(answer.status_code, content)
 
 
@@ -150,21 +151,27 @@ def test_suits_plain_http_without_a_proxy(
     assert suits(url) is expected
 
 
-def test_a_gzipped_body_is_decoded_in_bounded_pieces() -> None:
-    """A small gzip body that expands to 8 MB arrives in pieces, so the caller's cap can stop
-    it part way, not after the whole expansion."""
-    expanded = b"a" * (8 * 2**20)
-    body = gzip.compress(expanded)
+def test_a_gzipped_body_is_refused_before_it_has_expanded() -> None:
+    """A small gzip body that would expand to 64 MB is refused at the limit: decoding goes in
+    bounded pieces, so what it has expanded to is never held whole."""
+    body = gzip.compress(b"a" * (64 * 2**20))
     head = b"Content-Encoding: gzip\r\nContent-Length: %d" % len(body)
 
-    async def pieces(url: str) -> list[int]:
+    async def read(url: str, limit: int) -> bytes | None:
         pool = LeanPool()
         async with pool.post(Target.of(url), plain, BODY) as answer:
-            sizes = [len(piece) async for piece in answer.aiter_bytes()]
+            content = await answer.read(limit)
         pool.close()
-        return sizes
+        return content
 
     with RawServer(response(body, headers=head)) as server:
-        sizes = asyncio.run(pieces(f"{server.base_url}/x"))
-    assert sum(sizes) == len(expanded)
-    assert max(sizes) <= 65536
+        tracemalloc.start()
+        refused = asyncio.run(read(f"{server.base_url}/x", 2**20))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert refused is None
+    assert peak < 8 * 2**20
+    small = gzip.compress(b"hello")
+    head = b"Content-Encoding: gzip\r\nContent-Length: %d" % len(small)
+    with RawServer(response(small, headers=head)) as server:
+        assert asyncio.run(read(f"{server.base_url}/x", 2**20)) == b"hello"
