@@ -28,6 +28,8 @@ import httpx2
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 _READ_SIZE = 65536
+_KEPT_HEADS = 1024
+"""Request heads kept for reuse (by target, headers and body length)."""
 _MAX_HEAD_BYTES = 64 * 1024
 """A status line and headers larger than this are a protocol error (h11's own limit is 16 KB)."""
 
@@ -148,6 +150,7 @@ class LeanPool:
 
     def __init__(self) -> None:
         self._idle: dict[Origin, list[_Connection]] = {}
+        self._heads: dict[tuple[Target, tuple[tuple[bytes, bytes], ...], int], h11.Request] = {}
 
     @asynccontextmanager
     async def post(self, target: Target, headers: Headers, body: bytes) -> AsyncIterator[Answer]:
@@ -191,7 +194,8 @@ class LeanPool:
         try:
             async with _mapped_errors():
                 connection.received = 0
-                connection.writer.write(_serialize(connection.h11, target, headers(), body))
+                head = self._head(target, headers(), len(body))
+                connection.writer.write(_serialize(connection.h11, head, body))
                 event = await connection.next_event()
                 while isinstance(event, h11.InformationalResponse):  # 100 Continue and kin
                     event = await connection.next_event()
@@ -199,6 +203,21 @@ class LeanPool:
             connection.close()
             raise
         return Answer(self, target.origin, connection, event)
+
+    def _head(self, target: Target, headers: list[tuple[bytes, bytes]], length: int) -> h11.Request:
+        """The request's head, checked by h11, which refuses a header that would break the
+        framing (a key holding a newline, say). Heads are kept: a run sends the same few
+        thousands of times, and checking one costs as much as framing the request."""
+        key = (target, tuple(headers), length)
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) >= _KEPT_HEADS:
+                self._heads.clear()
+            fields = [(b"Host", target.host), *headers, (b"Content-Length", str(length).encode())]
+            head = self._heads[key] = h11.Request(
+                method=b"POST", target=target.path, headers=fields
+            )
+        return head
 
     def _take(self, origin: Origin) -> _Connection | None:
         stack = self._idle.get(origin)
@@ -245,14 +264,10 @@ def _decoded(data: bytes, decoders: list[Any], final: bool = False) -> Iterator[
         raise httpx2.DecodingError(f"the body is not valid {exc}") from None
 
 
-def _serialize(
-    connection: h11.Connection, target: Target, headers: list[tuple[bytes, bytes]], body: bytes
-) -> bytes:
-    """The whole request (head and body) in one buffer, framed by h11, which refuses a header
-    that would break the framing (a key holding a newline, say)."""
-    head = [(b"Host", target.host), *headers, (b"Content-Length", str(len(body)).encode())]
+def _serialize(connection: h11.Connection, head: h11.Request, body: bytes) -> bytes:
+    """The whole request (head and body) in one buffer, framed by h11."""
     parts = [
-        connection.send(h11.Request(method=b"POST", target=target.path, headers=head)),
+        connection.send(head),
         connection.send(h11.Data(data=body)) if body else b"",
         connection.send(h11.EndOfMessage()),
     ]

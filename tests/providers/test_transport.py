@@ -175,3 +175,21 @@ def test_a_gzipped_body_is_refused_before_it_has_expanded() -> None:
     head = b"Content-Encoding: gzip\r\nContent-Length: %d" % len(small)
     with RawServer(response(small, headers=head)) as server:
         assert asyncio.run(read(f"{server.base_url}/x", 2**20)) == b"hello"
+
+
+def test_each_request_carries_the_headers_of_its_moment(openai_server: LoopbackServer) -> None:
+    """Heads are kept for reuse by their headers: a key changed between requests is sent."""
+    keys = iter([b"Bearer one", b"Bearer two", b"Bearer one"])
+
+    def rotating() -> list[Header]:
+        return [(b"Authorization", next(keys))]
+
+    async def go() -> None:
+        pool = LeanPool()
+        for _ in range(3):
+            await post(pool, f"{openai_server.base_url}/completions", rotating)
+        pool.close()
+
+    asyncio.run(go())
+    sent = [request.headers["authorization"] for request in openai_server.requests]
+    assert sent == ["Bearer one", "Bearer two", "Bearer one"]
