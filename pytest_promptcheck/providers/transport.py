@@ -93,7 +93,8 @@ class Target:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        return cls((parts.hostname or "", parts.port or 80), parts.netloc.encode(), path.encode())
+        host = parts.netloc.rpartition("@")[2]  # never user:password in a Host header
+        return cls((parts.hostname or "", parts.port or 80), host.encode(), path.encode())
 
 
 class Answer:

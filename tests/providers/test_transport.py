@@ -193,3 +193,12 @@ def test_each_request_carries_the_headers_of_its_moment(openai_server: LoopbackS
     asyncio.run(go())
     sent = [request.headers["authorization"] for request in openai_server.requests]
     assert sent == ["Bearer one", "Bearer two", "Bearer one"]
+
+
+def test_a_target_keeps_user_info_out_of_the_host_header() -> None:
+    target = Target.of("http://user:secret@127.0.0.1:8000/v1/completions?x=1")
+    assert (target.origin, target.host, target.path) == (
+        ("127.0.0.1", 8000),
+        b"127.0.0.1:8000",
+        b"/v1/completions?x=1",
+    )
