@@ -324,8 +324,8 @@ def live(bench: Bench, concurrency: int, target_s: float) -> list[Row]:
 
 def live_10k(bench: Bench) -> list[Row]:
     """10,000 live calls at 0 ms latency with the cache written (refresh: every run is live),
-    against benchmarks/fast_server.py in a process of its own: tests/loopback.py's threads set
-    the pace of a fast client (see fast_server.py). Beside it, a minimal httpx2 client
+    against benchmarks/fast_server.py in a process of its own: tests/loopback.py's threads cost
+    a fast client part of its pace (see fast_server.py). Beside it, a minimal httpx2 client
     making the same calls, and the same run against tests/loopback.py, both for context."""
     cases, concurrency = 10_000, 50
     folder = write_workdir(bench.work / "live10k")
