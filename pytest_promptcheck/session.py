@@ -246,11 +246,11 @@ class PromptcheckSession:
         """Ctrl-C: nothing new may be sent, so every task is cancelled and awaited now, while
         the loop can still run their clean-up (else asyncio complains at exit, at length)."""
         stats = self.client.stats
-        in_flight = self.client.in_flight()
+        in_flight, done = self.client.in_flight(), stats.done  # cancelled calls count as ended
         self._cancel_all()
         if self.interrupted is None and stats.total:
             self.interrupted = (
-                f"promptcheck: interrupted: {stats.done} of {stats.total} calls done, "
+                f"promptcheck: interrupted: {done} of {stats.total} calls done, "
                 f"{in_flight} cancelled in flight"
             )
 
