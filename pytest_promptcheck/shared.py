@@ -118,7 +118,7 @@ class SharedCalls:
         wanted = {key: future for key, future in batch.items() if not future.done()}
         try:  # free keys, and those whose holder died
             taken = self._db.claim(list(wanted), self._holder, self._ttl_s, self._alive)
-        except cache_failures() as exc:
+        except Exception as exc:  # a loop callback: whatever fails, every waiter gets an answer
             self._fail(exc)
             taken = dict.fromkeys(wanted, True)
         for key, future in wanted.items():
@@ -186,7 +186,7 @@ class SharedCalls:
         """Whether a claim's holder (JSON text) still runs; anything else is no holder."""
         try:
             data = json.loads(holder)
-        except ValueError:
+        except (ValueError, RecursionError):  # a file from elsewhere may hold anything
             return False
         return isinstance(data, dict) and _alive(data, self._host)
 

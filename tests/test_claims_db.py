@@ -90,3 +90,18 @@ def test_a_junk_file_fails_as_sqlite_and_the_calls_go_ahead(tmp_path: Path) -> N
     assert answer.text == "ok"
     assert not health.writable
     shared.close()
+
+
+def test_a_holder_nested_too_deep_for_json_is_no_holder(tmp_path: Path) -> None:
+    """A planted claim whose holder is not readable JSON is taken over, not a traceback."""
+    db = ClaimsDb(tmp_path / "in-flight")
+    db.claim(KEYS[:1], "[" * 100_000, 60, alive)
+    db.close()
+    shared = SharedCalls(tmp_path, None, 60, CacheHealth())
+
+    async def call() -> Completion:
+        return Completion(text="ok", model_reported="m")
+
+    answer = asyncio.run(shared.once(KEYS[0], call, asyncio.Semaphore(1), lambda: None))
+    assert answer.text == "ok"
+    shared.close()

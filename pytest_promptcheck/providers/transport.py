@@ -28,6 +28,8 @@ import httpx2
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 _READ_SIZE = 65536
+_MAX_ENCODINGS = 5
+"""Content-Encoding values a response may chain (urllib3 allows as many)."""
 _KEPT_HEADS = 1024
 """Request heads kept for reuse (by target, headers and body length)."""
 _MAX_HEAD_BYTES = 64 * 1024
@@ -241,9 +243,12 @@ class LeanPool:
 
 def _decoders(encoding: str) -> list[Any]:
     """zlib decompressors for a Content-Encoding list, outermost first; encodings other than
-    gzip and deflate are passed through (as httpx2 does), and the body then fails as JSON."""
+    gzip and deflate are passed through (as httpx2 does), and the body then fails as JSON.
+    A server may list at most _MAX_ENCODINGS: each decompressor holds a window of its own."""
     wbits = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
     names = [name.strip().lower() for name in encoding.split(",")]
+    if len(names) > _MAX_ENCODINGS:
+        raise httpx2.DecodingError(f"{len(names)} content encodings, more than {_MAX_ENCODINGS}")
     return [zlib.decompressobj(wbits[name]) for name in reversed(names) if name in wbits]
 
 

@@ -202,3 +202,17 @@ def test_a_target_keeps_user_info_out_of_the_host_header() -> None:
         b"127.0.0.1:8000",
         b"/v1/completions?x=1",
     )
+
+
+def test_a_chain_of_thousands_of_encodings_is_refused_at_once() -> None:
+    """Each listed encoding would be a decompressor with a window of its own."""
+    head = b"Content-Encoding: " + b", ".join([b"gzip"] * 10_000) + b"\r\nContent-Length: 2"
+    with (
+        RawServer(response(b"{}", headers=head)) as server,
+        pytest.raises(httpx2.DecodingError, match="10000 content encodings"),
+    ):
+        fetch_from_server(server)
+
+
+def fetch_from_server(server: RawServer) -> list[Got]:
+    return asyncio.run(fetch(f"{server.base_url}/x"))
