@@ -3,6 +3,7 @@ option names of DESIGN §11."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -53,3 +54,24 @@ def test_actionlint_would_catch_a_mistake(tmp_path: Path) -> None:
 )
 def test_the_recipe_uses_the_documented_commands(text: str) -> None:
     assert text in WORKFLOW.read_text()
+
+
+def test_every_option_the_recipe_passes_exists() -> None:
+    """The recipe's flags against the plugin's and the subcommands' own --help: a renamed or
+    removed option fails here, not in a user's CI."""
+    text = WORKFLOW.read_text()
+    pytest_help = _help("-m", "pytest", "--help")  # the plugin loads by its entry point
+    for flag in set(re.findall(r"--promptcheck-[a-z-]+", text)):
+        assert flag in pytest_help, flag
+    merge_help = _help("-m", "pytest_promptcheck", "merge", "--help")
+    for flag in ("--drift", "--report"):
+        assert "merge reports/shard-*.json" in text and flag in merge_help, flag
+    for command in set(re.findall(r"pytest_promptcheck cache (\w+)", text)):
+        assert command in _help("-m", "pytest_promptcheck", "cache", "--help"), command
+
+
+def _help(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    return done.stdout + done.stderr
