@@ -46,7 +46,14 @@ class PageSession:
         os.close(from_browser)
         self._buffer = b""
         self._next = 0
-        self._session = self._attach()
+        try:
+            self._session = self._attach()
+        except BaseException:  # no __exit__ follows a failed __init__: leave no browser behind
+            self._process.kill()
+            self._process.wait(timeout=30)
+            os.close(self._send_fd)
+            os.close(self._read_fd)
+            raise
 
     def __enter__(self) -> Self:
         return self
