@@ -90,17 +90,23 @@ def _entry_of(store: Any, store_key: object) -> Entry | None:
         return None
 
 
+_PARTIAL = ".partial"
+"""The ending of a file an export is writing (renamed to its real name once whole)."""
+
+
 def _write_new(path: Path, data: bytes) -> bool:
     """Write a content-addressed file unless it is there intact; a crash never leaves a half
     file under its real name."""
     if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
         return False
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}{_PARTIAL}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial.write_bytes(data)
         partial.replace(path)
     except OSError as exc:
+        with contextlib.suppress(OSError):  # a folder that cannot be written may hold none
+            partial.unlink(missing_ok=True)
         raise TransferError(f"{path}: cannot be written ({exc.strerror})") from None
     return True
 
@@ -172,6 +178,8 @@ def _entry_files(source: Path, max_files: int) -> Iterator[Path]:
         files = _listing(shard, source, max_files - seen)
         seen += len(files)
         for path in files:
+            if path.name.startswith(".") and path.name.endswith(_PARTIAL):
+                continue  # an export killed mid-write: not under an entry's name, so not one
             _expect(path, source, directory=False)
             if not (path.suffix == ".json" and path.stem.startswith(shard.name)):
                 raise TransferError(f"{_rel(path, source)}: not an entry file ({_LAYOUT})")

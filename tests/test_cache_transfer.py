@@ -107,6 +107,17 @@ def test_an_import_reads_back_what_the_cache_wrote(tmp_path: Path) -> None:
     cache.close()
 
 
+def test_an_export_killed_mid_write_still_imports(tmp_path: Path) -> None:
+    """What a kill -9 between writing and renaming leaves is not an entry, and not in the way."""
+    source = filled(tmp_path / "cache", "billing")
+    cli("export", tmp_path / "out", source)
+    shard = next(path for path in (tmp_path / "out").iterdir() if path.is_dir())
+    entry = next(shard.iterdir())
+    (shard / f".{entry.name}.4242.partial").write_bytes(entry.read_bytes()[:10])
+    assert cli("import", tmp_path / "out", tmp_path / "copy") == 0
+    assert contents(tmp_path / "copy") == contents(source)
+
+
 def conflicting(tmp_path: Path) -> tuple[Path, Path, str]:
     """An export and a cache holding another answer to one of its requests."""
     cli("export", tmp_path / "out", filled(tmp_path / "theirs", "billing"))
