@@ -114,6 +114,8 @@ class JsonClient:
         self.timeout_s = timeout_s
         self._auth = auth or EnvAuth(key_variable)
         self._headers = {**(headers or {}), **_HEADERS}
+        self._fixed = [(name.encode(), value.encode()) for name, value in self._headers.items()]
+        """The lean pool's headers but the key's, encoded once."""
         self._transport = transport
         self._lean = LeanPool() if transport is None and suits(base_url) else None
         self._targets: dict[str, Target] = {}
@@ -166,11 +168,10 @@ class JsonClient:
 
     def _raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The lean pool's headers, the key's among them: asked for as the request is framed."""
-        headers = [(name.encode(), value.encode()) for name, value in self._headers.items()]
         key = self._auth.value()
-        if key is not None:
-            headers.append((self._auth.header.encode(), key.encode()))
-        return headers
+        if key is None:
+            return self._fixed
+        return [*self._fixed, (self._auth.header.encode(), key.encode())]
 
     async def _read(self, answer: Answer | httpx2.Response) -> Reply:
         """The whole body, refused past the cap. Decoded bytes are counted (a compressed body
