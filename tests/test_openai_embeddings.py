@@ -17,6 +17,7 @@ from pytest_promptcheck.providers import ProviderConfig, ProviderSet
 from pytest_promptcheck.providers.openai_embeddings import MAX_BATCH, EmbeddingBatcher
 from pytest_promptcheck.records import Completion, ModelRequest
 from tests.loopback import LoopbackServer, embedding_of, malformed, status
+from tests.loopback_fixtures import TEST_API_KEY
 
 
 def embedding(text: str, model: str = "openai:embed") -> ModelRequest:
@@ -116,8 +117,20 @@ def test_a_reply_whose_indexes_are_not_one_per_text_is_malformed() -> None:
         return json.dumps({"data": items}).encode()
 
     async def embed_two() -> None:
-        batcher = EmbeddingBatcher("openai", post, None)
+        batcher = EmbeddingBatcher("openai", post, None, str)
         await asyncio.gather(batcher.embed("m", "a"), batcher.embed("m", "b"))
 
     with pytest.raises(ProviderError, match="malformed embeddings body"):
         asyncio.run(embed_two())
+
+
+def test_a_malformed_body_echoing_the_key_is_reported_without_it_and_clipped(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    usage = {"prompt_tokens": f"Bearer {TEST_API_KEY} \x1b[2J" + "x" * 100_000}
+    body = {"data": [{"index": 0, "embedding": [1.0]}], "usage": usage}
+    openai_env.inject(status(200, body))
+    with pytest.raises(ProviderError, match="malformed embeddings body") as raised:
+        embed_all(client_for(tmp_path), ["a"])
+    assert TEST_API_KEY not in str(raised.value) and "\x1b" not in str(raised.value)
+    assert len(str(raised.value)) < 600
