@@ -116,15 +116,7 @@ class HttpProvider:
 class OpenAIProvider(HttpProvider):
     """One httpx2 client per provider; the key is read from the environment at send time."""
 
-    def __init__(
-        self,
-        config: ProviderConfig,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        *,
-        transport: httpx2.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(config, timeout_s, transport=transport)
-        self._batcher: EmbeddingBatcher | None = None
+    _batcher: EmbeddingBatcher | None = None  # made on the first embedding request
 
     def identity(self, request: ModelRequest) -> dict[str, Any]:
         return {"base_url": self.base_url}
