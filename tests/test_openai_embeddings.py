@@ -134,3 +134,27 @@ def test_a_malformed_body_echoing_the_key_is_reported_without_it_and_clipped(
         embed_all(client_for(tmp_path), ["a"])
     assert TEST_API_KEY not in str(raised.value) and "\x1b" not in str(raised.value)
     assert len(str(raised.value)) < 600
+
+
+def test_one_failed_batch_counts_once_against_the_breaker_and_the_budget(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    # a full batch failing once is one failure, not one per text: 64 would open the circuit
+    configs = {"openai": ProviderConfig(name="openai", type="openai", max_concurrency=MAX_BATCH)}
+    client = ModelClient(
+        ProviderSet(configs, tmp_path),
+        ResponseCache(tmp_path, CacheMode.OFF),
+        CallPolicy(retries=3),
+    )
+    openai_env.inject(status(503))
+    chat = ModelRequest("openai:writer", ({"role": "user", "content": "q"},), None)
+
+    async def go() -> Completion:
+        try:
+            await asyncio.gather(*(client.sample(embedding(f"t{i}"), 0) for i in range(MAX_BATCH)))
+            return await client.sample(chat, 0)
+        finally:
+            await client.providers.aclose()
+
+    assert asyncio.run(go()).text
+    assert client.budget.spent == 1
