@@ -158,3 +158,28 @@ def test_one_failed_batch_counts_once_against_the_breaker_and_the_budget(
 
     assert asyncio.run(go()).text
     assert client.budget.spent == 1
+
+
+@pytest.mark.parametrize("cancelled", ["abc", "b"])
+def test_a_cancelled_text_is_not_sent(cancelled: str) -> None:
+    sent: list[list[str]] = []
+
+    async def post(model: str, texts: list[str]) -> bytes:
+        sent.append(texts)
+        items = [{"index": i, "embedding": [1.0]} for i in range(len(texts))]
+        return json.dumps({"data": items}).encode()
+
+    async def embed_and_cancel() -> list[Completion | BaseException]:
+        batcher = EmbeddingBatcher("openai", post, None, str)
+        tasks = {text: asyncio.ensure_future(batcher.embed("m", text)) for text in "abc"}
+        await asyncio.sleep(0)  # queued, the batch's window open (Ctrl-C cancels every task)
+        for text in cancelled:
+            tasks[text].cancel()
+        got = await asyncio.gather(*tasks.values(), return_exceptions=True)
+        await asyncio.sleep(0.01)  # past the window: the loop runs on while the session closes
+        return got
+
+    got = asyncio.run(embed_and_cancel())
+    kept = [text for text in "abc" if text not in cancelled]
+    assert sent == ([kept] if kept else [])
+    assert [isinstance(answer, Completion) for answer in got] == [t in kept for t in "abc"]
