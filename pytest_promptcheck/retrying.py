@@ -45,7 +45,8 @@ class CircuitBreaker:
     """Opens after ``threshold`` retryable failures in a row with no success between them, or
     after ``dead_failures`` in a row spread over ``dead_s`` seconds or more (few calls, each
     backing off, would take long to reach ``threshold``), and stays open for the rest of the
-    run: the provider's waiting and later calls fail fast."""
+    run: the provider's waiting and later calls fail fast. A failure is one error object: the
+    calls of a failed embeddings batch all fail with its one error, which counts once."""
 
     def __init__(
         self,
@@ -60,6 +61,7 @@ class CircuitBreaker:
         self.dead_s = dead_s
         self.dead_failures = dead_failures
         self.failures = 0
+        self._counted: ProviderError | None = None
         self._clock = clock
         self._first_failure_at = 0.0
         self.error: CircuitOpenError | None = None
@@ -73,6 +75,9 @@ class CircuitBreaker:
         self.failures = 0
 
     def failed(self, error: ProviderError) -> None:
+        if error is self._counted:  # one failed batch fails each of its calls with one error
+            return
+        self._counted = error
         now = self._clock()
         if self.failures == 0:
             self._first_failure_at = now
@@ -104,11 +109,16 @@ class RetryBudget:
         self.ratio = ratio
         self.floor = floor
         self.spent = 0
+        self._counted: ProviderError | None = None
 
     def allowance(self, planned: int) -> int:
         return self.floor + int(self.ratio * planned)
 
     def take(self, planned: int, error: ProviderError) -> None:
+        """Spend one retry for ``error``; the calls of a failed batch, which all share its
+        error, retry on the one retry it cost."""
+        if error is self._counted:
+            return
         allowance = self.allowance(planned)
         if self.spent >= allowance:
             raise RetryBudgetError(
@@ -117,3 +127,4 @@ class RetryBudget:
                 f"(last: {describe(error)})"
             )
         self.spent += 1
+        self._counted = error

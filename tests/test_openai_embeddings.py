@@ -17,6 +17,7 @@ from pytest_promptcheck.providers import ProviderConfig, ProviderSet
 from pytest_promptcheck.providers.openai_embeddings import MAX_BATCH, EmbeddingBatcher
 from pytest_promptcheck.records import Completion, ModelRequest
 from tests.loopback import LoopbackServer, embedding_of, malformed, status
+from tests.loopback_fixtures import TEST_API_KEY
 
 
 def embedding(text: str, model: str = "openai:embed") -> ModelRequest:
@@ -116,8 +117,69 @@ def test_a_reply_whose_indexes_are_not_one_per_text_is_malformed() -> None:
         return json.dumps({"data": items}).encode()
 
     async def embed_two() -> None:
-        batcher = EmbeddingBatcher("openai", post, None)
+        batcher = EmbeddingBatcher("openai", post, None, str)
         await asyncio.gather(batcher.embed("m", "a"), batcher.embed("m", "b"))
 
     with pytest.raises(ProviderError, match="malformed embeddings body"):
         asyncio.run(embed_two())
+
+
+def test_a_malformed_body_echoing_the_key_is_reported_without_it_and_clipped(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    usage = {"prompt_tokens": f"Bearer {TEST_API_KEY} \x1b[2J" + "x" * 100_000}
+    body = {"data": [{"index": 0, "embedding": [1.0]}], "usage": usage}
+    openai_env.inject(status(200, body))
+    with pytest.raises(ProviderError, match="malformed embeddings body") as raised:
+        embed_all(client_for(tmp_path), ["a"])
+    assert TEST_API_KEY not in str(raised.value) and "\x1b" not in str(raised.value)
+    assert len(str(raised.value)) < 600
+
+
+def test_one_failed_batch_counts_once_against_the_breaker_and_the_budget(
+    tmp_path: Path, openai_env: LoopbackServer
+) -> None:
+    # a full batch failing once is one failure, not one per text: 64 would open the circuit
+    configs = {"openai": ProviderConfig(name="openai", type="openai", max_concurrency=MAX_BATCH)}
+    client = ModelClient(
+        ProviderSet(configs, tmp_path),
+        ResponseCache(tmp_path, CacheMode.OFF),
+        CallPolicy(retries=3),
+    )
+    openai_env.inject(status(503))
+    chat = ModelRequest("openai:writer", ({"role": "user", "content": "q"},), None)
+
+    async def go() -> Completion:
+        try:
+            await asyncio.gather(*(client.sample(embedding(f"t{i}"), 0) for i in range(MAX_BATCH)))
+            return await client.sample(chat, 0)
+        finally:
+            await client.providers.aclose()
+
+    assert asyncio.run(go()).text
+    assert client.budget.spent == 1
+
+
+@pytest.mark.parametrize("cancelled", ["abc", "b"])
+def test_a_cancelled_text_is_not_sent(cancelled: str) -> None:
+    sent: list[list[str]] = []
+
+    async def post(model: str, texts: list[str]) -> bytes:
+        sent.append(texts)
+        items = [{"index": i, "embedding": [1.0]} for i in range(len(texts))]
+        return json.dumps({"data": items}).encode()
+
+    async def embed_and_cancel() -> list[Completion | BaseException]:
+        batcher = EmbeddingBatcher("openai", post, None, str)
+        tasks = {text: asyncio.ensure_future(batcher.embed("m", text)) for text in "abc"}
+        await asyncio.sleep(0)  # queued, the batch's window open (Ctrl-C cancels every task)
+        for text in cancelled:
+            tasks[text].cancel()
+        got = await asyncio.gather(*tasks.values(), return_exceptions=True)
+        await asyncio.sleep(0.01)  # past the window: the loop runs on while the session closes
+        return got
+
+    got = asyncio.run(embed_and_cancel())
+    kept = [text for text in "abc" if text not in cancelled]
+    assert sent == ([kept] if kept else [])
+    assert [isinstance(answer, Completion) for answer in got] == [t in kept for t in "abc"]

@@ -249,18 +249,22 @@ def test_a_spent_retry_budget_is_a_clear_error(tmp_path: Path, server: LoopbackS
     assert "(last: HTTP 503: Service Unavailable)" in str(error)
 
 
+def unavailable() -> ProviderError:
+    """A new failure each time: the breaker counts one error object once."""
+    return ProviderError("openai", "Service Unavailable", status=503, retryable=True)
+
+
 def test_the_circuit_opens_when_few_calls_have_failed_for_long() -> None:
     """A suite of a few calls against a dead provider: each backs off, so 40 failures in a row
     would take minutes; failures in a row spread over dead_s open the circuit."""
     now = [0.0]
     breaker = CircuitBreaker("openai", 40, dead_s=20.0, dead_failures=5, clock=lambda: now[0])
-    error = ProviderError("openai", "Service Unavailable", status=503, retryable=True)
     for _ in range(4):
         now[0] += 10.0
-        breaker.failed(error)
+        breaker.failed(unavailable())
     breaker.check()  # 4 failures over 30 s: fewer than dead_failures
     now[0] += 1.0
-    breaker.failed(error)
+    breaker.failed(unavailable())
     with pytest.raises(CircuitOpenError) as info:
         breaker.check()
     assert str(info.value) == (
@@ -272,13 +276,12 @@ def test_the_circuit_opens_when_few_calls_have_failed_for_long() -> None:
 def test_a_success_restarts_the_clock_of_the_circuit() -> None:
     now = [0.0]
     breaker = CircuitBreaker("openai", 40, dead_s=20.0, dead_failures=2, clock=lambda: now[0])
-    error = ProviderError("openai", "Service Unavailable", status=503, retryable=True)
-    breaker.failed(error)
+    breaker.failed(unavailable())
     now[0] += 30.0
     breaker.succeeded()
-    breaker.failed(error)
+    breaker.failed(unavailable())
     now[0] += 5.0
-    breaker.failed(error)
+    breaker.failed(unavailable())
     breaker.check()  # two failures in a row, but over 5 s only
 
 

@@ -9,7 +9,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptcheck.errors import PromptcheckError, ProviderError
+from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.anthropic_wire import (
     Usage,
     failure,
@@ -52,27 +52,13 @@ class AnthropicProvider(HttpProvider):
             "headers": {"anthropic-version": API_VERSION},
         }
 
-    async def complete(self, request: ModelRequest, sample: int) -> Completion:
-        """One call; whatever goes wrong is a ProviderError with the key redacted."""
+    async def _complete(self, request: ModelRequest) -> Completion:
         if request.embed_input is not None:  # a similar check naming an anthropic-type endpoint
             raise ProviderError(
                 self.name,
                 "the Messages API has no embeddings; give the similar check model: wordllama,"
                 " or a provider:model with an OpenAI-compatible /embeddings endpoint",
             )
-        try:
-            return await self._complete(request)
-        except PromptcheckError:
-            raise
-        except Exception as exc:  # a shape of answer nobody foresaw: still the item's error
-            error = ProviderError(
-                self.name,
-                self._shown(f"unexpected answer ({type(exc).__name__}: {exc})"),
-                retryable=False,
-            )
-        raise error
-
-    async def _complete(self, request: ModelRequest) -> Completion:
         started = time.perf_counter()
         reply = await self._http().post(f"{self.base_url}/v1/messages", request_body(request))
         latency_ms = (time.perf_counter() - started) * 1000
@@ -131,9 +117,3 @@ class AnthropicProvider(HttpProvider):
             + usage.cache_write * price_write
         )
         return total / 1_000_000
-
-    def _shown(self, text: str, limit: int = 300) -> str:
-        """A server's text as it may be printed: the key redacted, then made one clipped line."""
-        from pytest_promptcheck.providers.http import redact, shown
-
-        return shown(redact(text, self.key_variable), limit)

@@ -88,23 +88,6 @@ class HttpProvider:
             await self._client.aclose()
             self._client = None
 
-
-class OpenAIProvider(HttpProvider):
-    """One httpx2 client per provider; the key is read from the environment at send time."""
-
-    def __init__(
-        self,
-        config: ProviderConfig,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        *,
-        transport: httpx2.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(config, timeout_s, transport=transport)
-        self._batcher: EmbeddingBatcher | None = None
-
-    def identity(self, request: ModelRequest) -> dict[str, Any]:
-        return {"base_url": self.base_url}
-
     async def complete(self, request: ModelRequest, sample: int) -> Completion:
         """One call; whatever goes wrong is a ProviderError with the key redacted."""
         try:
@@ -114,10 +97,29 @@ class OpenAIProvider(HttpProvider):
         except Exception as exc:  # a shape of answer nobody foresaw: still the item's error
             failure = ProviderError(
                 self.name,
-                self._redact(f"unexpected answer ({type(exc).__name__}: {exc})"),
+                self._shown(f"unexpected answer ({type(exc).__name__}: {exc})"),
                 retryable=False,
             )
         raise failure
+
+    async def _complete(self, request: ModelRequest) -> Completion:
+        raise NotImplementedError
+
+    def _shown(self, text: str, limit: int = 300) -> str:
+        """A server's text as it may be printed: the key redacted (in the whole text, so no
+        clipped key survives), then made one clipped line of printable characters."""
+        from pytest_promptcheck.providers.http import redact, shown
+
+        return shown(redact(text, self.key_variable), limit)
+
+
+class OpenAIProvider(HttpProvider):
+    """One httpx2 client per provider; the key is read from the environment at send time."""
+
+    _batcher: EmbeddingBatcher | None = None  # made on the first embedding request
+
+    def identity(self, request: ModelRequest) -> dict[str, Any]:
+        return {"base_url": self.base_url}
 
     async def _complete(self, request: ModelRequest) -> Completion:
         if request.embed_input is not None:
@@ -142,7 +144,7 @@ class OpenAIProvider(HttpProvider):
             from pytest_promptcheck.providers.openai_embeddings import EmbeddingBatcher
 
             price = self._config.price_per_1m_input
-            self._batcher = EmbeddingBatcher(self.name, self._post_embeddings, price)
+            self._batcher = EmbeddingBatcher(self.name, self._post_embeddings, price, self._shown)
         return self._batcher
 
     async def _post_embeddings(self, model: str, texts: list[str]) -> bytes:
@@ -163,18 +165,11 @@ class OpenAIProvider(HttpProvider):
         )
 
     def _error_message(self, reply: Reply) -> str:
-        from pytest_promptcheck.providers.http import shown
-
         try:
             message = str(json.loads(reply.body)["error"]["message"])
         except (ValueError, KeyError, TypeError, RecursionError):
             message = _text(reply.body) or f"HTTP {reply.status}"
-        return shown(self._redact(message))  # redacted whole, then clipped and made printable
-
-    def _redact(self, text: str) -> str:
-        from pytest_promptcheck.providers.http import redact
-
-        return redact(text, self.key_variable)
+        return self._shown(message)
 
     def _parse(self, reply: Reply, chat: bool, latency_ms: float) -> Completion:
         try:
@@ -188,15 +183,12 @@ class OpenAIProvider(HttpProvider):
             tokens_in = _count(usage.get("prompt_tokens", 0))
             tokens_out = _count(usage.get("completion_tokens", 0))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
-            from pytest_promptcheck.providers.http import shown
-
-            detail = (
-                f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else "not JSON"
-            )
+            # the detail may quote the server's values (a token count): as clean as its body
+            detail = "not JSON" if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
             failure = ProviderError(
                 self.name,
-                f"malformed response body ({detail}): "
-                + shown(self._redact(_text(reply.body)), 120),
+                f"malformed response body ({self._shown(detail)}): "
+                + self._shown(_text(reply.body), 120),
                 status=reply.status,
                 retryable=True,
             )

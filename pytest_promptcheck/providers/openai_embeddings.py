@@ -25,6 +25,8 @@ at once (a cached run, several checks of one output) reach the provider within i
 
 Post = Callable[[str, list[str]], Awaitable[bytes]]
 """Sends one batch for a model and answers the body of the reply (raises ProviderError)."""
+Clean = Callable[[str], str]
+"""Makes a server's text printable: the key redacted, one clipped line (HttpProvider._shown)."""
 
 
 @dataclass
@@ -36,10 +38,11 @@ class _Waiting:
 class EmbeddingBatcher:
     """Coalesces one provider's concurrent embedding requests into ``/embeddings`` batches."""
 
-    def __init__(self, provider: str, post: Post, price_per_1m: float | None) -> None:
+    def __init__(self, provider: str, post: Post, price_per_1m: float | None, clean: Clean) -> None:
         self._provider = provider
         self._post = post
         self._price_per_1m = price_per_1m
+        self._clean = clean
         self._pending: dict[str, list[_Waiting]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sending: set[asyncio.Task[None]] = set()
@@ -66,6 +69,10 @@ class EmbeddingBatcher:
             task.add_done_callback(self._sending.discard)
 
     async def _send(self, model: str, batch: list[_Waiting]) -> None:
+        # a cancelled call (Ctrl-C, a failing test's other checks) no longer wants its vector
+        batch = [waiting for waiting in batch if not waiting.answer.done()]
+        if not batch:
+            return
         started = time.perf_counter()
         try:
             body = await self._post(model, [waiting.text for waiting in batch])
@@ -83,7 +90,7 @@ class EmbeddingBatcher:
         try:
             return self._answers(json.loads(body), count, latency_ms)
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
-            detail = f"{type(exc).__name__}: {exc}"
+            detail = self._clean(f"{type(exc).__name__}: {exc}")  # may quote the server's values
             raise ProviderError(
                 self._provider, f"malformed embeddings body ({detail})", retryable=True
             ) from None

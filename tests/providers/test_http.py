@@ -298,6 +298,15 @@ def test_a_token_count_that_is_not_a_count_is_a_malformed_body(
     assert f"a token count is {detail}, not a whole number of 0 or more" in error.message
 
 
+def test_a_token_count_echoing_the_key_is_reported_without_it_and_clipped() -> None:
+    # the error's detail quotes the bad value: it is the server's text like the body
+    usage = {"prompt_tokens": f"Bearer {TEST_API_KEY} \x1b[2J" + "x" * 100_000}
+    answer = {"choices": [{"text": "ok"}], "usage": usage}
+    error = failure(response(json.dumps(answer).encode()))
+    assert error.message.startswith("malformed response body (TypeError: a token count is")
+    assert "\x1b" not in error.message and len(error.message) < 600
+
+
 def test_reported_names_are_kept_only_as_short_text() -> None:
     answer = {
         "model": "m" * 10_000,
