@@ -323,10 +323,7 @@
       return add(sides, left, right);
     }
     const json = jsonDiff(was, now);
-    if (json) {
-      right.replaceChildren(el("h3", null, "JSON paths that differ"));
-      return add(el("div"), json);
-    }
+    if (json) return add(el("div"), json);
     const ops = wordDiff(was, now);
     return add(sides, add(left, marked(ops, -1, "del")), add(right, marked(ops, 1, "ins")));
   }
