@@ -7,6 +7,7 @@ first field that is missing or of the wrong type.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import cache
@@ -319,10 +320,17 @@ class _Reader:
 
     def number(self, key: str) -> float:
         value: float = self._get(key, (int, float), "a number")
-        return value
+        return self._finite(key, value, "a finite number")
 
     def optional_number(self, key: str) -> float | None:
         value: float | None = self._get(key, (int, float, type(None)), "a number or null")
+        return None if value is None else self._finite(key, value, "a finite number or null")
+
+    def _finite(self, key: str, value: float, expected: str) -> float:
+        # Python's json reads NaN and Infinity; no score, cost or latency is one, and the
+        # .html report (strict JSON) could not be written with it
+        if isinstance(value, float) and not math.isfinite(value):
+            raise EntryError(f"{self.where}.{key}" if self.where else key, expected)
         return value
 
     def mapping(self, key: str) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return BAD_USAGE
     view = DriftView(merged.records, merged.policy, merged.detect)
-    facts = RunFacts(exit_status=merged.exit_code)
+    updating = any(report.update_baseline for report in reports)  # no drift gate applied
+    facts = RunFacts(exit_status=merged.exit_code, update_baseline=updating)
     lines = _summary(merged, len(reports))
     for path in args.report:
         try:

@@ -107,6 +107,28 @@ def test_a_malformed_entry_names_its_case_and_field(
     )
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("score", float("nan"), "'samples[0].score' must be a finite number"),
+        ("latency_ms", float("inf"), "'samples[0].latency_ms' must be a finite number"),
+        ("cost_usd", float("-inf"), "'samples[0].cost_usd' must be a finite number or null"),
+    ],
+)
+def test_a_number_that_is_nan_or_infinite_is_malformed(
+    tmp_path: Path, key: str, value: float, named: str
+) -> None:
+    """Python's json reads NaN and Infinity, which no report could write back as JSON."""
+    path = tmp_path / "b.json"
+    update_baseline(path, "p", {"hot": entry()}, now=MONDAY)
+    data = json.loads(path.read_text())
+    data["cases"]["hot"]["samples"][0][key] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(SpecError) as caught:
+        load_baseline(path)
+    assert f"baseline entry 'hot' is incomplete or malformed: {named}" in str(caught.value)
+
+
 @pytest.mark.parametrize("committed", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_a_committed_baseline_reads_back_to_the_same_bytes(committed: Path) -> None:
     """The typed entry holds every field the file holds: read, then write, gives the same bytes."""

@@ -285,3 +285,45 @@ def test_a_large_run_draws_its_first_rows_and_more_on_demand(tmp_path: Path) -> 
         page.evaluate("location.hash = 'q=case-00999'")
         page.wait_for(f"{rows} === 1")
         assert page.evaluate("document.querySelector('.row').dataset.case") == "p5::case-00999"
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+@needs_chromium
+def test_an_output_nested_thousands_of_levels_deep_opens_and_the_other_rows_stay(
+    tmp_path: Path,
+) -> None:
+    records = [*showcase(), single("deep", "[2]", _nested(10_000))]
+    records.append(single("deeper", _nested(120), _nested(100_000)))
+    uri = write(tmp_path / "r.html", records).as_uri()
+    rows = "document.querySelectorAll('.row').length"
+    cases = len({(r.prompt, r.case) for r in records})
+    with PageSession(uri + "#open=support%3A%3Adeeper", tmp_path / "profile") as page:
+        page.wait_for("document.documentElement.dataset.rendered")
+        assert page.evaluate(rows) == cases
+        assert page.evaluate("!!document.querySelector('[data-detail=\"support::deeper\"]')")
+        page.evaluate("document.querySelector('[data-case=\"support::deep\"]').click()")
+        assert page.evaluate(rows) == cases
+        detail = page.evaluate(
+            "document.querySelector('[data-detail=\"support::deep\"]').textContent"
+        )
+        # past 100 levels the rest of the value is one leaf: its path stops there
+        assert "$" + "[0]" * 100 in detail and "$" + "[0]" * 101 not in detail
+
+
+@needs_chromium
+def test_a_case_that_cannot_be_drawn_says_so_and_the_other_rows_stay(tmp_path: Path) -> None:
+    uri = write(tmp_path / "r.html").as_uri()
+    rows = "document.querySelectorAll('.row').length"
+    with PageSession(uri, tmp_path / "profile") as page:
+        page.wait_for("document.documentElement.dataset.rendered")
+        drawn = page.evaluate(rows)
+        # the word diff tokenises with String.match: breaking it breaks this case's detail only
+        page.evaluate("String.prototype.match = () => { throw new Error('broken'); }")
+        page.evaluate("document.querySelector('[data-case=\"support::polite\"]').click()")
+        assert page.evaluate(rows) == drawn
+        assert page.evaluate("document.querySelector('.detail.bad').textContent") == (
+            "This case could not be drawn: Error: broken"
+        )

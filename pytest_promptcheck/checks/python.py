@@ -33,8 +33,9 @@ def python_check(project: Project) -> CheckFactory:
     ``promptcheck_python_modules`` allows, may be named: a prompt file must not be able to name
     ``builtins:exec``. Imported at collection time and called as ``f(output, {"id", "vars",
     "json"})`` (json: the parsed output or None). ``bool`` -> score 1/0; a number -> score
-    clamped to [0, 1], passing at ``min`` or above; a Verdict is used as it is. Any other
-    result, or an exception, fails the sample with a one-line reason.
+    clamped to [0, 1], passing at ``min`` or above; a Verdict is used as it is (unless it scores
+    NaN or infinity, which fails the sample). Any other result, or an exception, fails the
+    sample with a one-line reason.
     """
 
     def factory(arg: Any, base_dir: Path) -> CheckFn:
@@ -97,6 +98,9 @@ def _exception(exc: Exception) -> str:
 
 def _pythonverdict(target: str, result: Any, minimum: float) -> Verdict:
     if isinstance(result, Verdict):
+        # a NaN or infinite score has no place in a baseline or a report: the check's own failure
+        if isinstance(result.score, float) and not math.isfinite(result.score):
+            return unevaluated(f"python {target}: returned a Verdict scoring {result.score}")
         return result
     if isinstance(result, bool):
         return verdict(result, f"python {target}: returned {result}")

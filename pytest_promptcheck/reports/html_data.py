@@ -38,7 +38,7 @@ def report_data(report: ReportInput) -> dict[str, Any]:
     rows = _rows(view.records, models)
     return {
         "format": DATA_FORMAT,
-        "verdict": _verdict(view, len(report.errors)),
+        "verdict": _verdict(view, len(report.errors), report.run.update_baseline),
         "totals": view.totals(len(report.errors)),
         "causes": _causes(view.records),
         "usage": _usage(view.records),
@@ -79,9 +79,10 @@ def _row_rank(row: dict[str, Any]) -> int:
     return min(_RANK.get(cell["effect"], _UNCOMPARED) for cell in row["cells"] if cell)
 
 
-def _verdict(view: DriftView, errors: int) -> dict[str, Any]:
+def _verdict(view: DriftView, errors: int, updating: bool) -> dict[str, Any]:
     """Pass or fail as the run's exit code has it, and each reason that gates."""
-    gating = view.policy.mode is DriftMode.FAIL
+    # a run that records baselines applies no drift gate (as items.py and merge.py have it)
+    gating = view.policy.mode is DriftMode.FAIL and not updating
     failed = sum(not r.passed for r in view.records)
     gated = sum(r.passed and r.effect == Effect.REGRESSED.value for r in view.records)
     reasons = []
@@ -91,9 +92,12 @@ def _verdict(view: DriftView, errors: int) -> dict[str, Any]:
     if errors:
         reasons.append(f"{errors} item{_s(errors)} errored")
     if gating and gated:
-        reasons.append(f"{gated} regressed case{_s(gated)} fail the drift gate (mode fail)")
+        fail = "fails" if gated == 1 else "fail"
+        reasons.append(f"{gated} regressed case{_s(gated)} {fail} the drift gate (mode fail)")
     mode = {
-        DriftMode.FAIL: "drift gate on: a regression fails the run",
+        DriftMode.FAIL: "drift gate on: a regression fails the run"
+        if gating
+        else "drift gate off while recording baselines: a regression does not fail the run",
         DriftMode.WARN: "drift mode warn: drift is reported, it does not fail the run",
         DriftMode.OFF: "drift mode off",
     }[view.policy.mode]

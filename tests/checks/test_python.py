@@ -28,6 +28,9 @@ CHECKS_MODULE = """
     def verdict(output, case):
         return Verdict(False, 0.25, "custom reason")
 
+    def scored_verdict(output, case):
+        return Verdict(True, float(case["vars"]["score"]), "its own reason")
+
     def record(output, case):
         seen.append(case)
         return True
@@ -87,6 +90,16 @@ def test_python_number_is_clamped(user_checks: str, tmp_path: Path) -> None:
 def test_python_verdict_is_used_as_is(user_checks: str, tmp_path: Path) -> None:
     assert verdict("python", f"{user_checks}:verdict", "x", tmp_path) == Verdict(
         False, 0.25, "custom reason"
+    )
+
+
+@pytest.mark.parametrize("score", [float("nan"), float("inf"), float("-inf")])
+def test_python_verdict_with_a_nan_or_infinite_score_fails_unevaluated(
+    user_checks: str, tmp_path: Path, score: float
+) -> None:
+    target = f"{user_checks}:scored_verdict"
+    assert verdict("python", target, scored(score), tmp_path) == Verdict(
+        False, 0.0, f"python {target}: returned a Verdict scoring {score}", evaluated=False
     )
 
 

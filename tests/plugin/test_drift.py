@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promptcheck.merge import main as merge
 from tests.loopback import LoopbackServer, RecordedRequest, Responder, rules
 
 OPPOSITES = {"hot": "cold", "big": "small", "up": "down", "fast": "slow", "light": "dark"}
@@ -153,6 +155,37 @@ def test_drift_fail_fails_a_regression_that_passes_its_checks(
     off = pytester.runpytest(*args, "--promptcheck-drift=off")
     off.assert_outcomes(passed=2)
     off.stdout.no_fnmatch_line("*drift against the baseline*")
+
+
+def html_verdict(path: Path) -> dict[str, object]:
+    """The verdict the .html report's page draws its PASS or FAIL badge from."""
+    found = re.search(r'id="promptcheck-data">(.*?)</script>', path.read_text(), re.S)
+    assert found
+    verdict: dict[str, object] = json.loads(found.group(1))["verdict"]
+    return verdict
+
+
+def test_the_html_report_says_what_the_exit_code_says_about_the_drift_gate(
+    pytester: pytest.Pytester, project: LoopbackServer
+) -> None:
+    pytester.runpytest("--promptcheck-update-baseline", "-k", "coin")
+    project.set_model("coin", counted({"heads": 10, "tails": 18}))  # regressed, checks pass
+    args = ("--promptcheck-cache=refresh", "-k", "coin", "--promptcheck-drift=fail")
+    gated = pytester.runpytest(*args, "--promptcheck-report=gated.html")
+    assert gated.ret == pytest.ExitCode.TESTS_FAILED
+    verdict = html_verdict(pytester.path / "gated.html")
+    assert verdict["ok"] is False
+    assert verdict["reasons"] == ["1 regressed case fails the drift gate (mode fail)"]
+    # recording baselines applies no drift gate: the run passes, and so does its page
+    reports = ("--promptcheck-report=updating.html", "--promptcheck-report=updating.json")
+    result = pytester.runpytest(*args, "--promptcheck-update-baseline", *reports)
+    assert result.ret == pytest.ExitCode.OK
+    verdict = html_verdict(pytester.path / "updating.html")
+    assert verdict["ok"] is True and verdict["reasons"] == []
+    # and the merge of that run's report, which applies the gate again
+    merged = pytester.path / "merged.html"
+    assert merge([str(pytester.path / "updating.json"), "--report", str(merged)]) == 0
+    assert html_verdict(merged)["ok"] is True
 
 
 def test_score_drop_beyond_tolerance_regresses(

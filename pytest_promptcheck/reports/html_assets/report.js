@@ -252,12 +252,20 @@
     const part = document.createDocumentFragment();
     for (; drawn < end; drawn++) {
       const row = shown[drawn];
-      part.appendChild(rowView(row));
-      if (state.open === row.id) part.appendChild(detail(row));
+      part.appendChild(guarded(rowView, row));
+      if (state.open === row.id) part.appendChild(guarded(detail, row));
     }
     list.appendChild(part);
     more.hidden = drawn >= shown.length;
     more.firstChild.textContent = "Show " + Math.min(PAGE, shown.length - drawn) + " more of " + (shown.length - drawn);
+  }
+  function guarded(draw, row) {
+    // one case the page cannot draw says so in its place; the other rows stay
+    try {
+      return draw(row);
+    } catch (error) {
+      return el("div", "detail bad", "This case could not be drawn: " + error);
+    }
   }
   function refresh() {
     shown = rows.filter(rowMatches);
@@ -315,10 +323,7 @@
       return add(sides, left, right);
     }
     const json = jsonDiff(was, now);
-    if (json) {
-      right.replaceChildren(el("h3", null, "JSON paths that differ"));
-      return add(el("div"), json);
-    }
+    if (json) return add(el("div"), json);
     const ops = wordDiff(was, now);
     return add(sides, add(left, marked(ops, -1, "del")), add(right, marked(ops, 1, "ins")));
   }
@@ -477,11 +482,14 @@
       return undefined;
     }
   }
-  function flatten(value, path, into) {
-    if (value !== null && typeof value === "object" && Object.keys(value).length) {
+  // a model may answer JSON nested thousands of levels deep: past this depth a value is one
+  // leaf (its JSON text), so the recursion stays far from the stack's limit
+  const MAX_DEPTH = 100;
+  function flatten(value, path, into, depth) {
+    if (depth < MAX_DEPTH && value !== null && typeof value === "object" && Object.keys(value).length) {
       for (const key of Object.keys(value)) {
         const step = Array.isArray(value) ? "[" + key + "]" : /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? "." + key : "[" + JSON.stringify(key) + "]";
-        flatten(value[key], path + step, into);
+        flatten(value[key], path + step, into, depth + 1);
       }
     } else into.set(path, JSON.stringify(value));
     return into;
@@ -489,7 +497,13 @@
   function jsonDiff(before, after) {
     const a = parseJson(before), b = parseJson(after);
     if (a === undefined || b === undefined) return null;
-    const old = flatten(a, "$", new Map()), now = flatten(b, "$", new Map());
+    let old, now;
+    try {
+      old = flatten(a, "$", new Map(), 0);
+      now = flatten(b, "$", new Map(), 0);
+    } catch (error) {
+      return null; // a leaf too deep for JSON.stringify itself (RangeError): diffed as text
+    }
     const paths = [...new Set([...old.keys(), ...now.keys()])].sort();
     const table = el("table", "grid");
     add(table, add(el("tr"), el("th", null, "path"), el("th", null, "baseline"), el("th", null, "this run")));
