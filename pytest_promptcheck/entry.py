@@ -257,6 +257,12 @@ class BaselineEntry:
             _Reader(read.mapping("model"), "model"),
         )
         samples = read.items("samples")
+        passed, n = read.integer("passed"), read.integer("n")
+        # the counts drive the exact p-values (work grows with n): bound them by the file
+        if n != len(samples):
+            raise EntryError("n", f"the number of samples ({len(samples)})")
+        if not 0 <= passed <= n:
+            raise EntryError("passed", f"between 0 and n ({n})")
         return cls(
             prompt=PromptStamp(
                 prompt.text("fingerprint"),
@@ -274,8 +280,8 @@ class BaselineEntry:
             samples=tuple(
                 SampleRecord.from_json(s, f"samples[{i}]") for i, s in enumerate(samples)
             ),
-            passed=read.integer("passed"),
-            n=read.integer("n"),
+            passed=passed,
+            n=n,
             verdict=read.choice("verdict", (PASSED, FAILED)),
             score=read.number("score"),
             tokens=read.integer("tokens"),

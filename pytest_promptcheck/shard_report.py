@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from pytest_promptcheck.case_record import CaseRecord
-from pytest_promptcheck.drift import Counts
+from pytest_promptcheck.drift import Counts, counts_of
 from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.reports.base import ReportInput
@@ -73,7 +73,7 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
     kept)."""
     _check_drift(case.get("drift"))
     entry = BaselineEntry.from_json(case["result"])
-    return CaseRecord.from_json(
+    record = CaseRecord.from_json(
         {
             **case[RECORD_KEY],
             "usage": _usage_of(entry),
@@ -86,6 +86,23 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
             "drift": case["drift"],
         }
     )
+    _check_counts(record)
+    return record
+
+
+def _check_counts(record: CaseRecord) -> None:
+    """The record's counts are its samples' (ValueError if not): merge computes from the
+    samples, whose number the file's size bounds, never from a count that could be 10**30."""
+    entry, baseline = record.entry, record.baseline_entry
+    if entry is not None and record.tally != entry.tally:
+        raise ValueError("its tally does not match its result's samples")
+    if baseline is not None and record.baseline_tally != baseline.tally:
+        raise ValueError("its baseline tally does not match its baseline's samples")
+    drift = record.drift
+    if drift is None or drift.get("family") is None:
+        return
+    if entry is None or baseline is None or counts_in(drift) != counts_of(baseline, entry):
+        raise ValueError("its drift counts do not match its samples")
 
 
 def _check_drift(drift: Any) -> None:
