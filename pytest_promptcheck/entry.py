@@ -123,7 +123,7 @@ class SampleRecord:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> SampleRecord:
-        read = _Reader(data, where)
+        read = Reader(data, where)
         return cls(
             output=read.text("output"),
             passed=read.flag("passed"),
@@ -147,7 +147,7 @@ class SampleRecord:
 
 
 def _tool_call(data: Any, where: str) -> dict[str, Any]:
-    read = _Reader(data, where)
+    read = Reader(data, where)
     read.text("name")
     if "arguments" not in read.data:
         raise EntryError(f"{where}.arguments", "present")
@@ -155,12 +155,12 @@ def _tool_call(data: Any, where: str) -> dict[str, Any]:
 
 
 def _judge(data: Any, index: int) -> Mapping[str, Any]:
-    read = _Reader(data, f"judges[{index}]")
+    read = Reader(data, f"judges[{index}]")
     return read.data
 
 
 def _check(data: Any, where: str) -> CheckScore:
-    read = _Reader(data, where)
+    read = Reader(data, where)
     reason = read.optional_text("reason") if "reason" in read.data else None
     return CheckScore(read.text("check"), read.flag("passed"), read.number("score"), reason)
 
@@ -251,10 +251,10 @@ class BaselineEntry:
     @classmethod
     def from_json(cls, data: Any) -> BaselineEntry:
         """Raises EntryError naming the first field that is missing or of the wrong type."""
-        read = _Reader(data, "")
+        read = Reader(data, "")
         prompt, model = (
-            _Reader(read.mapping("prompt"), "prompt"),
-            _Reader(read.mapping("model"), "model"),
+            Reader(read.mapping("prompt"), "prompt"),
+            Reader(read.mapping("model"), "model"),
         )
         samples = read.items("samples")
         passed, n = read.integer("passed"), read.integer("n")
@@ -294,7 +294,7 @@ class BaselineEntry:
         )
 
 
-class _Reader:
+class Reader:
     """Typed reads of a JSON object's fields; a failed read names the field's path."""
 
     def __init__(self, data: Any, where: str) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from pytest_promptcheck.agreement import Agreement
 from pytest_promptcheck.case_record import CaseRecord
 from pytest_promptcheck.drift import Counts, counts_of
-from pytest_promptcheck.entry import BaselineEntry
+from pytest_promptcheck.entry import BaselineEntry, EntryError, Reader
 from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.reports.base import ReportInput
 from pytest_promptcheck.stats import improvement_p_value, regression_p_value
@@ -73,14 +74,15 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
     kept)."""
     _check_drift(case.get("drift"))
     entry = BaselineEntry.from_json(case["result"])
+    read = Reader(case, "")
     record = CaseRecord.from_json(
         {
-            **case[RECORD_KEY],
+            **_checked_rest(Reader(read.mapping(RECORD_KEY), RECORD_KEY)),
             "usage": _usage_of(entry),
-            "prompt": case["prompt"],
-            "file": case["file"],
-            "case": case["case"],
-            "model": case["model"],
+            "prompt": read.text("prompt"),
+            "file": read.text("file"),
+            "case": read.text("case"),
+            "model": read.text("model"),
             "entry": case["result"],
             "baseline_entry": case["baseline"],
             "drift": case["drift"],
@@ -88,6 +90,20 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
     )
     _check_counts(record)
     return record
+
+
+def _checked_rest(read: Reader) -> dict[str, Any]:
+    """The record's own fields, typed (EntryError naming the first wrong one); the tallies
+    are checked against the samples."""
+    for agreement in read.items("agreements") if "agreements" in read.data else ():
+        if not isinstance(agreement, dict):
+            raise EntryError(f"{RECORD_KEY}.agreements", "a list of objects")
+        Agreement.from_json(agreement)  # TypeError/KeyError on a wrong shape
+    read.text("baseline")
+    read.flag("reference")
+    read.integer("file_items")
+    read.text_items("unused")
+    return read.data
 
 
 def _check_counts(record: CaseRecord) -> None:

@@ -337,10 +337,14 @@ WRONG_TYPES = [
     (("record", "agreements"), "x"),
     (("drift", "passed"), -1),
     (("drift", "baseline_passed"), "x"),
+    (("file",), 5),
+    (("baseline",), "x"),
+    (("record", "unused"), [1]),
+    (("record", "agreements"), [{"judge": "j"}]),
 ]
 
 
-@pytest.mark.parametrize(("path", "value"), HUGE_COUNTS, ids=lambda v: str(v)[:20])
+@pytest.mark.parametrize(("path", "value"), HUGE_COUNTS + WRONG_TYPES, ids=lambda v: str(v)[:20])
 def test_a_tampered_shard_report_is_one_error(
     project: Project, path: tuple[str | int, ...], value: Any
 ) -> None:
