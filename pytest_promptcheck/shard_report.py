@@ -1,9 +1,8 @@
 """What a .json report carries for ``python -m pytest_promptcheck merge``, and reading it back.
 
 Besides what people and tools read (json.py), each case keeps the rest of its record (tallies,
-usage, baseline file) and, when its pass rate was tested against its baseline, the raw inputs
-of the run's multiple-testing adjustment: the two pass counts and the unadjusted p-values. A
-shard's adjustment counts only its own cases, so merge redoes it over every shard's inputs.
+usage, baseline file). A shard's multiple-testing adjustment counts only its own cases, so merge
+redoes it over every shard's cases, from their samples' pass counts.
 """
 
 from __future__ import annotations
@@ -17,11 +16,9 @@ from pytest_promptcheck.drift import Counts, counts_of
 from pytest_promptcheck.entry import BaselineEntry, EntryError, Reader
 from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.reports.base import ReportInput
-from pytest_promptcheck.stats import improvement_p_value, regression_p_value
 
 RUN_KEY = "run"
 RECORD_KEY = "record"
-ADJUSTMENT_KEY = "adjustment"
 _COUNT_NAMES = ("baseline_passed", "baseline_n", "passed", "n")
 
 
@@ -44,23 +41,7 @@ def case_fields(record: CaseRecord) -> dict[str, Any]:
     # this run got the result, not what it is, and would make two runs' reports differ
     for shown in ("prompt", "file", "case", "model", "entry", "baseline_entry", "drift", "usage"):
         del rest[shown]
-    return {RECORD_KEY: rest, ADJUSTMENT_KEY: adjustment_inputs(record.drift)}
-
-
-def adjustment_inputs(drift: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The counts and raw p-values of a case the run's adjustment counted, else None.
-
-    Every sampled case with a baseline entry is adjusted (session.assess_significance), and
-    only those carry a family in their drift.
-    """
-    if drift is None or drift.get("family") is None:
-        return None
-    counts = counts_in(drift)
-    return {
-        **dict(zip(_COUNT_NAMES, counts, strict=True)),
-        "regression_p": regression_p_value(*counts),
-        "improvement_p": improvement_p_value(*counts),
-    }
+    return {RECORD_KEY: rest}
 
 
 def counts_in(data: dict[str, Any]) -> Counts:

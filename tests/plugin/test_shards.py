@@ -161,14 +161,7 @@ def test_a_shards_own_adjustment_is_not_the_merged_one(project: Project) -> None
         c for c in cases(project.pytester.path / "merged.json").values() if c["case"] == "drop"
     )
     assert merged["drift"] == one["drift"]
-    assert merged["adjustment"] == {
-        "baseline_passed": 18,
-        "baseline_n": 20,
-        "passed": 12,
-        "n": 20,
-        "regression_p": pytest.approx(0.0183, abs=1e-4),
-        "improvement_p": pytest.approx(0.9817, abs=1e-4),
-    }
+    assert "adjustment" not in merged  # merge counts the samples; nothing reads such a section
 
 
 PASSING = ("-k", "hot or drop or steady or up or fast")
