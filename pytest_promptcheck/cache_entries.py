@@ -13,7 +13,6 @@ kind has before it is stored, and JSON's non-standard constants (NaN, Infinity) 
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -112,7 +111,13 @@ def from_file(data: bytes) -> Entry:
 def checked(kind: Kind, key: object, value: Any) -> Entry:
     if not isinstance(key, str) or not HEX_KEY.fullmatch(key):
         raise InvalidEntry(f"key {str(key)[:80]!r} is not a sha256 hex digest")
-    _CHECKS[kind](value)
+    try:
+        _CHECKS[kind](value)
+    except InvalidEntry:
+        raise
+    except (ValueError, OverflowError, UnicodeError, KeyError, TypeError) as exc:
+        # what from_json/from_text refuse (a latency too large for a float, a lone surrogate)
+        raise InvalidEntry(f"{kind.value}: {type(exc).__name__}: {str(exc)[:80]}") from None
     return Entry(kind, key, value)
 
 
@@ -168,10 +173,9 @@ def _check_http(value: Any) -> None:
     ):
         raise InvalidEntry("captured response: headers must be [name, value] pairs of text")
     try:
-        base64.b64decode(value.get("body_base64", ""), validate=True)
+        StoredResponse.from_text(json.dumps(value))  # decodes body_base64, validating it
     except binascii.Error:
         raise InvalidEntry("captured response: body_base64 is not base64") from None
-    StoredResponse.from_text(json.dumps(value))
 
 
 def _fields(value: Any, what: str, types: dict[str, tuple[type, ...]], required: set[str]) -> None:

@@ -163,9 +163,13 @@ def _read_folder(source: Path, limits: Limits) -> Iterator[tuple[str, str, str]]
             raise TransferError(f"{name}: its content does not match its name (changed or corrupt)")
         try:
             entry = from_file(data)
+            text = entry.store_text()
+            text.encode("utf-8")  # a lone surrogate would fail in the store, mid-import
         except InvalidEntry as exc:
             raise TransferError(f"{name}: {exc}") from None
-        yield name, entry.store_key, entry.store_text()
+        except UnicodeEncodeError:
+            raise TransferError(f"{name}: text that is not UTF-8 (a lone surrogate)") from None
+        yield name, entry.store_key, text
 
 
 def _entry_files(source: Path, max_files: int) -> Iterator[Path]:

@@ -124,7 +124,7 @@ class SampleRecord:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> SampleRecord:
-        read = _Reader(data, where)
+        read = Reader(data, where)
         return cls(
             output=read.text("output"),
             passed=read.flag("passed"),
@@ -148,7 +148,7 @@ class SampleRecord:
 
 
 def _tool_call(data: Any, where: str) -> dict[str, Any]:
-    read = _Reader(data, where)
+    read = Reader(data, where)
     read.text("name")
     if "arguments" not in read.data:
         raise EntryError(f"{where}.arguments", "present")
@@ -156,12 +156,12 @@ def _tool_call(data: Any, where: str) -> dict[str, Any]:
 
 
 def _judge(data: Any, index: int) -> Mapping[str, Any]:
-    read = _Reader(data, f"judges[{index}]")
+    read = Reader(data, f"judges[{index}]")
     return read.data
 
 
 def _check(data: Any, where: str) -> CheckScore:
-    read = _Reader(data, where)
+    read = Reader(data, where)
     reason = read.optional_text("reason") if "reason" in read.data else None
     return CheckScore(read.text("check"), read.flag("passed"), read.number("score"), reason)
 
@@ -252,12 +252,18 @@ class BaselineEntry:
     @classmethod
     def from_json(cls, data: Any) -> BaselineEntry:
         """Raises EntryError naming the first field that is missing or of the wrong type."""
-        read = _Reader(data, "")
+        read = Reader(data, "")
         prompt, model = (
-            _Reader(read.mapping("prompt"), "prompt"),
-            _Reader(read.mapping("model"), "model"),
+            Reader(read.mapping("prompt"), "prompt"),
+            Reader(read.mapping("model"), "model"),
         )
         samples = read.items("samples")
+        passed, n = read.integer("passed"), read.integer("n")
+        # the counts drive the exact p-values (work grows with n): bound them by the file
+        if n != len(samples):
+            raise EntryError("n", f"the number of samples ({len(samples)})")
+        if not 0 <= passed <= n:
+            raise EntryError("passed", f"between 0 and n ({n})")
         return cls(
             prompt=PromptStamp(
                 prompt.text("fingerprint"),
@@ -275,8 +281,8 @@ class BaselineEntry:
             samples=tuple(
                 SampleRecord.from_json(s, f"samples[{i}]") for i, s in enumerate(samples)
             ),
-            passed=read.integer("passed"),
-            n=read.integer("n"),
+            passed=passed,
+            n=n,
             verdict=read.choice("verdict", (PASSED, FAILED)),
             score=read.number("score"),
             tokens=read.integer("tokens"),
@@ -289,7 +295,7 @@ class BaselineEntry:
         )
 
 
-class _Reader:
+class Reader:
     """Typed reads of a JSON object's fields; a failed read names the field's path."""
 
     def __init__(self, data: Any, where: str) -> None:

@@ -17,15 +17,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
 from pytest_promptcheck.case_record import CaseRecord
-from pytest_promptcheck.drift import Counts, Effect, adjust, classify
+from pytest_promptcheck.drift import Counts, Effect, adjust, classify, counts_of
 from pytest_promptcheck.drift_view import EFFECTS, DriftView
+from pytest_promptcheck.entry import BaselineEntry
 from pytest_promptcheck.errors import UsageError
 from pytest_promptcheck.merge_input import MergeError, ShardReport, drift_policy, read_reports
 from pytest_promptcheck.policy import DriftMode, DriftPolicy
 from pytest_promptcheck.reports.base import ReportInput, RunFacts
 from pytest_promptcheck.reports.registry import report_formats_help, write_report
 from pytest_promptcheck.settings import parse_drift_mode, parse_report_path
-from pytest_promptcheck.shard_report import counts_in
 
 PROG = "python -m pytest_promptcheck merge"
 BAD_USAGE = 2
@@ -99,24 +99,33 @@ def _in_run_order(reports: list[ShardReport]) -> list[tuple[str, CaseRecord]]:
 
 def readjust(records: list[CaseRecord], policy: DriftPolicy) -> list[CaseRecord]:
     """The sampled cases' drift again, from p-values adjusted across every shard's cases."""
-    counts: dict[str, Counts] = {
-        str(index): counts_in(record.drift)
+    adjusted = {
+        str(index): record
         for index, record in enumerate(records)
         if record.drift is not None and record.drift.get("family") is not None
+    }
+    # the counts come from the entries' samples (checked against them), never from the
+    # drift's own numbers: those are free text of the file, and huge ones hang the exact test
+    counts: dict[str, Counts] = {
+        key: counts_of(*_entries(record)) for key, record in adjusted.items()
     }
     significance = adjust(counts, policy.alpha)
     result = list(records)
     for key, sig in significance.items():
-        index = int(key)
-        record = records[index]
-        if record.entry is None or record.baseline_entry is None:
-            raise MergeError(
-                f"case {record.label} [{record.model}] has no samples in its report; write "
-                "the shard's report with this version's --promptcheck-report"
-            )
-        drift = classify(record.baseline_entry, record.entry, policy, sig)
-        result[index] = replace(record, drift=drift.to_json())
+        record = adjusted[key]
+        drift = classify(*_entries(record), policy, sig)
+        result[int(key)] = replace(record, drift=drift.to_json())
     return result
+
+
+def _entries(record: CaseRecord) -> tuple[BaselineEntry, BaselineEntry]:
+    """A sampled case's baseline entry and this run's."""
+    if record.entry is None or record.baseline_entry is None:
+        raise MergeError(
+            f"case {record.label} [{record.model}] has no samples in its report; write "
+            "the shard's report with this version's --promptcheck-report"
+        )
+    return record.baseline_entry, record.entry
 
 
 def _exit_code(statuses: set[int | None], failed: bool, *, nothing: bool) -> int:

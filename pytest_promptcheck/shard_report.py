@@ -1,9 +1,8 @@
 """What a .json report carries for ``python -m pytest_promptcheck merge``, and reading it back.
 
 Besides what people and tools read (json.py), each case keeps the rest of its record (tallies,
-usage, baseline file) and, when its pass rate was tested against its baseline, the raw inputs
-of the run's multiple-testing adjustment: the two pass counts and the unadjusted p-values. A
-shard's adjustment counts only its own cases, so merge redoes it over every shard's inputs.
+usage, baseline file). A shard's multiple-testing adjustment counts only its own cases, so merge
+redoes it over every shard's cases, from their samples' pass counts.
 """
 
 from __future__ import annotations
@@ -11,16 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from pytest_promptcheck.agreement import Agreement
 from pytest_promptcheck.case_record import CaseRecord
-from pytest_promptcheck.drift import Counts
-from pytest_promptcheck.entry import BaselineEntry
+from pytest_promptcheck.drift import Counts, counts_of
+from pytest_promptcheck.entry import BaselineEntry, EntryError, Reader
 from pytest_promptcheck.records import total_cost
 from pytest_promptcheck.reports.base import ReportInput
-from pytest_promptcheck.stats import improvement_p_value, regression_p_value
 
 RUN_KEY = "run"
 RECORD_KEY = "record"
-ADJUSTMENT_KEY = "adjustment"
 _COUNT_NAMES = ("baseline_passed", "baseline_n", "passed", "n")
 
 
@@ -43,23 +41,7 @@ def case_fields(record: CaseRecord) -> dict[str, Any]:
     # this run got the result, not what it is, and would make two runs' reports differ
     for shown in ("prompt", "file", "case", "model", "entry", "baseline_entry", "drift", "usage"):
         del rest[shown]
-    return {RECORD_KEY: rest, ADJUSTMENT_KEY: adjustment_inputs(record.drift)}
-
-
-def adjustment_inputs(drift: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The counts and raw p-values of a case the run's adjustment counted, else None.
-
-    Every sampled case with a baseline entry is adjusted (session.assess_significance), and
-    only those carry a family in their drift.
-    """
-    if drift is None or drift.get("family") is None:
-        return None
-    counts = counts_in(drift)
-    return {
-        **dict(zip(_COUNT_NAMES, counts, strict=True)),
-        "regression_p": regression_p_value(*counts),
-        "improvement_p": improvement_p_value(*counts),
-    }
+    return {RECORD_KEY: rest}
 
 
 def counts_in(data: dict[str, Any]) -> Counts:
@@ -73,19 +55,51 @@ def record_of(case: dict[str, Any]) -> CaseRecord:
     kept)."""
     _check_drift(case.get("drift"))
     entry = BaselineEntry.from_json(case["result"])
-    return CaseRecord.from_json(
+    read = Reader(case, "")
+    record = CaseRecord.from_json(
         {
-            **case[RECORD_KEY],
+            **_checked_rest(Reader(read.mapping(RECORD_KEY), RECORD_KEY)),
             "usage": _usage_of(entry),
-            "prompt": case["prompt"],
-            "file": case["file"],
-            "case": case["case"],
-            "model": case["model"],
+            "prompt": read.text("prompt"),
+            "file": read.text("file"),
+            "case": read.text("case"),
+            "model": read.text("model"),
             "entry": case["result"],
             "baseline_entry": case["baseline"],
             "drift": case["drift"],
         }
     )
+    _check_counts(record)
+    return record
+
+
+def _checked_rest(read: Reader) -> dict[str, Any]:
+    """The record's own fields, typed (EntryError naming the first wrong one); the tallies
+    are checked against the samples."""
+    for agreement in read.items("agreements") if "agreements" in read.data else ():
+        if not isinstance(agreement, dict):
+            raise EntryError(f"{RECORD_KEY}.agreements", "a list of objects")
+        Agreement.from_json(agreement)  # TypeError/KeyError on a wrong shape
+    read.text("baseline")
+    read.flag("reference")
+    read.integer("file_items")
+    read.text_items("unused")
+    return read.data
+
+
+def _check_counts(record: CaseRecord) -> None:
+    """The record's counts are its samples' (ValueError if not): merge computes from the
+    samples, whose number the file's size bounds, never from a count that could be 10**30."""
+    entry, baseline = record.entry, record.baseline_entry
+    if entry is not None and record.tally != entry.tally:
+        raise ValueError("its tally does not match its result's samples")
+    if baseline is not None and record.baseline_tally != baseline.tally:
+        raise ValueError("its baseline tally does not match its baseline's samples")
+    drift = record.drift
+    if drift is None or drift.get("family") is None:
+        return
+    if entry is None or baseline is None or counts_in(drift) != counts_of(baseline, entry):
+        raise ValueError("its drift counts do not match its samples")
 
 
 def _check_drift(drift: Any) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_promptcheck.baseline import FORMAT, baseline_text, load_baseline, update_baseline
-from pytest_promptcheck.entry import BaselineEntry
+from pytest_promptcheck.entry import BaselineEntry, EntryError
 from pytest_promptcheck.errors import SpecError
 from tests.entries import make_entry
 
@@ -144,3 +144,13 @@ def test_rewriting_a_committed_baseline_changes_no_byte(tmp_path: Path) -> None:
     entries = load_baseline(path).entries
     update = update_baseline(path, "opposites", entries, now=TUESDAY)
     assert not update.changed and path.read_bytes() == committed.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("n", 10**30), ("n", 1), ("passed", -1), ("passed", 4)]
+)
+def test_an_entrys_counts_are_its_samples(field: str, value: int) -> None:
+    """The counts drive the exact p-values: a huge one would hang the run or a merge."""
+    data = make_entry(["a", "b", "c"], passed=2).to_json()
+    with pytest.raises(EntryError, match=f"'{field}' must be"):
+        BaselineEntry.from_json({**data, field: value})

@@ -33,6 +33,11 @@ def document(kind: str = "completion", key: str = "e" * 64, value: Any = None) -
     return {"format": 1, "kind": kind, "key": key, "value": GOOD_VALUE if value is None else value}
 
 
+def http_value(**fields: Any) -> dict[str, Any]:
+    value = {"format": 1, "status": 200, "headers": [], "latency_ms": 1, "request": {}, "body": ""}
+    return {**value, **fields}
+
+
 def refused(folder: Path, cache: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     """The one error line of an import that must store nothing."""
     before = contents(cache) if (cache / "responses").exists() else {}
@@ -99,6 +104,9 @@ def refused(folder: Path, cache: Path, capsys: pytest.CaptureFixture[str], *extr
             ),
             "not base64",
         ),
+        (document(kind="http", value=http_value(latency_ms=10**400)), "OverflowError"),
+        (document(kind="http", value=http_value(body="\ud800")), "UnicodeEncodeError"),
+        (document(kind="http", value=http_value(headers=[["x", "\ud800"]])), "lone surrogate"),
     ],
 )
 def test_a_malformed_entry_is_one_error_naming_its_file(
