@@ -47,8 +47,8 @@ class SharedCalls:
             {**_holder(os.getpid()), "id": secrets.token_hex(8)}, sort_keys=True
         )
         self._host = socket.gethostname()
-        self._answered_keys: list[tuple[str, str]] = []
-        """Keys called here whose answers wait for ``flush``: published (xdist), then released."""
+        self._made: list[tuple[str, Completion]] = []
+        """Calls made here whose answers wait for ``flush``: published (xdist), then released."""
         self._batch = Batch(self.flush)
         self._claiming: dict[str, asyncio.Future[bool]] | None = None
         """Keys to claim in the next transaction, and who waits for each."""
@@ -142,19 +142,19 @@ class SharedCalls:
             raise
         # Released with the next batch, after the response cache's own flush wrote the answer
         # a waiting process reads once the claim is gone (before_release).
-        self._answered_keys.append((key, json.dumps(completion.to_json())))
+        self._made.append((key, completion))
         self._batch.soon()
         return completion
 
     def flush(self) -> None:
         """Publish and release the answered keys, in one transaction."""
         self.before_release()
-        answered, self._answered_keys = self._answered_keys, []
+        answered, self._made = self._made, []
         if not (answered and self._health.writable):
             return
         try:
-            if self._run is not None:
-                done = [(f"{self._run}:done:{key}", value) for key, value in answered]
+            if self._run is not None:  # serialized only for other workers (most runs have none)
+                done = [(f"{self._run}:done:{key}", json.dumps(c.to_json())) for key, c in answered]
                 self._db.publish(done, self._ttl_s)
             self._db.release([key for key, _ in answered], self._holder)
         except cache_failures() as exc:

@@ -37,6 +37,8 @@ _HEADERS = {
     "Accept-Encoding": "identity",
     "User-Agent": f"pytest-promptcheck/{__version__}",
 }
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+"""Made once: json.dumps with options other than the defaults makes an encoder per call."""
 _OWN = {OWN_REQUEST: True}
 """Marks the plugin's own requests, which a flow's SDK capture (capture.py) lets through."""
 
@@ -147,7 +149,7 @@ class JsonClient:
 
     def _encode(self, body: dict[str, Any]) -> bytes:
         try:
-            return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+            return _ENCODER.encode(body).encode()
         except (ValueError, TypeError, RecursionError) as exc:
             failure = self._error(
                 f"the request cannot be sent as JSON ({exc}); params must be JSON values "

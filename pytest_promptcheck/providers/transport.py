@@ -124,7 +124,7 @@ class Answer:
         decoders = _decoders(self.headers.get("content-encoding", ""))
         parts: list[bytes] = []
         size = 0
-        async with _mapped_errors():
+        with _mapped_errors:
             while True:
                 event = await self._connection.next_event()
                 final = isinstance(event, h11.EndOfMessage)
@@ -195,7 +195,7 @@ class LeanPool:
         connection: _Connection,
     ) -> Answer:
         try:
-            async with _mapped_errors():
+            with _mapped_errors:
                 connection.received = 0
                 head = self._head(target, headers(), len(body))
                 connection.writer.write(_serialize(connection.h11, head, body))
@@ -245,6 +245,8 @@ def _decoders(encoding: str) -> list[Any]:
     """zlib decompressors for a Content-Encoding list, outermost first; encodings other than
     gzip and deflate are passed through (as httpx2 does), and the body then fails as JSON.
     A server may list at most _MAX_ENCODINGS: each decompressor holds a window of its own."""
+    if not encoding:
+        return []
     wbits = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
     names = [name.strip().lower() for name in encoding.split(",")]
     if len(names) > _MAX_ENCODINGS:
@@ -280,14 +282,20 @@ def _serialize(connection: h11.Connection, head: h11.Request, body: bytes) -> by
     return b"".join(part or b"" for part in parts)
 
 
-@asynccontextmanager
-async def _mapped_errors() -> AsyncIterator[None]:
-    """h11's and the socket's errors as httpx2's, so callers handle one family."""
-    try:
-        yield
-    except h11.RemoteProtocolError as exc:
-        raise httpx2.RemoteProtocolError(f"malformed response: {exc}") from None
-    except h11.LocalProtocolError as exc:
-        raise httpx2.LocalProtocolError(f"the request cannot be sent: {exc}") from None
-    except OSError as exc:
-        raise httpx2.ReadError(f"connection broken: {exc}") from None
+class _MappedErrors:
+    """h11's and the socket's errors as httpx2's, so callers handle one family (a plain
+    context manager: it wraps every exchange, and an async generator's costs more)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        if isinstance(exc, h11.RemoteProtocolError):
+            raise httpx2.RemoteProtocolError(f"malformed response: {exc}") from None
+        if isinstance(exc, h11.LocalProtocolError):
+            raise httpx2.LocalProtocolError(f"the request cannot be sent: {exc}") from None
+        if isinstance(exc, OSError):
+            raise httpx2.ReadError(f"connection broken: {exc}") from None
+
+
+_mapped_errors = _MappedErrors()
