@@ -6,9 +6,13 @@ import hashlib
 import json
 from typing import Any
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+"""Made once: json.dumps with options other than the defaults makes an encoder per call, and
+every cache key and fingerprint is canonical JSON."""
+
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _ENCODER.encode(data)
 
 
 def sha256_of(data: Any) -> str:
