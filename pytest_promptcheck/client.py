@@ -100,8 +100,11 @@ class ModelClient:
         return await asyncio.shield(self._call(request, sample))
 
     def jobs(self, jobs: Iterable[Job]) -> list[asyncio.Future[Completion]]:
-        """Start every distinct call of ``jobs`` (counted at once, for the progress line)."""
-        return [asyncio.shield(self._call(r, s)) for r, s in jobs]
+        """Start every distinct call of ``jobs`` (counted at once, for the progress line).
+
+        The calls' own futures, not shielded ones: only the call phase awaits them, through
+        ``as_completed``, which never cancels what it waits for."""
+        return [self._call(r, s) for r, s in jobs]
 
     def _call(self, request: ModelRequest, sample: int) -> asyncio.Future[Completion]:
         key = self.key(request, sample)
