@@ -79,7 +79,9 @@ class SampleResult:
         its one completion."""
         if self.trace:
             return tuple(step.completion for step in self.trace)
-        return tuple(turn.completion for turn in self.turns) or (self.completion,)
+        if not self.turns:  # the common case, read for every item's usage
+            return (self.completion,)
+        return tuple(turn.completion for turn in self.turns)
 
 
 @dataclass(frozen=True)
@@ -87,22 +89,20 @@ class CaseOutcome:
     samples: tuple[SampleResult, ...]
     min_pass_rate: float
     threshold: float | None
+    # Derived once here: an item, its record and its report all read them.
+    passed_count: int = field(init=False, compare=False)
+    pass_rate: float = field(init=False, compare=False)
+    passed: bool = field(init=False, compare=False)
+    score: float = field(init=False, compare=False)
 
-    @property
-    def passed_count(self) -> int:
-        return sum(s.passed for s in self.samples)
-
-    @property
-    def pass_rate(self) -> float:
-        return self.passed_count / len(self.samples)
-
-    @property
-    def passed(self) -> bool:
-        return self.pass_rate + 1e-9 >= self.min_pass_rate
-
-    @property
-    def score(self) -> float:
-        return sum(s.score for s in self.samples) / len(self.samples)
+    def __post_init__(self) -> None:
+        samples = self.samples
+        passed_count = sum(s.passed for s in samples)
+        pass_rate = passed_count / len(samples)
+        object.__setattr__(self, "passed_count", passed_count)
+        object.__setattr__(self, "pass_rate", pass_rate)
+        object.__setattr__(self, "passed", pass_rate + 1e-9 >= self.min_pass_rate)
+        object.__setattr__(self, "score", sum(s.score for s in samples) / len(samples))
 
 
 def score_case(
