@@ -131,11 +131,17 @@ def score_sample(
     completion = answers.completions[index]
     trace = answers.traces[index] if answers.traces else None
     ctx, format_error = sample_context(spec, case, completion, trace, recorded)
+    asked = answers.asked  # empty unless a check asks a model
     results = tuple(
-        CheckResult(
-            c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))), c.asks is not None
-        )
-        for i, c in enumerate(case.checks)
+        [
+            CheckResult(
+                c.label,
+                c.weight,
+                _run(c, ctx, asked.get((index, i)) if asked else None),
+                c.asks is not None,
+            )
+            for i, c in enumerate(case.checks)
+        ]
     )
     score = _weighted_score(results)
     steps = trace or ()
@@ -238,7 +244,10 @@ def _run(check: CheckSpec, ctx: SampleContext, asked: Asked | None) -> Verdict:
 
 
 def _weighted_score(results: tuple[CheckResult, ...]) -> float:
-    total = sum(r.weight for r in results)
+    total = weighted = 0.0  # one pass, adding in the order sum() did
+    for r in results:
+        total += r.weight
+        weighted += r.weight * r.verdict.score
     if total == 0:
         return 1.0
-    return sum(r.weight * r.verdict.score for r in results) / total
+    return weighted / total
