@@ -224,7 +224,7 @@ class CaseItem(pytest.Item):
             entry=entry,
             baseline_entry=None if entry is None else baseline,
             drift=self._drift_json(drift),
-            agreements=tuple(agreement.to_json() for agreement in self.agreements),
+            agreements=tuple([agreement.to_json() for agreement in self.agreements]),
         )
 
     def _drift_json(self, drift: Drift | None) -> dict[str, Any] | None:

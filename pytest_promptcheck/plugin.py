@@ -214,9 +214,10 @@ def pytest_runtest_makereport(
     listener = config.stash.get(LISTENER_KEY, None)
     if listener is None:
         return report
-    if call.when == "call" and RECORD_KEY in item.stash:
+    record = item.stash.get(RECORD_KEY, None) if call.when == "call" else None
+    if record is not None:
         # moved, not copied: items and reports both live until the run ends
-        listener.carry(report, item.stash[RECORD_KEY])
+        listener.carry(report, record)
         del item.stash[RECORD_KEY]
     if listener.forwards:  # a lone run's summary asks its session (pytest_terminal_summary)
         session = _started_session(config)
