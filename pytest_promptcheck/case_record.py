@@ -4,15 +4,13 @@ workers, read by the terminal summary, the baseline update and the report files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pytest_promptcheck.entry import BaselineEntry, Tally
 from pytest_promptcheck.records import Completion
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     """What a case's model calls took: how many, live and cached, tokens, cost and latencies.
     A sample is one call, or with turns one per turn, or for a flow one per inner call."""
 
@@ -48,8 +46,10 @@ class Usage:
         return cls(samples, len(completions), cached, tokens, cost, tuple(latencies), reported)
 
 
-@dataclass(frozen=True, slots=True)
-class CaseRecord:
+class CaseRecord(NamedTuple):
+    """A named tuple, not a frozen dataclass: every item makes one, and setting its fields one
+    by one cost more than the rest of the record (records are immutable either way)."""
+
     prompt: str
     file: str
     baseline: str
