@@ -136,6 +136,9 @@ class CaseCalls:
 
     def finished(self, client: ModelClient) -> CaseAnswers | None:
         """Every answer, when every call already succeeded (after prefetch), without the loop."""
+        if not self.chained:  # the common case: the prompt's own samples alone
+            plain = client.finished(self.request, self.spec.samples)
+            return None if plain is None else CaseAnswers(tuple(plain))
         traces: tuple[Trace, ...] = ()
         turns = self._finished_turns(client)
         if turns is None:

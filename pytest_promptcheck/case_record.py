@@ -4,15 +4,13 @@ workers, read by the terminal summary, the baseline update and the report files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from pytest_promptcheck.entry import BaselineEntry, Tally, field_values
-from pytest_promptcheck.records import Completion, total_cost
+from pytest_promptcheck.entry import BaselineEntry, Tally
+from pytest_promptcheck.records import Completion
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     """What a case's model calls took: how many, live and cached, tokens, cost and latencies.
     A sample is one call, or with turns one per turn, or for a flow one per inner call."""
 
@@ -35,19 +33,23 @@ class Usage:
 
     @classmethod
     def of(cls, samples: int, completions: Sequence[Completion]) -> Usage:
-        return cls(
-            samples=samples,
-            calls=len(completions),
-            cached=sum(c.cached for c in completions),
-            tokens=sum(c.tokens for c in completions),
-            cost_usd=total_cost(c.cost_usd for c in completions),
-            latencies_ms=tuple(round(c.latency_ms, 1) for c in completions),
-            model_reported=completions[0].model_reported if completions else "",
-        )
+        # one pass, not one per figure: every item of a run makes its usage
+        cached = tokens = 0
+        cost: float | None = 0  # as sum() starts, so a record's figures stay as they were
+        latencies = []
+        for c in completions:
+            cached += c.cached
+            tokens += c.tokens_in + c.tokens_out
+            cost = None if cost is None or c.cost_usd is None else cost + (c.cost_usd or 0.0)
+            latencies.append(round(c.latency_ms, 1))
+        reported = completions[0].model_reported if completions else ""
+        return cls(samples, len(completions), cached, tokens, cost, tuple(latencies), reported)
 
 
-@dataclass(frozen=True, slots=True)
-class CaseRecord:
+class CaseRecord(NamedTuple):
+    """A named tuple, not a frozen dataclass: every item makes one, and setting its fields one
+    by one cost more than the rest of the record (records are immutable either way)."""
+
     prompt: str
     file: str
     baseline: str
@@ -94,16 +96,33 @@ class CaseRecord:
     def to_json(self) -> dict[str, Any]:
         """Plain data for the test report, which xdist carries to the controller. The tallies
         and the usage go as lists in field order: one record per item stays small."""
-        data = field_values(self)
-        data["unused"] = list(self.unused)
-        data["tally"] = _values(self.tally)
-        data["baseline_tally"] = _maybe(self.baseline_tally, _values)
+        # written out in field order (every item makes one; field_values is a loop of getattr)
         usage = self.usage
-        data["usage"] = [*_values(usage)[:-2], list(usage.latencies_ms), usage.model_reported]
-        data["entry"] = _maybe(self.entry, BaselineEntry.to_json)
-        data["baseline_entry"] = _maybe(self.baseline_entry, BaselineEntry.to_json)
-        data["agreements"] = list(self.agreements)
-        return data
+        return {
+            "prompt": self.prompt,
+            "file": self.file,
+            "baseline": self.baseline,
+            "case": self.case,
+            "model": self.model,
+            "reference": self.reference,
+            "file_items": self.file_items,
+            "unused": list(self.unused),
+            "tally": _tally(self.tally),
+            "baseline_tally": _maybe(self.baseline_tally, _tally),
+            "usage": [
+                usage.samples,
+                usage.calls,
+                usage.cached,
+                usage.tokens,
+                usage.cost_usd,
+                list(usage.latencies_ms),
+                usage.model_reported,
+            ],
+            "entry": _maybe(self.entry, BaselineEntry.to_json),
+            "baseline_entry": _maybe(self.baseline_entry, BaselineEntry.to_json),
+            "drift": self.drift,
+            "agreements": list(self.agreements),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:
@@ -122,8 +141,8 @@ class CaseRecord:
         )
 
 
-def _values(data: Any) -> list[Any]:
-    return list(field_values(data).values())
+def _tally(tally: Tally) -> list[Any]:
+    return [tally.passed, tally.n, tally.verdict, tally.score]
 
 
 def _maybe(value: Any, convert: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ class CheckSpec:
         """The check's model calls, when it makes any."""
         return self.check if isinstance(self.check, ModelCheck) else None
 
-    @property
+    @cached_property  # read for every sample scored; a spec is shared by the cases it fits
     def label(self) -> str:
         text = self.arg if isinstance(self.arg, str) else canonical_json(self.arg)
         text = json.dumps(text) if isinstance(self.arg, str) else text

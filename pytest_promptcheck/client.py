@@ -79,15 +79,30 @@ class ModelClient:
 
     def finished(self, request: ModelRequest, count: int) -> list[Completion] | None:
         """The samples when every call already succeeded (after prefetch), without the loop."""
-        done = self.finished_jobs([(request, index) for index in range(count)])
-        return None if done is None else list(done)
+        done = []
+        for index in range(count):  # a loop, not job lists: every item of a run asks once
+            completion = self._succeeded(request, index)
+            if completion is None:
+                return None
+            done.append(completion)
+        return done
 
     def finished_jobs(self, jobs: Sequence[Job]) -> tuple[Completion, ...] | None:
         """The answers when every one of these calls already succeeded, without the loop."""
-        calls = [self._calls.get(self.key(request, sample)) for request, sample in jobs]
-        if all(c is not None and c.done() and c.exception() is None for c in calls):
-            return tuple(c.result() for c in calls if c is not None)
-        return None
+        done = []
+        for request, sample in jobs:
+            completion = self._succeeded(request, sample)
+            if completion is None:
+                return None
+            done.append(completion)
+        return tuple(done)
+
+    def _succeeded(self, request: ModelRequest, sample: int) -> Completion | None:
+        """The call's answer if it already succeeded; None if not made, running or failed."""
+        call = self._calls.get(self.key(request, sample))
+        if call is None or not call.done() or call.exception() is not None:
+            return None
+        return call.result()
 
     def started(self, key: str) -> bool:
         """Whether this session already made (or is making) the call of this key."""

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pytest_promptcheck.canonical import canonical_json
 
@@ -38,9 +38,9 @@ def _field_names(kind: Any) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """A case's counts and verdict: what the summary needs, without the samples."""
+class Tally(NamedTuple):
+    """A case's counts and verdict: what the summary needs, without the samples (a named
+    tuple: every item makes one)."""
 
     passed: int
     n: int

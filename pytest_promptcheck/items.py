@@ -159,8 +159,8 @@ class CaseItem(pytest.Item):
         keeps = settings.update_baseline or bool(settings.reports)
         entry = self.entry(outcome) if keeps or baseline is not None else None
         drift = self._drift(baseline, entry)
-        record = self._record(outcome, entry if keeps else None, drift)
-        self.stash[RECORD_KEY] = record.to_json()  # the call report takes it (plugin.py)
+        record = self._record(outcome, baseline, entry if keeps else None, drift)
+        self.stash[RECORD_KEY] = record  # the call report carries it (plugin.py)
         self.user_properties.extend(self.context.properties.share(record_properties(record)))
         tool_calls = [call_records(sample.completion.tool_calls) for sample in outcome.samples]
         self.user_properties.extend(tool_call_properties(tool_calls))
@@ -197,13 +197,16 @@ class CaseItem(pytest.Item):
         )
 
     def _record(
-        self, outcome: CaseOutcome, entry: BaselineEntry | None, drift: Drift | None
+        self,
+        outcome: CaseOutcome,
+        baseline: BaselineEntry | None,
+        entry: BaselineEntry | None,
+        drift: Drift | None,
     ) -> CaseRecord:
         """Everything the end of the run needs about this case; it travels on the test report,
         so under xdist it reaches the controller. Whole entries (every sample's output) only
         when a baseline update or a report file needs them (``entry`` is then given): a large
         suite keeps one per item."""
-        baseline = self.baseline_entry
         return CaseRecord(
             prompt=self.spec.name,
             file=str(self.spec.path),
@@ -221,7 +224,7 @@ class CaseItem(pytest.Item):
             entry=entry,
             baseline_entry=None if entry is None else baseline,
             drift=self._drift_json(drift),
-            agreements=tuple(agreement.to_json() for agreement in self.agreements),
+            agreements=tuple([agreement.to_json() for agreement in self.agreements]),
         )
 
     def _drift_json(self, drift: Drift | None) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
@@ -76,7 +76,7 @@ def merge(reports: list[ShardReport], mode: DriftMode | None) -> Merged:
     policy = drift_policy(reports, mode)
     records = [record for _, record in _in_run_order(reports)]
     if policy.mode is DriftMode.OFF:
-        records = [replace(record, drift=None) for record in records]
+        records = [record._replace(drift=None) for record in records]
     else:
         records = readjust(records, policy)
     errors = [error for report in reports for error in report.errors]
@@ -114,7 +114,7 @@ def readjust(records: list[CaseRecord], policy: DriftPolicy) -> list[CaseRecord]
     for key, sig in significance.items():
         record = adjusted[key]
         drift = classify(*_entries(record), policy, sig)
-        result[int(key)] = replace(record, drift=drift.to_json())
+        result[int(key)] = record._replace(drift=drift.to_json())
     return result
 
 

@@ -15,7 +15,6 @@ from pytest_promptcheck.heap import freeze_heap, thaw_at_the_end
 from pytest_promptcheck.listener import (
     LISTENER_NAME,
     NOTES_ATTRIBUTE,
-    RECORD_ATTRIBUTE,
     RECORD_KEY,
     ReportListener,
 )
@@ -39,6 +38,7 @@ SETTINGS_KEY = pytest.StashKey[Settings]()
 SESSION_KEY = pytest.StashKey["PromptcheckSession"]()
 SUMMARY_KEY = pytest.StashKey[RunSummary]()
 SHARD_LINE_KEY = pytest.StashKey[str]()
+LISTENER_KEY = pytest.StashKey[ReportListener]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -85,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SUMMARY_KEY] = summary = RunSummary()
     listener = ReportListener(summary, forwards=hasattr(config, "workerinput"))
     config.pluginmanager.register(listener, LISTENER_NAME)
+    config.stash[LISTENER_KEY] = listener
 
 
 def get_session(config: pytest.Config) -> PromptcheckSession:
@@ -110,6 +111,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[SESSION_KEY]
     if config.pluginmanager.has_plugin(LISTENER_NAME):
         config.pluginmanager.unregister(name=LISTENER_NAME)
+        del config.stash[LISTENER_KEY]
 
 
 @pytest.fixture
@@ -208,14 +210,20 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if call.when == "call" and RECORD_KEY in item.stash:
+    config = item.config
+    listener = config.stash.get(LISTENER_KEY, None)
+    if listener is None:
+        return report
+    record = item.stash.get(RECORD_KEY, None) if call.when == "call" else None
+    if record is not None:
         # moved, not copied: items and reports both live until the run ends
-        setattr(report, RECORD_ATTRIBUTE, item.stash[RECORD_KEY])
+        listener.carry(report, record)
         del item.stash[RECORD_KEY]
-    session = _started_session(item.config)
-    notes = session.notes() if session is not None else []
-    if notes:
-        setattr(report, NOTES_ATTRIBUTE, notes)
+    if listener.forwards:  # a lone run's summary asks its session (pytest_terminal_summary)
+        session = _started_session(config)
+        notes = session.notes() if session is not None else []
+        if notes:
+            setattr(report, NOTES_ATTRIBUTE, notes)
     return report
 
 

@@ -51,12 +51,14 @@ class SharedProperties:
         self._seen: dict[tuple[str, type, Any], tuple[str, Any]] = {}
 
     def share(self, properties: Properties) -> Properties:
-        return [self._one(p) if p[0] in REPEATED else p for p in properties]
-
-    def _one(self, prop: tuple[str, Any]) -> tuple[str, Any]:
-        name, value = prop
-        # keyed by type too: 1 == 1.0 == True, but JUnit XML writes their str()
-        return self._seen.setdefault((name, type(value), value), prop)
+        seen, shared = self._seen, []
+        for prop in properties:  # a loop, not a call per property: every item shares its own
+            name, value = prop
+            if name in REPEATED:
+                # keyed by type too: 1 == 1.0 == True, but JUnit XML writes their str()
+                prop = seen.setdefault((name, type(value), value), prop)
+            shared.append(prop)
+        return shared
 
 
 def item_properties(spec: PromptSpec, case: Case, model: str) -> Properties:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pytest_promptcheck.check_specs import CheckSpec
 from pytest_promptcheck.checks.api import NOT_JSON, ModelCheck, SampleContext, Verdict
@@ -23,12 +24,18 @@ Asked = Sequence[Completion] | str
 """What a model-calling check's calls answered for one sample, or why it could not ask."""
 
 
-@dataclass(frozen=True)
-class CaseAnswers:
+_NOTHING_ASKED: Mapping[tuple[int, int], Asked] = MappingProxyType({})
+
+
+# CaseAnswers, CheckResult and CaseOutcome are named tuples, not frozen dataclasses: every item
+# makes them, and a frozen dataclass sets its fields one object.__setattr__ at a time.
+
+
+class CaseAnswers(NamedTuple):
     """Every model answer a case is scored from: its samples, and its checks' calls."""
 
     completions: tuple[Completion, ...]
-    asked: Mapping[tuple[int, int], Asked] = field(default_factory=dict)
+    asked: Mapping[tuple[int, int], Asked] = _NOTHING_ASKED
     """By (sample index, check index): the answers of that check's calls about that sample."""
     traces: tuple[Trace, ...] = ()
     """A flow case's inner calls, by sample (empty for a prompt)."""
@@ -37,8 +44,7 @@ class CaseAnswers:
     sample's completion); empty for a case without turns."""
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     label: str
     weight: float
     verdict: Verdict
@@ -79,30 +85,32 @@ class SampleResult:
         its one completion."""
         if self.trace:
             return tuple(step.completion for step in self.trace)
-        return tuple(turn.completion for turn in self.turns) or (self.completion,)
+        if not self.turns:  # the common case, read for every item's usage
+            return (self.completion,)
+        return tuple(turn.completion for turn in self.turns)
 
 
-@dataclass(frozen=True)
-class CaseOutcome:
+class CaseOutcome(NamedTuple):
+    """Made by ``of``, which derives the figures once: an item, its record and its report all
+    read them."""
+
     samples: tuple[SampleResult, ...]
     min_pass_rate: float
     threshold: float | None
+    passed_count: int
+    pass_rate: float
+    passed: bool
+    score: float
 
-    @property
-    def passed_count(self) -> int:
-        return sum(s.passed for s in self.samples)
-
-    @property
-    def pass_rate(self) -> float:
-        return self.passed_count / len(self.samples)
-
-    @property
-    def passed(self) -> bool:
-        return self.pass_rate + 1e-9 >= self.min_pass_rate
-
-    @property
-    def score(self) -> float:
-        return sum(s.score for s in self.samples) / len(self.samples)
+    @classmethod
+    def of(
+        cls, samples: tuple[SampleResult, ...], min_pass_rate: float, threshold: float | None
+    ) -> CaseOutcome:
+        passed_count = sum(s.passed for s in samples)
+        pass_rate = passed_count / len(samples)
+        passed = pass_rate + 1e-9 >= min_pass_rate
+        score = sum(s.score for s in samples) / len(samples)
+        return cls(samples, min_pass_rate, threshold, passed_count, pass_rate, passed, score)
 
 
 def score_case(
@@ -116,7 +124,7 @@ def score_case(
         score_sample(spec, case, answers, index, recorded)
         for index in range(len(answers.completions))
     )
-    return CaseOutcome(samples, spec.min_pass_rate, case.threshold)
+    return CaseOutcome.of(samples, spec.min_pass_rate, case.threshold)
 
 
 def score_sample(
@@ -131,11 +139,17 @@ def score_sample(
     completion = answers.completions[index]
     trace = answers.traces[index] if answers.traces else None
     ctx, format_error = sample_context(spec, case, completion, trace, recorded)
+    asked = answers.asked  # empty unless a check asks a model
     results = tuple(
-        CheckResult(
-            c.label, c.weight, _run(c, ctx, answers.asked.get((index, i))), c.asks is not None
-        )
-        for i, c in enumerate(case.checks)
+        [
+            CheckResult(
+                c.label,
+                c.weight,
+                _run(c, ctx, asked.get((index, i)) if asked else None),
+                c.asks is not None,
+            )
+            for i, c in enumerate(case.checks)
+        ]
     )
     score = _weighted_score(results)
     steps = trace or ()
@@ -158,14 +172,14 @@ def score_turns(
     """A conversation: each turn by its own checks, the last also by the file's and the
     case's; the sample passes when every turn does (or, with a threshold, when the weighted
     mean of every check of every turn reaches it, and every reply has the format)."""
-    last = score_sample(spec, case, replace(answers, turns=()), index, recorded)
+    last = score_sample(spec, case, answers._replace(turns=()), index, recorded)
     conversation = answers.turns[index]
     own = [
         _score_turn(spec, case, turn, answer)
         for turn, answer in zip(case.turns, conversation, strict=True)
     ]
     labelled = tuple(
-        replace(c, label=f"turn {k}: {c.label}") for k, t in enumerate(own, 1) for c in t.checks
+        c._replace(label=f"turn {k}: {c.label}") for k, t in enumerate(own, 1) for c in t.checks
     )
     every = (*labelled, *last.checks)
     turns = [*own[:-1], replace(own[-1], checks=(*own[-1].checks, *last.checks))]
@@ -238,7 +252,10 @@ def _run(check: CheckSpec, ctx: SampleContext, asked: Asked | None) -> Verdict:
 
 
 def _weighted_score(results: tuple[CheckResult, ...]) -> float:
-    total = sum(r.weight for r in results)
+    total = weighted = 0.0  # one pass, adding in the order sum() did
+    for r in results:
+        total += r.weight
+        weighted += r.weight * r.verdict.score
     if total == 0:
         return 1.0
-    return sum(r.weight * r.verdict.score for r in results) / total
+    return weighted / total

@@ -121,6 +121,8 @@ class PromptcheckSession:
         """How the case's judges with labels agree with the people who labelled (their calls
         made now if the call phase has not made them); raises JudgeVerdictError, or
         JudgeTrustError for a judge below --promptcheck-judge-min-kappa."""
+        if not calls.asking:  # no judge at all: most cases of a large run
+            return ()
         found = []
         for labels in judge_labels([calls]):
             agreement = self._agreements.get(labels.key)

@@ -7,7 +7,6 @@ redoes it over every shard's cases, from their samples' pass counts.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from pytest_promptcheck.agreement import Agreement
@@ -36,7 +35,7 @@ def run_fields(report: ReportInput) -> dict[str, Any]:
 
 
 def case_fields(record: CaseRecord) -> dict[str, Any]:
-    rest = replace(record, entry=None, baseline_entry=None, drift=None).to_json()
+    rest = record._replace(entry=None, baseline_entry=None, drift=None).to_json()
     # the report shows the case and its result already; usage (live or cached calls) says how
     # this run got the result, not what it is, and would make two runs' reports differ
     for shown in ("prompt", "file", "case", "model", "entry", "baseline_entry", "drift", "usage"):

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_promptcheck.agreement import agreement_lines
-from pytest_promptcheck.records import total_cost
 
 if TYPE_CHECKING:
     from pytest_promptcheck.case_record import CaseRecord, Usage
@@ -26,12 +25,17 @@ class _Row:
     cost: float | None = 0.0
     latencies: list[float] = field(default_factory=list)
 
+    def count(self, outcome: str) -> None:
+        self.passed += outcome == "passed"
+        self.failed += outcome == "failed"
+
     def add(self, usage: Usage) -> None:
         self.samples += usage.samples
         self.live += usage.live
         self.cached += usage.cached
         self.tokens += usage.tokens
-        self.cost = total_cost([self.cost, usage.cost_usd])
+        cost = usage.cost_usd  # unknown once any case's cost is (records.total_cost)
+        self.cost = None if self.cost is None or cost is None else self.cost + cost
         self.latencies += usage.latencies_ms
 
 
@@ -52,13 +56,12 @@ class RunSummary:
     def add_record(self, record: CaseRecord, outcome: str) -> None:
         """A case that ran; its outcome is the item's (a drift gate may fail a passing case)."""
         self.records.append(record)
-        self.count(record.prompt, record.model, outcome)
-        self._row(record.prompt, record.model).add(record.usage)
+        row = self._row(record.prompt, record.model)
+        row.count(outcome)
+        row.add(record.usage)
 
     def count(self, prompt: str, model: str, outcome: str) -> None:
-        row = self._row(prompt, model)
-        row.passed += outcome == "passed"
-        row.failed += outcome == "failed"
+        self._row(prompt, model).count(outcome)
 
     def add_error(self, prompt: str, model: str, node: str, error: str) -> None:
         """A case whose model calls failed in its setup: it has no record."""
@@ -66,7 +69,10 @@ class RunSummary:
         self.errors.append({"node": node, "error": error})
 
     def _row(self, prompt: str, model: str) -> _Row:
-        return self.rows.setdefault((prompt, model), _Row())
+        row = self.rows.get((prompt, model))
+        if row is None:  # not setdefault: that would make a row for every case
+            row = self.rows[prompt, model] = _Row()
+        return row
 
     def lines(self) -> list[str]:
         if not self.rows:

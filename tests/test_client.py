@@ -8,11 +8,15 @@ from pathlib import Path
 import pytest
 
 from pytest_promptcheck.cache import CacheMode, ResponseCache
+from pytest_promptcheck.case_calls import CaseCalls
+from pytest_promptcheck.checks.builtins import builtin_registry
 from pytest_promptcheck.client import ModelClient
 from pytest_promptcheck.errors import CacheMissError, ProviderError
 from pytest_promptcheck.policy import CallPolicy
+from pytest_promptcheck.project import Project
 from pytest_promptcheck.providers import ProviderConfig, ProviderSet
 from pytest_promptcheck.records import Completion, ModelRequest
+from pytest_promptcheck.spec import load_spec
 from tests.loopback import COMPLETIONS_PATH, LoopbackServer, malformed, rules, status
 from tests.loopback_fixtures import TEST_API_KEY
 
@@ -300,3 +304,53 @@ def test_cached_result_keeps_its_cost(tmp_path: Path, server: LoopbackServer) ->
     cached = call(tmp_path, mode=CacheMode.USE, configs=configs)
     assert cached.cached is True
     assert cached.cost_usd == live.cost_usd == pytest.approx(5 / 1_000_000)
+
+
+# answers without the event loop (an item's setup after the call phase)
+
+
+def test_finished_answers_only_once_every_call_succeeded(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """None while a sample's call is not made or failed: the item then makes it or errors."""
+
+    async def scenario() -> None:
+        client = client_for(tmp_path)
+        try:
+            assert client.finished(CHAT, 2) is None
+            first = await client.sample(CHAT, 0)
+            assert client.finished(CHAT, 2) is None
+            server.inject(status(400))
+            with pytest.raises(ProviderError):
+                await client.sample(CHAT, 1)
+            assert client.finished(CHAT, 2) is None
+            assert client.finished_jobs([(CHAT, 0), (CHAT, 1)]) is None
+            assert client.finished(CHAT, 1) == [first]
+            assert client.finished_jobs([(CHAT, 0)]) == (first,)
+        finally:
+            await close(client)
+
+    asyncio.run(scenario())
+
+
+def test_a_plain_case_finds_the_answers_its_calls_made(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """A case whose calls are its prompt's samples alone takes them straight from the client:
+    the same answers as making them."""
+    path = tmp_path / "p.prompt.yaml"
+    path.write_text("prompt: hi\nsamples: 3\ncases: [{expect: [{contains: o}]}]\n")
+    spec = load_spec(path, builtin_registry(Project.at(tmp_path)))
+    calls = CaseCalls(spec, spec.cases[0], spec.request(spec.cases[0], MODEL))
+
+    async def scenario() -> None:
+        client = client_for(tmp_path)
+        try:
+            assert calls.finished(client) is None
+            made = await calls.answers(client)
+            assert calls.finished(client) == made
+            assert [c.text for c in made.completions] == ["other"] * 3
+        finally:
+            await close(client)
+
+    asyncio.run(scenario())

@@ -39,15 +39,17 @@ def _equals(arg: Any, base_dir: Path) -> CheckFn:
     and a mapping or list V is compared with the output parsed as JSON.
     """
     candidates = [arg, *_parsed_string(arg)]
+    as_json = isinstance(arg, (dict, list))
+    expected = as_text(arg)  # once, not per sample
 
     def run(ctx: SampleContext) -> Verdict:
-        if isinstance(arg, (dict, list)) or (ctx.json_format and ctx.json is not NOT_JSON):
+        if as_json or (ctx.json_format and ctx.json is not NOT_JSON):
             got, error = sample_json(ctx)
             if error is not None:
                 return verdict(False, f"equals: {error}")
             verdicts = [_equals_json(candidate, got) for candidate in candidates]
             return next((v for v in verdicts if v.passed), verdicts[-1])
-        return _equals_text(as_text(arg), ctx.text)
+        return _equals_text(expected, ctx.text)
 
     return run
 
@@ -71,11 +73,16 @@ def _equals_json(expected: Any, got: Any) -> Verdict:
 
 
 def _equals_text(expected: str, text: str) -> Verdict:
+    if text == expected:
+        return _EQUAL  # one verdict shared by every sample that equals (verdicts are frozen)
     got, want = text.strip(), expected.strip()
     if got != want:
         return verdict(False, f"equals: expected {compact(want)}, got {compact(got)}")
-    note = "" if text == expected else " (ignoring surrounding whitespace)"
-    return verdict(True, f"equals: equal{note}")
+    return _EQUAL_STRIPPED
+
+
+_EQUAL = verdict(True, "equals: equal")
+_EQUAL_STRIPPED = verdict(True, "equals: equal (ignoring surrounding whitespace)")
 
 
 Difference = tuple[tuple[PathPart, ...], Any, Any]
