@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import pluggy
 import pytest
 
 from pytest_promptcheck.agreement import Agreement
@@ -102,6 +104,8 @@ class FileContext:
     new_case: dict[str, Any]
     """The drift of every case without a baseline entry: its records share it (a first run
     of 10,000 cases would hold 10,000 equal dicts until the end); nothing mutates a record."""
+    relative: dict[Any, str] = field(default_factory=dict)
+    """The path pytest shows for each case source of the file (see CaseItem.location)."""
 
 
 class CaseItem(pytest.Item):
@@ -244,6 +248,24 @@ class CaseItem(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         line = self.case.line - 1 if self.case.line else None
         return self.case.source, line, f"{self.spec.name}::{self.name}"
+
+    @cached_property
+    def location(self) -> tuple[str, int | None, str]:
+        """pytest's own, with the source's relative path worked out once per file: pytest
+        makes the path absolute and relative again for every item (a tenth of a second in
+        10,000 items of one file), and it is the same for all cases of one source."""
+        source, line, domain = self.reportinfo()
+        relative = self.context.relative.get(source)
+        if relative is None:
+            relative = self.context.relative[source] = super().location[0]
+        return relative, line, domain
+
+    @cached_property
+    def ihook(self) -> pluggy.HookRelay:
+        """pytest's hook proxy for the item's path, looked up once: pytest asks for it again
+        for each of the dozen hooks an item's run calls, and the conftest files that apply to
+        a collected item's path are all loaded by the time it was collected."""
+        return super().ihook
 
 
 def _shell_word(text: str) -> str:
