@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import pluggy
 import pytest
 
 from pytest_promptcheck.agreement import Agreement
@@ -259,13 +258,6 @@ class CaseItem(pytest.Item):
         if relative is None:
             relative = self.context.relative[source] = super().location[0]
         return relative, line, domain
-
-    @cached_property
-    def ihook(self) -> pluggy.HookRelay:
-        """pytest's hook proxy for the item's path, looked up once: pytest asks for it again
-        for each of the dozen hooks an item's run calls, and the conftest files that apply to
-        a collected item's path are all loaded by the time it was collected."""
-        return super().ihook
 
 
 def _shell_word(text: str) -> str:

@@ -33,15 +33,14 @@ def test_node_ids_read_like_the_file(pytester: pytest.Pytester, support: Loopbac
 def test_items_locations_are_pytests_own(
     pytester: pytest.Pytester, support: LoopbackServer
 ) -> None:
-    """CaseItem works out each case source's relative path once per file and keeps its hook
-    proxy: what pytest shows and calls must be what it would have worked out itself, for
-    inline cases and for cases from .csv and .jsonl files beside the prompt."""
+    """CaseItem works out each case source's relative path once per file: what pytest shows
+    must be what it would have worked out itself, for inline cases and for cases from .csv
+    and .jsonl files beside the prompt."""
     items, _ = pytester.inline_genitems()
     sources = {item.location[0] for item in items}
     assert sources == {"classify.prompt.yaml", "cases/more.csv", "cases/more.jsonl"}
     for item in items:
         assert item.location == pytest.Item.location.func(item)  # type: ignore[attr-defined]
-        assert item.ihook is item.session.gethookproxy(item.path)
 
 
 def test_key_is_sent_as_bearer_token(pytester: pytest.Pytester, support: LoopbackServer) -> None:
