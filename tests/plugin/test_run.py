@@ -43,6 +43,21 @@ def test_items_locations_are_pytests_own(
         assert item.location == pytest.Item.location.func(item)  # type: ignore[attr-defined]
 
 
+def test_a_conftest_elsewhere_does_not_reach_the_items(
+    pytester: pytest.Pytester, support: LoopbackServer
+) -> None:
+    """A conftest file of another folder, loaded after the prompt file was collected, does not
+    reach the prompt's items (pytest picks their hooks by path, at each call)."""
+    pytester.makepyfile(
+        **{
+            "other/conftest.py": "def pytest_runtest_setup(item):\n    raise RuntimeError('x')\n",
+            "other/test_other.py": "def test_other():\n    pass\n",
+        }
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=SUPPORT_ITEMS, errors=1)
+
+
 def test_key_is_sent_as_bearer_token(pytester: pytest.Pytester, support: LoopbackServer) -> None:
     pytester.runpytest()
     auth = {r.headers.get("authorization") for r in support.completion_requests}
