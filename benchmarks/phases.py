@@ -7,8 +7,10 @@ Two projects in a temporary folder, each run R times with benchmarks/phase_marks
   concurrency 50) against benchmarks/fast_server.py;
 - floor: N trivial items of a plugin's own (pytest.Item subclasses, no fixtures, no checks),
   with the plugin off: what pytest's run protocol costs for N items.
-Each line gives the seconds since the process started at which the run reached a phase, and
-the wall time to the process's end.
+Each line gives the seconds since the process started at which the run reached a phase (and
+the process's own CPU seconds by then), and the wall time to the process's end. The children
+keep the caller's PYTHONPATH, so ``PYTHONPATH=<checkout> python benchmarks/phases.py`` measures
+that checkout's package (the "before" of a change).
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def run(folder: Path, args: list[str], env: dict[str, str]) -> str:
     started = time.time()
     child_env = {
         **env,
-        "PYTHONPATH": str(Path(__file__).resolve().parent),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parent), *filter(None, [env.get("PYTHONPATH")])]
+        ),
         "PHASE_START": repr(started),
     }
     command = [sys.executable, "-m", "pytest", "-p", "phase_marks", "-p", "no:cacheprovider", *args]
@@ -70,7 +74,9 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     options = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PYTEST_"))}
+    # as run.py: no bytecode-less runs (this sandbox sets PYTHONDONTWRITEBYTECODE)
+    dropped = ("OPENAI_", "PYTEST_", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     with tempfile.TemporaryDirectory() as temp, FastServer() as server:
         ours = write_workdir(Path(temp) / "ours")
         write_prompt(ours / "live.prompt.yaml", options.cases)
