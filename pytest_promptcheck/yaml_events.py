@@ -130,7 +130,10 @@ class _Builder:
         if tag == _STR:
             value: Any = text
         elif tag in _BUILT and len(text) <= _MAX_BUILT_CHARS:
-            value = self.loader.yaml_constructors[tag](self.loader, yaml.ScalarNode(tag, text))
+            try:
+                value = self.loader.yaml_constructors[tag](self.loader, yaml.ScalarNode(tag, text))
+            except ValueError:  # 0x_, say: the node path says where and why
+                raise Unusual from None
         else:
             raise Unusual
         self.plain[text] = value

@@ -23,6 +23,16 @@ class Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  #
         _check_unique_keys(node)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value YAML's patterns accept but Python cannot build (``0x_``, ``2024-13-45``) is
+        an error at its line, not a ValueError from PyYAML's constructor."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except ValueError as exc:
+            kind = node.tag.rpartition(":")[2]
+            problem = f"{node.value!r} is not a valid {kind} ({exc}); quote it to mean the text"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
 
 class YamlRefused(Exception):
     """YAML that is refused: a repeated key, or what could cause unbounded work (aliases, depth)."""

@@ -302,6 +302,23 @@ def test_a_yaml_alias_is_refused_at_its_line(tmp_path: Path) -> None:
     assert error.hint is not None and error.hint.startswith("write the value out in full")
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("a: 1\nx: 0x_\n", 2, "'0x_' is not a valid int"),
+        ("cases:\n  - {id: a, vars: {n: 0b_}}\n", 2, "'0b_' is not a valid int"),
+        ("when: 2024-13-45\n", 1, "'2024-13-45' is not a valid timestamp"),
+        ("a: 0x_\nb: [\n", 3, "did not find expected node content"),  # the syntax error
+    ],
+)
+def test_a_scalar_yaml_accepts_but_python_cannot_build_is_an_error_at_its_line(
+    tmp_path: Path, text: str, line: int, problem: str
+) -> None:
+    error = load_error(tmp_path, "p.yaml", text)
+    assert error.line == line
+    assert problem in error.message
+
+
 def test_a_complex_yaml_key_is_a_clear_error(tmp_path: Path) -> None:
     error = load_error(tmp_path, "p.yaml", "? [a, b]\n: 1\n")
     assert "invalid YAML: found unhashable key" in str(error)
