@@ -86,7 +86,6 @@ def parse_yaml_lines(text: str) -> tuple[Any, ShallowLines]:
             None,
             "split it into several files, or put the cases in a .jsonl file (read line by line)",
         )
-    _refuse_anchors(text)
     try:
         return _parse_yaml(text)
     except RecursionError:  # only pure-Python PyYAML composes recursively; LibYAML stops at 1000
@@ -119,7 +118,8 @@ def _parse_yaml(text: str) -> tuple[Any, ShallowLines]:
     """
     try:
         return from_events(Loader(text))
-    except Unusual:
+    except Unusual:  # anchors and aliases among the rest: refused here, before any expansion
+        _refuse_anchors(text)
         return _from_nodes(text)
 
 
