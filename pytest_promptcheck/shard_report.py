@@ -92,7 +92,7 @@ def _check_counts(record: CaseRecord) -> None:
     entry, baseline = record.entry, record.baseline_entry
     if entry is not None and record.tally != entry.tally:
         raise ValueError("its tally does not match its result's samples")
-    if baseline is not None and record.baseline_tally != baseline.tally:
+    if record.baseline_tally != (None if baseline is None else baseline.tally):
         raise ValueError("its baseline tally does not match its baseline's samples")
     drift = record.drift
     if drift is None or drift.get("family") is None:

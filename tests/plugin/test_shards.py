@@ -337,6 +337,26 @@ WRONG_TYPES = [
 ]
 
 
+def test_a_new_case_with_a_baseline_tally_is_one_error(project: Project) -> None:
+    """A case without a baseline entry has no baseline tally to read: one planted there
+    (wrongly typed, or only out of place) is refused, not carried into the report."""
+    (shard,) = project.shards(1)
+    document = json.loads(shard.read_text())
+    case = document["cases"][0]
+    case["baseline"], case["drift"] = None, None
+    case["record"]["baseline_tally"] = [1, "x", "passed", 1.0]
+    shard.write_text(json.dumps(document))
+
+    merged = project.merge(shard, "--report", project.pytester.path / "out.md")
+
+    assert merged.ret == 2, merged.stdout.str()
+    assert len(merged.errlines) == 1, merged.stderr.str()
+    assert merged.errlines[0].startswith(
+        f"python -m pytest_promptcheck merge: error: {shard}: cases[0] is malformed (its "
+        "baseline tally does not match its baseline's samples)"
+    )
+
+
 @pytest.mark.parametrize(("path", "value"), HUGE_COUNTS + WRONG_TYPES, ids=lambda v: str(v)[:20])
 def test_a_tampered_shard_report_is_one_error(
     project: Project, path: tuple[str | int, ...], value: Any
