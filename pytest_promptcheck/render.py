@@ -109,7 +109,7 @@ def compile_template(env: BoundedEnvironment, source: str) -> Template:
     try:
         ast = env.parse(source)
         variables = frozenset(meta.find_undeclared_variables(ast))
-        layout = _layout(env, ast)
+        layout = _layout(env, ast, variables)
         compiled = env.from_string(env.bounded(ast))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
@@ -120,9 +120,13 @@ def compile_template(env: BoundedEnvironment, source: str) -> Template:
     return Template(source, compiled, variables, layout)
 
 
-def _layout(env: BoundedEnvironment, ast: nodes.Template) -> Layout | None:
+def _layout(
+    env: BoundedEnvironment, ast: nodes.Template, variables: frozenset[str]
+) -> Layout | None:
     """The parts of a template made of text and ``{{ name }}`` only, or None. Jinja outputs
-    such a template as its text and ``str()`` of each var (no finalize, no escaping)."""
+    such a template as its text and ``str()`` of each var (no finalize, no escaping). A name
+    Jinja resolves itself (``self``, a global such as ``range``) is not among ``variables``,
+    the template's undeclared names: such a template is left to Jinja."""
     if env.finalize is not None or env.autoescape is not False:
         return None
     if not ast.body:
@@ -131,7 +135,7 @@ def _layout(env: BoundedEnvironment, ast: nodes.Template) -> Layout | None:
         return None
     parts: list[tuple[str, bool]] = []
     for node in ast.body[0].nodes:
-        if type(node) is nodes.Name and node.ctx == "load":
+        if type(node) is nodes.Name and node.ctx == "load" and node.name in variables:
             parts.append((node.name, True))
         elif type(node) is not nodes.TemplateData:
             return None

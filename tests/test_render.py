@@ -365,6 +365,19 @@ def test_a_layout_renders_what_jinja_renders(source: str) -> None:
         assert template.render(case_vars) == through_jinja.render(case_vars)
 
 
+def test_names_jinja_resolves_itself_are_rendered_by_jinja() -> None:
+    """``self`` and Jinja's globals (``range``...) are no case vars: left to Jinja, a case var
+    named ``self`` does not replace the template's reference, and ``{{ range }}`` without a
+    var renders as in Jinja rather than failing as a missing var."""
+    own = compile_("Hi {{ self }}")
+    assert own.layout is None
+    assert own.render({"self": "me"}) != "Hi me"
+    for source in ("{{ range }}", "{{ namespace }}"):
+        template = compile_(source)
+        assert template.layout is None
+        assert template.render({}).startswith("<")
+
+
 @pytest.mark.parametrize("source", ["{{ x.y }}", "{{ x|upper }}", "{% if x %}{{ x }}{% endif %}"])
 def test_a_template_that_computes_is_rendered_by_jinja(source: str) -> None:
     assert compile_(source).layout is None
