@@ -93,11 +93,12 @@ class CheckCompiler:
 
 
 def _plain_entry(item: Any) -> tuple[Any, ...] | None:
-    """The entry's keys, value types and values, when every value is a str, int, float,
-    bool or None (types too: 1, 1.0 and true are equal in Python, not as checks)."""
+    """The entry's keys, value types and values' reprs, when every value is a str, int,
+    float, bool or None (1, 1.0 and true are equal in Python, and so are 0.0 and -0.0, but
+    not as checks: a check's label shows its value)."""
     if type(item) is not dict:
         return None
-    entry = tuple((name, type(value), value) for name, value in item.items())
+    entry = tuple((name, type(value), repr(value)) for name, value in item.items())
     return entry if all(kind in _PLAIN for _, kind, _ in entry) else None
 
 

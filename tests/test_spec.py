@@ -459,6 +459,16 @@ def test_a_plugin_check_is_compiled_for_every_entry(tmp_path: Path) -> None:
     assert len({id(case.checks[1]) for case in spec.cases}) == 1  # the built-in one is shared
 
 
+def test_checks_whose_values_are_equal_but_not_the_same_are_compiled_apart(
+    tmp_path: Path,
+) -> None:
+    """0.0 == -0.0 in Python, but a check's label (in baselines and reports) shows which."""
+    case = "  - {{id: {0}, vars: {{x: 1}}, expect: [{{max_tokens: {1}}}]}}\n"
+    cases = "".join(case.format(name, arg) for name, arg in [("a", "-0.0"), ("b", "0.0")])
+    spec = load(tmp_path, "p.prompt.yaml", "prompt: '{{ x }}'\ncases:\n" + cases)
+    assert [case.checks[0].label for case in spec.cases] == ["max_tokens -0.0", "max_tokens 0.0"]
+
+
 def test_a_bad_check_is_an_error_at_its_line_after_the_same_check_compiled(
     tmp_path: Path,
 ) -> None:
