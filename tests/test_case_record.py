@@ -7,6 +7,7 @@ from pytest_promptcheck.case_record import CaseRecord, Usage
 from pytest_promptcheck.drift import NEW_CASE
 from pytest_promptcheck.records import Completion
 from tests.entries import make_entry, make_record, usage
+from tests.typed import same
 
 
 def test_the_json_holds_every_field_in_order_and_reads_back() -> None:
@@ -18,6 +19,9 @@ def test_the_json_holds_every_field_in_order_and_reads_back() -> None:
     assert data["tally"] == [1, 2, "failed", 0.5]
     assert data["usage"] == [2, 2, 0, 10, 0.5, [100.0, 100.0], "m-2025"]
     assert CaseRecord.from_json(data) == record
+    # == of named tuples takes 1, 1.0 and True as equal: the read-back record's own JSON must
+    # hold the same values of the same types
+    assert same(CaseRecord.from_json(data).to_json(), data)
 
 
 def test_a_record_without_entries_reads_back() -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import pytest
 
 from pytest_promptcheck.bounds import MAX_DEPTH
 from pytest_promptcheck.yaml_events import Unusual, from_events
 from pytest_promptcheck.yaml_loader import Loader, YamlRefused, _from_nodes, parse_yaml_lines
+from tests.typed import same
 
 PLAIN = [
     "prompt: 'Echo {{ x }}'\ncases:\n  - {id: c0, vars: {x: 0}, expect: [{equals: ok}]}\n",
@@ -44,19 +42,6 @@ UNUSUAL = [
     "n: " + "1" * 100 + "\n",  # a long number: the node path bounds it
     "deep: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n",
 ]
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal values of the same types (1 == 1.0 == True is not enough; NaN equals NaN)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(same, a, b))
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
-    return bool(a == b)
 
 
 @pytest.mark.parametrize("text", PLAIN)
