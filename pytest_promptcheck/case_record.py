@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from pytest_promptcheck.entry import BaselineEntry, Tally
-from pytest_promptcheck.records import Completion
+from pytest_promptcheck.records import Completion, add_cost
 
 
 class Usage(NamedTuple):
@@ -40,7 +40,7 @@ class Usage(NamedTuple):
         for c in completions:
             cached += c.cached
             tokens += c.tokens_in + c.tokens_out
-            cost = None if cost is None or c.cost_usd is None else cost + (c.cost_usd or 0.0)
+            cost = add_cost(cost, c.cost_usd)
             latencies.append(round(c.latency_ms, 1))
         reported = completions[0].model_reported if completions else ""
         return cls(samples, len(completions), cached, tokens, cost, tuple(latencies), reported)

@@ -126,5 +126,12 @@ class Completion:
 
 def total_cost(costs: Iterable[float | None]) -> float | None:
     """The cost of several calls: unknown when any call's cost is unknown."""
-    known = list(costs)
-    return None if any(cost is None for cost in known) else sum(cost or 0.0 for cost in known)
+    total: float | None = 0  # as sum() starts: no calls cost 0
+    for cost in costs:
+        total = add_cost(total, cost)
+    return total
+
+
+def add_cost(total: float | None, cost: float | None) -> float | None:
+    """A running cost with one more call's: unknown once any is unknown."""
+    return None if total is None or cost is None else total + (cost or 0.0)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_promptcheck.agreement import agreement_lines
+from pytest_promptcheck.records import add_cost
 
 if TYPE_CHECKING:
     from pytest_promptcheck.case_record import CaseRecord, Usage
@@ -34,8 +35,7 @@ class _Row:
         self.live += usage.live
         self.cached += usage.cached
         self.tokens += usage.tokens
-        cost = usage.cost_usd  # unknown once any case's cost is (records.total_cost)
-        self.cost = None if self.cost is None or cost is None else self.cost + cost
+        self.cost = add_cost(self.cost, usage.cost_usd)
         self.latencies += usage.latencies_ms
 
 
