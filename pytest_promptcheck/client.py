@@ -79,15 +79,10 @@ class ModelClient:
 
     def finished(self, request: ModelRequest, count: int) -> list[Completion] | None:
         """The samples when every call already succeeded (after prefetch), without the loop."""
-        done = []
-        for index in range(count):  # a loop, not job lists: every item of a run asks once
-            completion = self._succeeded(request, index)
-            if completion is None:
-                return None
-            done.append(completion)
-        return done
+        done = self.finished_jobs((request, index) for index in range(count))
+        return None if done is None else list(done)
 
-    def finished_jobs(self, jobs: Sequence[Job]) -> tuple[Completion, ...] | None:
+    def finished_jobs(self, jobs: Iterable[Job]) -> tuple[Completion, ...] | None:
         """The answers when every one of these calls already succeeded, without the loop."""
         done = []
         for request, sample in jobs:
