@@ -25,7 +25,7 @@ import httpx2
 from pytest_promptcheck import __version__
 from pytest_promptcheck.capture_keys import OWN_REQUEST
 from pytest_promptcheck.errors import ProviderError
-from pytest_promptcheck.providers.transport import Answer, LeanPool, Target, suits
+from pytest_promptcheck.providers.transport import Answer, Body, LeanPool, Target, suits
 from pytest_promptcheck.quoting import clip
 
 MAX_BODY_BYTES = 16 * 2**20
@@ -234,15 +234,13 @@ class JsonClient:
 
 
 async def _read_capped(answer: httpx2.Response, limit: int) -> bytes | None:
-    """httpx2's decoded body, or None once it grows past ``limit``."""
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in answer.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
+    """The body's raw bytes read and decoded as the lean pool's are (transport.Body), or None
+    once past ``limit``."""
+    body = Body(answer.headers.get("content-encoding", ""), limit)
+    async for chunk in answer.aiter_raw():
+        if not body.add(chunk):
             return None
-        parts.append(chunk)
-    return b"".join(parts)
+    return body.whole() if body.add(b"", final=True) else None
 
 
 def shown(text: str, limit: int = 300) -> str:

@@ -118,26 +118,19 @@ class Answer:
         self._done = False
 
     async def read(self, limit: int) -> bytes | None:
-        """The body, decoded as its Content-Encoding says (gzip, deflate), or None once it
-        grows past ``limit``: decoding goes in pieces of at most _READ_SIZE, so a small
-        compressed body is refused before it has expanded."""
-        decoders = _decoders(self.headers.get("content-encoding", ""))
-        parts: list[bytes] = []
-        size = 0
+        """The body as a ``Body`` reads it, or None once it grows past ``limit``."""
+        body = Body(self.headers.get("content-encoding", ""), limit)
         with _mapped_errors:
             while True:
                 event = await self._connection.next_event()
                 final = isinstance(event, h11.EndOfMessage)
                 data = bytes(event.data) if isinstance(event, h11.Data) else b""
-                for piece in _decoded(data, decoders, final=final):
-                    size += len(piece)
-                    if size > limit:
-                        return None
-                    parts.append(piece)
+                if not body.add(data, final=final):
+                    return None
                 if final:
                     break
         self._done = True
-        return b"".join(parts)
+        return body.whole()
 
     def close(self) -> None:
         connection = self._connection
@@ -241,35 +234,102 @@ class LeanPool:
         self._idle.clear()
 
 
+class Body:
+    """A response body read piece by piece, decoded as its Content-Encoding says (gzip,
+    deflate), within ``limit`` bytes decoded and as sent: decoding goes in pieces of at most
+    _READ_SIZE, so a small compressed body is refused before it has expanded, and bytes after
+    a compressed stream's end, which decode to nothing, still count. The lean pool and the
+    httpx2 path (its raw bytes) both read through it."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self._decoders = _decoders(encoding)
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = self._sent = 0
+
+    def add(self, data: bytes, *, final: bool = False) -> bool:
+        """False once the body is past the limit."""
+        self._sent += len(data)
+        if self._sent > self._limit:
+            return False
+        for piece in _decoded(data, self._decoders, final=final):
+            self._size += len(piece)
+            if self._size > self._limit:
+                return False
+            self._parts.append(piece)
+        return True
+
+    def whole(self) -> bytes:
+        return b"".join(self._parts)
+
+
 def _decoders(encoding: str) -> list[Any]:
     """zlib decompressors for a Content-Encoding list, outermost first; encodings other than
     gzip and deflate are passed through (as httpx2 does), and the body then fails as JSON.
     A server may list at most _MAX_ENCODINGS: each decompressor holds a window of its own."""
     if not encoding:
         return []
-    wbits = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+    makers = {"gzip": _gzip, "x-gzip": _gzip, "deflate": _Deflate}
     names = [name.strip().lower() for name in encoding.split(",")]
     if len(names) > _MAX_ENCODINGS:
         raise httpx2.DecodingError(f"{len(names)} content encodings, more than {_MAX_ENCODINGS}")
-    return [zlib.decompressobj(wbits[name]) for name in reversed(names) if name in wbits]
+    return [makers[name]() for name in reversed(names) if name in makers]
+
+
+def _gzip() -> Any:
+    return zlib.decompressobj(zlib.MAX_WBITS | 16)
+
+
+class _Deflate:
+    """ "deflate" as servers send it: zlib-wrapped as the standard says, or raw, which httpx2
+    accepts too (told apart by the first bytes)."""
+
+    def __init__(self) -> None:
+        self._zlib: Any = zlib.decompressobj()
+        self._started = False
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if not self._started and data:
+            self._started = True
+            try:
+                return bytes(self._zlib.decompress(data, max_length))
+            except zlib.error:
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self._zlib.decompress(data, max_length))
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return bytes(self._zlib.unconsumed_tail)
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._zlib.eof)
+
+    def flush(self) -> bytes:
+        return bytes(self._zlib.flush())
 
 
 def _decoded(data: bytes, decoders: list[Any], final: bool = False) -> Iterator[bytes]:
-    """``data`` through every decoder in turn, each step bounded to _READ_SIZE of output."""
+    """``data`` through every decoder in turn, each step bounded to _READ_SIZE of output.
+    Bytes after the end of a compressed stream are dropped, as httpx2 does (zlib would keep
+    them all, and copy them again for every later piece)."""
     if not decoders:
         if data:
             yield data
         return
     first, rest = decoders[0], decoders[1:]
     try:
-        out = first.decompress(data, _READ_SIZE)
-        while out or first.unconsumed_tail:
-            yield from _decoded(out, rest)
-            out = first.decompress(first.unconsumed_tail, _READ_SIZE)
+        if not first.eof:
+            out = first.decompress(data, _READ_SIZE)
+            while out or first.unconsumed_tail:
+                yield from _decoded(out, rest)
+                out = first.decompress(first.unconsumed_tail, _READ_SIZE)
         if final:
             yield from _decoded(first.flush(), rest, final=True)
     except zlib.error as exc:
-        raise httpx2.DecodingError(f"the body is not valid {exc}") from None
+        raise httpx2.DecodingError(
+            f"the body cannot be decoded as its Content-Encoding says ({exc})"
+        ) from None
 
 
 def _serialize(connection: h11.Connection, head: h11.Request, body: bytes) -> bytes:

@@ -12,6 +12,7 @@ import asyncio
 import gzip
 import json
 import random
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -246,6 +247,31 @@ def test_a_body_past_the_cap_is_refused_without_reading_it_all(transport: str) -
     error = failure(script, transport)
     assert "larger than the 16 MiB limit" in error.message
     assert not error.retryable
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_bytes_after_a_compressed_body_count_toward_the_cap(transport: str) -> None:
+    """After a gzip stream's end zlib decodes nothing more: the bytes sent still count, so a
+    short gzip body followed by megabytes of junk is refused at the cap, not read to the end
+    (or for ever) and accepted."""
+    compressed = gzip.compress(GOOD_BODY.encode())
+    size = MAX_BODY_BYTES + 1_000_000
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
+    script = Script(head + b"%x\r\n" % (len(compressed) + size) + compressed, filler=size)
+    error = failure(script, transport)
+    assert "larger than the 16 MiB limit" in error.message
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_raw_deflate_body_is_read(transport: str) -> None:
+    """ "deflate" without its zlib wrapper, as some servers send it: both paths read it."""
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    body = packer.compress(GOOD_BODY.encode()) + packer.flush()
+    head = b"Content-Encoding: deflate\r\nContent-Length: %d" % len(body)
+    with RawServer(response(body, headers=head)) as server:
+        result = complete(server.base_url, transport)
+    assert isinstance(result, Completion), result
+    assert result.text == "ok"
 
 
 def test_a_declared_length_past_the_cap_is_refused_at_once() -> None:
