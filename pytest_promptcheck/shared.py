@@ -67,18 +67,23 @@ class SharedCalls:
 
         ``gate`` bounds how many claimed calls this process has in progress (its share of the
         provider's concurrency): claiming every key at once would leave the others nothing to
-        do but wait. ``lookup`` reads the response cache once a claim is released.
+        do but wait. ``lookup`` reads the response cache once a claim is released. A holder
+        that keeps the key longer than any claim of this run would last (``ttl_s``) no longer
+        holds it back: a claim planted in a cache directory from elsewhere (an expiry far
+        ahead, a pid that runs) would make it wait for ever.
         """
+        overdue_at = asyncio.get_running_loop().time() + self._ttl_s
         while True:
             async with gate:
-                if await self._claim(key):
+                overdue = asyncio.get_running_loop().time() > overdue_at
+                if overdue or await self._claim(key):
                     # the last holder may have finished between our last look and the claim
                     outcome = self._answered(key, lookup)
                     if outcome is not None:
                         self._release(key)
                         return outcome
                     return await self._call(key, call)
-            outcome = await self._wait(key, lookup)
+            outcome = await self._wait(key, lookup, overdue_at)
             if outcome is not None:
                 return outcome
 
@@ -160,10 +165,12 @@ class SharedCalls:
         except cache_failures() as exc:
             self._fail(exc)
 
-    async def _wait(self, key: str, lookup: Lookup) -> Completion | None:
-        """The outcome once the key's claim ends; None when it is this process's turn."""
+    async def _wait(self, key: str, lookup: Lookup, until: float) -> Completion | None:
+        """The outcome once the key's claim ends; None when it is this process's turn (the
+        claim ended without an answer, or it is ``until`` on the loop's clock)."""
         delay = POLL_S
-        while self._health.writable:
+        loop = asyncio.get_running_loop()
+        while self._health.writable and loop.time() <= until:
             try:
                 outcome = self._published(key)
                 held = outcome is None and self._held(key)
@@ -174,7 +181,7 @@ class SharedCalls:
                 return outcome
             if not held:
                 return lookup()
-            await asyncio.sleep(delay)
+            await asyncio.sleep(min(delay, max(0.0, until - loop.time())))
             delay = min(POLL_MAX_S, delay * 1.5)
         return None
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from pytest_promptcheck.cache import CacheHealth
+from pytest_promptcheck.claims_db import ClaimsDb
 from pytest_promptcheck.records import Completion
 from pytest_promptcheck.shared import SharedCalls
 
@@ -162,6 +165,26 @@ def test_a_claim_whose_holder_died_is_taken_over_at_once(tmp_path: Path) -> None
         called_at_once, outcome = await first_look(store, nothing)
         assert called_at_once  # else it would wait for the dead holder's claim to expire
         return await outcome
+
+    assert asyncio.run(scenario()).text == "ok"
+    store.close()
+
+
+def test_a_planted_claim_holds_a_call_back_no_longer_than_a_claim_of_its_own_lasts(
+    tmp_path: Path,
+) -> None:
+    """A claims file from elsewhere with a live-looking holder and an expiry far ahead: the
+    call waits out its own claims' lifetime, then goes ahead."""
+    planted = ClaimsDb(tmp_path / "in-flight")
+    holder = json.dumps({"host": socket.gethostname(), "pid": 1})  # pid 1 runs
+    planted.claim(["k"], holder, 10**9, lambda _: True)
+    planted.close()
+    store = SharedCalls(tmp_path, None, 0.5, CacheHealth())
+
+    async def scenario() -> Completion:
+        return await asyncio.wait_for(
+            store.once("k", answer, asyncio.Semaphore(1), nothing), timeout=10
+        )
 
     assert asyncio.run(scenario()).text == "ok"
     store.close()
