@@ -47,7 +47,9 @@ class ClaimsDb:
         with _immediate(db):
             db.executemany(_CLAIM, [(key, holder, now + ttl_s, now) for key in keys])
             holders = self._holders(db, keys)
-            dead = [k for k, h in holders.items() if h != holder and not alive(h)]
+            # each other holder asked once (it parses JSON and signals a pid), not once per key
+            others = {h: alive(h) for h in set(holders.values()) if h != holder}
+            dead = [k for k, h in holders.items() if h != holder and not others[h]]
             db.executemany(
                 "UPDATE claims SET holder = ?, expires = ? WHERE key = ?",
                 [(holder, now + ttl_s, key) for key in dead],
