@@ -152,7 +152,7 @@ class SharedCalls:
         return completion
 
     def flush(self) -> None:
-        """Publish and release the answered keys, in one transaction."""
+        """Publish (xdist) and release the answered keys: a transaction each, for all keys."""
         self.before_release()
         answered, self._made = self._made, []
         if not (answered and self._health.writable):

@@ -34,6 +34,6 @@ def open_store(directory: Path) -> Any:
 
     diskcache's default evicts the oldest entries past 1 GB, checking the size on every write
     (half the cost of a write: benchmarks/README.md). A response cache is the record a replay
-    needs, so nothing is dropped behind the user's back; a claim is never dropped either, since
-    its expiry, not the store's size, ends it. Growth is bounded by what the runs ask for."""
+    needs, so nothing is dropped behind the user's back. Growth is bounded by what the runs
+    ask for."""
     return diskcache.Cache(str(directory), disk=_TextDisk, cull_limit=0)

@@ -72,12 +72,16 @@ def test_export_is_the_same_bytes_every_time(tmp_path: Path) -> None:
 
 
 def test_export_leaves_claims_out(tmp_path: Path) -> None:
+    """An export after a claim is the export before it: no file, no byte of the claim."""
     cache = filled(tmp_path / "cache", "billing")
+    cli("export", tmp_path / "before", cache)
     claims = ClaimsDb(cache / "in-flight")
     assert claims.claim(["d" * 64], '{"pid": 1}', 60, lambda holder: True) == {"d" * 64: True}
     claims.close()
     cli("export", tmp_path / "out", cache)
-    assert b"claim" not in b"".join(files(tmp_path / "out").values())
+    exported = files(tmp_path / "out")
+    assert exported == files(tmp_path / "before")
+    assert b"d" * 64 not in b"".join(exported.values())
 
 
 def test_two_exports_imported_in_either_order_give_the_same_cache(
