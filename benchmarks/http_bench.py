@@ -1,8 +1,12 @@
 """HTTP figures: the provider's request path through three transports, and what a hostile
 body costs in memory and time.
 
-Run alone: python benchmarks/http_bench.py [--repeat 3] [--only transports bodies]
-(benchmarks/run.py runs the same as its workloads `transports` and `bodies`).
+Run alone: python benchmarks/http_bench.py [--repeat 3] [--only transports bodies path]
+(benchmarks/run.py runs the same as its workloads `transports` and `bodies`). `path` is the
+lean request path alone, 10,000 calls at concurrency 50 against benchmarks/fast_server.py (a
+server in its own process, so the client's own pace is measured). The children keep the
+caller's PYTHONPATH first: ``PYTHONPATH=<checkout> python benchmarks/http_bench.py ...``
+measures that checkout's package.
 
 Every figure is a fresh child process (`python -c ...`) calling OpenAIProvider.complete, the
 plugin's own request path (JSON encoding, auth, deadline, body cap, parsing), against servers
@@ -23,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fast_server import FastServer  # noqa: E402  (beside this script)
 from measuring import measure  # noqa: E402  (beside this script)
 
 from tests.loopback import LoopbackServer  # noqa: E402
@@ -110,7 +115,8 @@ class Figure:
 
 def run_child(figure: Figure, command: Sequence[str], env: dict[str, str]) -> None:
     """Run the child; its rusage comes from wait4 on its pid alone, never on this process."""
-    run = measure(command, Path.cwd(), env)
+    # run beside the scripts, not in the checkout, whose package would shadow PYTHONPATH's
+    run = measure(command, ROOT / "benchmarks", env)
     output, wall = run.output, run.wall_s
     figure.rss_mb.append(run.peak_rss_mb)  # replaced by VmHWM when the child prints it
     figure.walls.append(wall)
@@ -126,7 +132,8 @@ def run_child(figure: Figure, command: Sequence[str], env: dict[str, str]) -> No
 
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PYTEST_"))}
-    return {**env, "OPENAI_API_KEY": "sk-bench", "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join([*filter(None, [env.get("PYTHONPATH")]), str(ROOT)])
+    return {**env, "OPENAI_API_KEY": "sk-bench", "PYTHONPATH": path}
 
 
 def compare_transports(repeat: int) -> list[tuple[tuple[int, int, int], dict[str, Figure]]]:
@@ -153,6 +160,34 @@ def compare_transports(repeat: int) -> list[tuple[tuple[int, int, int], dict[str
                         figures[kind].problems.append(f"server saw {seen} calls, not {calls}")
         results.append(((calls, latency_ms, concurrency), figures))
     return results
+
+
+PATH_LOAD = (10_000, 50)
+"""(calls, concurrency) of the `path` workload."""
+
+
+def request_path(repeat: int) -> Figure:
+    """The lean request path alone against fast_server.py, ``repeat`` runs."""
+    calls, concurrency = PATH_LOAD
+    figure = Figure("lean")
+    with FastServer() as server:
+        for _ in range(repeat):
+            server.reset()
+            arguments = (server.base_url, "lean", str(calls), str(concurrency))
+            command = (sys.executable, "-c", CALLS_SCRIPT, *arguments, str(ROOT / "benchmarks"))
+            run_child(figure, command, child_env())
+            if server.completions != calls:
+                figure.problems.append(f"server saw {server.completions} calls, not {calls}")
+    return figure
+
+
+def print_path(figure: Figure) -> None:
+    calls, concurrency = PATH_LOAD
+    where = f"{calls:,} calls at concurrency {concurrency}, lean, fast_server.py"
+    print(f"request path alone, {where}:")
+    print(f"  {figure.cell()}")
+    for problem in figure.problems:
+        print(f"NOTE {problem}")
 
 
 BODY_MB = 100
@@ -225,7 +260,7 @@ def print_bodies(figures: dict[str, Figure]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", nargs="+", choices=["transports", "bodies"])
+    parser.add_argument("--only", nargs="+", choices=["transports", "bodies", "path"])
     args = parser.parse_args(argv)
     only = args.only or ["transports", "bodies"]
     if "transports" in only:
@@ -233,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
     if "bodies" in only:
         print_bodies(hostile_bodies(args.repeat))
+    if "path" in (args.only or []):
+        print_path(request_path(args.repeat))
     return 0
 
 
